@@ -1,0 +1,59 @@
+"""Dense vector search with FAISS: exact inner product over unit vectors, on a GPU when FAISS has one."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+class DenseIndex:
+    def __init__(self, index):
+        self._index = index
+
+    @property
+    def size(self) -> int:
+        return int(self._index.ntotal)
+
+    @classmethod
+    def build(cls, vectors: np.ndarray) -> "DenseIndex":
+        import faiss
+
+        index = faiss.IndexFlatIP(vectors.shape[1])
+        if len(vectors):
+            index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        return cls(_to_gpu_if_available(index))
+
+    def save(self, path: Path) -> None:
+        import faiss
+
+        index = self._index
+        if hasattr(faiss, "index_gpu_to_cpu") and not isinstance(index, faiss.IndexFlat):
+            index = faiss.index_gpu_to_cpu(index)
+        faiss.write_index(index, str(path))
+
+    @classmethod
+    def load(cls, path: Path) -> "DenseIndex":
+        import faiss
+
+        return cls(_to_gpu_if_available(faiss.read_index(str(path))))
+
+    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """The k nearest passages as (number, cosine similarity), best first."""
+        if self.size == 0 or k <= 0:
+            return []
+        scores, ids = self._index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32),
+                                         min(k, self.size))
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+
+def _to_gpu_if_available(index):
+    """faiss-gpu (requirements-gpu.txt) exposes GPU resources; faiss-cpu does not, and then this is a no-op."""
+    import faiss
+
+    if not hasattr(faiss, "StandardGpuResources") or faiss.get_num_gpus() < 1:
+        return index
+    log.info("using a GPU FAISS index")
+    return faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), 0, index)

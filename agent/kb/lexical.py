@@ -1,0 +1,98 @@
+"""Lexical search for Chinese and English: jieba words (glossary terms kept whole) scored by BM25.
+
+bm25s keeps the scores in a sparse matrix, so a query over 100k passages costs milliseconds,
+where rank_bm25 would score every passage in Python.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from pathlib import Path
+
+import numpy as np
+
+from agent.kb.normalize import fold
+
+log = logging.getLogger(__name__)
+
+_WORD = re.compile(r"[0-9a-z\u3400-\u4dbf\u4e00-\u9fff]", re.IGNORECASE)
+# Function words that say nothing about which passage is meant; BM25's idf would mostly ignore them,
+# but the relevance check (how much of the question a passage covers) must not count them.
+STOPWORDS = frozenset(
+    "的 了 是 在 和 与 及 或 也 都 就 而 吗 呢 吧 啊 呀 么 什么 怎么 怎样 如何 哪些 哪个 哪里 哪儿 为什么 "
+    "多少 几 谁 请问 请 一下 我 我们 你 你们 他 她 它 这 那 这个 那个 有 没有 要 会 能 可以 吗 "
+    "a an the is are was were be to of in on at for and or what which who whom how why when where "
+    "does do did can could should would i me my we you your it its this that with by from about".split()
+)
+
+
+class Tokenizer:
+    """jieba in search mode over folded text, with every glossary term added to its dictionary so that
+    "客户经理" or "Free Trade Agreement" stay one token."""
+
+    def __init__(self, extra_words: list[str] | tuple[str, ...] = ()):
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        self._jieba = jieba.Tokenizer()
+        words = sorted({fold(w) for w in extra_words if w and len(fold(w)) > 1})
+        for word in words:
+            self._jieba.add_word(word, freq=100_000)
+        self.fingerprint = hashlib.sha256("\n".join(words).encode()).hexdigest()[:16]
+
+    def tokens(self, text: str) -> list[str]:
+        return [t for t in (t.strip() for t in self._jieba.cut_for_search(fold(text))) if t and _WORD.search(t)]
+
+
+class LexicalIndex:
+    """BM25 over token lists, answering with passage numbers and scores."""
+
+    def __init__(self, retriever, vocabulary: dict[str, int]):
+        self._retriever = retriever
+        self.vocabulary = vocabulary
+
+    @classmethod
+    def build(cls, documents: list[list[str]]) -> "LexicalIndex":
+        import bm25s
+        from bm25s.tokenization import Tokenized
+
+        vocabulary: dict[str, int] = {}
+        ids = [[vocabulary.setdefault(token, len(vocabulary)) for token in doc] for doc in documents]
+        vocabulary.setdefault("", len(vocabulary))  # bm25s wants a non-empty vocabulary
+        retriever = bm25s.BM25()
+        retriever.index(Tokenized(ids=ids, vocab=vocabulary), show_progress=False)
+        return cls(retriever, vocabulary)
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self._retriever.save(str(folder))
+        (folder / "lexical_vocabulary.json").write_text(json.dumps(self.vocabulary, ensure_ascii=False))
+
+    @classmethod
+    def load(cls, folder: Path) -> "LexicalIndex":
+        import bm25s
+
+        retriever = bm25s.BM25.load(str(folder), mmap=False)
+        vocabulary = json.loads((folder / "lexical_vocabulary.json").read_text())
+        return cls(retriever, vocabulary)
+
+    def scores(self, query_tokens: list[str]) -> np.ndarray:
+        ids = [self.vocabulary[t] for t in query_tokens if t in self.vocabulary]
+        if not ids:
+            return np.zeros(self._retriever.scores["num_docs"], dtype=np.float32)
+        return np.asarray(self._retriever.get_scores(ids), dtype=np.float32)
+
+    def search(self, query_tokens: list[str], k: int) -> list[tuple[int, float]]:
+        """The best k passages as (number, score), best first; passages scoring 0 are left out."""
+        return top_k(self.scores(query_tokens), k)
+
+
+def top_k(scores: np.ndarray, k: int) -> list[tuple[int, float]]:
+    if scores.size == 0 or k <= 0:
+        return []
+    k = min(k, scores.size)
+    best = np.argpartition(-scores, k - 1)[:k]
+    best = best[np.argsort(-scores[best], kind="stable")]
+    return [(int(i), float(scores[i])) for i in best if scores[i] > 0]

@@ -1,0 +1,135 @@
+"""Reading spreadsheet files (xlsx, xls, csv) into plain rows, and finding a header row by its words.
+
+Shared by the glossary and FAQ loaders; real sheets have title rows, blank rows and varying header words.
+"""
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent.kb.errors import KnowledgeFileError
+from agent.kb.normalize import clean_cell, fold_compact
+from agent.kb.text_files import decode_text
+
+SHEET_EXTENSIONS = {".xlsx", ".xlsm", ".xls", ".csv"}
+HEADER_SEARCH_ROWS = 30
+MAX_UNZIPPED_BYTES = 300 * 1024 * 1024  # a zip bomb in disguise is refused before it is opened
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+@dataclass
+class Sheet:
+    name: str
+    rows: list[list[str]]  # cleaned cell texts; rows[i] is spreadsheet row i + 1
+    truncated: bool = False
+
+
+def read_sheets(path: Path, max_rows: int) -> list[Sheet]:
+    """Every sheet of a workbook (a csv is one sheet), cells cleaned to text, at most max_rows rows each."""
+    suffix = path.suffix.lower()
+    if suffix not in SHEET_EXTENSIONS:
+        raise KnowledgeFileError(f"unsupported spreadsheet type '{suffix}'; use .xlsx, .xls or .csv")
+    if suffix == ".csv":
+        return [_read_csv(path, max_rows)]
+    head = path.read_bytes()[:8]
+    if suffix in {".xlsx", ".xlsm"}:
+        if head == _OLE_MAGIC:
+            raise KnowledgeFileError(
+                "the workbook is password-protected (encrypted); save a copy without a password and drop that in"
+            )
+        return _read_xlsx(path, max_rows)
+    return _read_xls(path, max_rows)
+
+
+def _read_xlsx(path: Path, max_rows: int) -> list[Sheet]:
+    import openpyxl
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unzipped = sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile as exc:
+        raise KnowledgeFileError("not a valid .xlsx workbook (the file is damaged or has another format)") from exc
+    if unzipped > MAX_UNZIPPED_BYTES:
+        raise KnowledgeFileError(
+            f"the workbook unpacks to {unzipped // 2**20} MB, over the {MAX_UNZIPPED_BYTES // 2**20} MB limit"
+        )
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for damaged files
+        raise KnowledgeFileError(f"not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from exc
+    try:
+        sheets = []
+        for worksheet in workbook.worksheets:
+            rows, truncated = [], False
+            for values in worksheet.iter_rows(values_only=True):
+                if len(rows) >= max_rows:
+                    truncated = True
+                    break
+                rows.append([clean_cell(v) for v in values])
+            sheets.append(Sheet(worksheet.title, rows, truncated))
+        return sheets
+    finally:
+        workbook.close()
+
+
+def _read_xls(path: Path, max_rows: int) -> list[Sheet]:
+    import xlrd
+
+    try:
+        book = xlrd.open_workbook(str(path), on_demand=True)
+    except Exception as exc:
+        raise KnowledgeFileError(f"not a readable .xls workbook ({exc}); try saving it as .xlsx") from exc
+    sheets = []
+    for sheet in book.sheets():
+        count = min(sheet.nrows, max_rows)
+        rows = [[clean_cell(v) for v in sheet.row_values(i)] for i in range(count)]
+        sheets.append(Sheet(sheet.name, rows, sheet.nrows > max_rows))
+    return sheets
+
+
+def _read_csv(path: Path, max_rows: int) -> Sheet:
+    import csv
+    import io
+
+    text = decode_text(path.read_bytes())
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
+    except csv.Error:
+        dialect = csv.excel
+    rows, truncated = [], False
+    for values in csv.reader(io.StringIO(text), dialect):
+        if len(rows) >= max_rows:
+            truncated = True
+            break
+        rows.append([clean_cell(v) for v in values])
+    return Sheet(path.stem, rows, truncated)
+
+
+@dataclass
+class Header:
+    row_index: int  # index into Sheet.rows
+    columns: dict[str, int]  # role -> column index
+
+
+def find_header(sheet: Sheet, roles: dict[str, set[str]], required: list[set[str]]) -> Header | None:
+    """The first row (among the top ones) whose cells name the roles; `required` lists role sets
+    of which the row must cover at least one complete set."""
+    synonyms = {role: {fold_compact(w) for w in words} for role, words in roles.items()}
+    for index, row in enumerate(sheet.rows[:HEADER_SEARCH_ROWS]):
+        columns: dict[str, int] = {}
+        for col, cell in enumerate(row):
+            key = fold_compact(cell)
+            for role, words in synonyms.items():
+                if key in words and role not in columns:
+                    columns[role] = col
+                    break
+        if any(need <= columns.keys() for need in required):
+            return Header(index, columns)
+    return None
+
+
+def cell(row: list[str], column: int | None) -> str:
+    if column is None or column >= len(row):
+        return ""
+    return row[column]

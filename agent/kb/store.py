@@ -1,0 +1,112 @@
+"""The index folder on disk: complete generations side by side, and a CURRENT pointer switched atomically.
+
+A new generation is written in full into its own folder, flushed, and only then does CURRENT move to it
+(os.replace is atomic). A crash at any moment leaves CURRENT naming a complete generation.
+"""
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import json
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from agent.records import FaqEntry, Passage, Term
+
+POINTER = "CURRENT"
+GENERATION_PREFIX = "gen-"
+
+
+class IndexMissing(Exception):
+    """No complete index has been written yet."""
+
+
+def current_generation(index_dir: Path) -> Path:
+    pointer = index_dir / POINTER
+    if not pointer.is_file():
+        raise IndexMissing(f"no index in {index_dir}; run `python -m agent ingest` first")
+    folder = index_dir / pointer.read_text().strip()
+    if not (folder / "manifest.json").is_file():
+        raise IndexMissing(f"index pointer in {index_dir} names a missing generation {folder.name}")
+    return folder
+
+
+def new_generation(index_dir: Path) -> Path:
+    index_dir.mkdir(parents=True, exist_ok=True)
+    folder = index_dir / f"{GENERATION_PREFIX}{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.monotonic_ns()}"
+    folder.mkdir()
+    return folder
+
+
+def publish(index_dir: Path, generation: Path) -> None:
+    """Make `generation` the current index, then remove older generations nobody points at."""
+    _fsync_tree(generation)
+    temporary = index_dir / f"{POINTER}.tmp-{os.getpid()}"
+    with open(temporary, "w") as handle:
+        handle.write(generation.name)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, index_dir / POINTER)
+    _fsync_dir(index_dir)
+    remove_stale_generations(index_dir, keep=generation.name)
+
+
+def remove_stale_generations(index_dir: Path, keep: str) -> None:
+    for folder in index_dir.glob(f"{GENERATION_PREFIX}*"):
+        if folder.name != keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def ingest_lock(index_dir: Path) -> Iterator[None]:
+    """One writer per index at a time, across processes (app replicas, a CLI run beside the app)."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / "ingest.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def write_records(path: Path, records: list) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(dataclasses.asdict(record), ensure_ascii=False) + "\n")
+
+
+def read_records(path: Path, record_type: type) -> list:
+    if not path.is_file():
+        return []
+    tuple_fields = {f.name for f in dataclasses.fields(record_type) if "tuple" in str(f.type)}
+    records = []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            data = json.loads(line)
+            for name in tuple_fields:
+                data[name] = tuple(data.get(name) or ())
+            records.append(record_type(**data))
+    return records
+
+
+RECORD_FILES = {"terms": ("terms.jsonl", Term), "faq": ("faq.jsonl", FaqEntry), "passages": ("passages.jsonl", Passage)}
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

