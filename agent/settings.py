@@ -36,6 +36,22 @@ def _env_float(name: str, default: float) -> float:
         raise ConfigError(f"{name}={raw!r} is not a number") from exc
 
 
+def _env_users(name: str) -> tuple[tuple[str, str], ...]:
+    """`alice:pw1,bob:pw2` -> (("alice", "pw1"), ("bob", "pw2")); a password may contain ':'."""
+    users = []
+    items = filter(None, (part.strip() for part in os.environ.get(name, "").split(",")))
+    for number, item in enumerate(items, 1):
+        user, colon, password = item.partition(":")
+        if not colon or not user.strip() or not password:  # the entry itself is not shown: it may be a password
+            raise ConfigError(f"{name} entry {number} is not in the form user:password")
+        users.append((user.strip(), password))
+    return tuple(users)
+
+
+def _env_names(name: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(filter(None, (part.strip() for part in os.environ.get(name, "").split(",")))))
+
+
 @dataclass(frozen=True)
 class Settings:
     knowledge_dir: Path
@@ -58,6 +74,13 @@ class Settings:
     term_adapter: str = ""  # an adapters/NAME folder
     term_base: str = ""  # the base model folder; empty means the one named in the adapter's manifest
     term_min_accuracy: float = 0.9  # an adapter evaluated below this accuracy is refused
+    # The web app (app.py): where it listens, who may sign in, who may change the knowledge.
+    host: str = "127.0.0.1"
+    port: int = 7860
+    users: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # empty: no sign-in
+    admins: tuple[str, ...] = ()  # may upload and re-index; empty: every signed-in user may
+    max_upload_mb: float = 20.0
+    ui_lang: str = "zh"  # zh | en
 
     @classmethod
     def from_env(cls, knowledge_dir: str | Path | None = None, index_dir: str | Path | None = None) -> "Settings":
@@ -92,4 +115,19 @@ class Settings:
             term_adapter=_env("KB_TERM_ADAPTER", ""),
             term_base=_env("KB_TERM_BASE", ""),
             term_min_accuracy=_env_float("KB_TERM_MIN_ACCURACY", 0.9),
+            **_web_app_settings(),
         )
+
+
+def _web_app_settings() -> dict:
+    users = _env_users("KB_USERS")
+    admins = _env_names("KB_ADMINS")
+    unknown = [name for name in admins if name not in dict(users)]
+    if unknown:
+        raise ConfigError(f"KB_ADMINS names {', '.join(unknown)}, who {'is' if len(unknown) == 1 else 'are'} "
+                          "not in KB_USERS")
+    lang = _env("KB_UI_LANG", "zh").lower()
+    if lang not in {"zh", "en"}:
+        raise ConfigError(f"KB_UI_LANG={lang!r} is not one of zh, en")
+    return {"host": _env("KB_HOST", "127.0.0.1"), "port": int(_env_float("KB_PORT", 7860)), "users": users,
+            "admins": admins, "max_upload_mb": _env_float("KB_MAX_UPLOAD_MB", 20.0), "ui_lang": lang}
