@@ -6,7 +6,9 @@ import argparse
 import json
 import logging
 import sys
+from pathlib import Path
 
+from agent.evaluation import CaseFileError
 from agent.kb.ingest import IngestReport, ingest
 from agent.settings import ConfigError, Settings
 
@@ -14,9 +16,13 @@ from agent.settings import ConfigError, Settings
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m agent", description="Enterprise knowledge assistant")
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, help_text in (("ingest", "bring the index up to date with the knowledge folder"),):
-        command = commands.add_parser(name, help=help_text)
-        _common_options(command)
+    _common_options(commands.add_parser("ingest", help="bring the index up to date with the knowledge folder"))
+    ask = commands.add_parser("ask", help="answer one question")
+    ask.add_argument("question")
+    _common_options(ask)
+    evaluate = commands.add_parser("eval", help="score the assistant on a JSONL file of cases")
+    evaluate.add_argument("cases", type=Path)
+    _common_options(evaluate)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.json else logging.INFO, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
@@ -26,7 +32,10 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env(args.knowledge, args.index)
         if args.command == "ingest":
             return _ingest(settings, args.json)
-    except ConfigError as exc:
+        if args.command == "ask":
+            return _ask(settings, args.question, args.json)
+        return _eval(settings, args.cases, args.json)
+    except (ConfigError, CaseFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 1
@@ -62,3 +71,41 @@ def format_ingest_table(report: IngestReport) -> str:
     state = "index updated" if report.changed else "index already up to date"
     lines.append(f"{state}: {totals['terms']} terms, {totals['faq']} FAQ entries, {totals['chunks']} passages")
     return "\n".join(lines)
+
+
+def _service(settings: Settings, as_json: bool):
+    from agent.service import KnowledgeService
+
+    if not settings.knowledge_dir.is_dir():
+        raise ConfigError(f"knowledge folder {settings.knowledge_dir} does not exist (KB_KNOWLEDGE_DIR / --knowledge)")
+    return KnowledgeService(settings, show_progress=not as_json)
+
+
+def _ask(settings: Settings, question: str, as_json: bool) -> int:
+    service = _service(settings, as_json)
+    answer = service.ask(question)
+    if as_json:
+        print(json.dumps({
+            "answer": answer.text, "route": answer.route, "reason": answer.reason, "confidence": answer.confidence,
+            "sources": [{"source": s.source, "location": s.location, "score": s.score} for s in answer.sources],
+            "latency_ms": answer.latency_ms, "llm": answer.llm,
+        }, ensure_ascii=False))
+        return 0
+    print(answer.text)
+    print(f"\n[{answer.route}] {answer.reason} · confidence {answer.confidence:.2f} · {answer.latency_ms:.0f} ms "
+          f"· LLM: {answer.llm}")
+    for number, source in enumerate(answer.sources[:5], 1):
+        print(f"  {number}. {source.source} ({source.location})")
+    return 0
+
+
+def _eval(settings: Settings, cases_path: Path, as_json: bool) -> int:
+    from agent.evaluation import evaluate, format_table, load_cases
+
+    if not cases_path.is_file():
+        raise ConfigError(f"case file {cases_path} does not exist")
+    cases = load_cases(cases_path)
+    service = _service(settings, as_json)
+    summary = evaluate(service.ask, cases)
+    print(json.dumps(summary, ensure_ascii=False) if as_json else format_table(summary))
+    return 0

@@ -1,0 +1,137 @@
+"""The running assistant for one knowledge folder: keeps the index up to date, holds the loaded
+knowledge, and answers questions. The CLI, the web app, the HTTP API and the tools all go through it."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from agent.answers import answer_without_llm
+from agent.kb.ingest import IngestReport, ingest
+from agent.kb.knowledge_base import KnowledgeBase
+from agent.records import Answer
+from agent.router import Router
+from agent.settings import REPO_ROOT, Settings
+from agent.llm import describe_llm
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 2000
+_active: "KnowledgeService | None" = None
+
+
+@dataclass
+class _Loaded:
+    """Knowledge, router and assistant of one index generation, swapped as a whole."""
+
+    kb: KnowledgeBase
+    router: Router
+    _assistant_factory: object
+
+    @cached_property
+    def assistant(self):
+        return self._assistant_factory(self.router)
+
+
+def active_service() -> "KnowledgeService":
+    """The service the agent tools answer from."""
+    if _active is None:
+        raise RuntimeError("no knowledge service is running")
+    return _active
+
+
+class KnowledgeService:
+    def __init__(self, settings: Settings, tools_dir: Path | None = None, show_progress: bool = False):
+        global _active
+        self.settings = settings
+        self.llm_name = describe_llm(settings)
+        self.tools_dir = tools_dir or REPO_ROOT / "tools"
+        self._refresh_lock = threading.Lock()
+        self._loaded: _Loaded | None = None
+        self.last_report: IngestReport | None = None
+        _active = self
+        self.refresh(show_progress=show_progress)
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        return self._loaded.kb
+
+    @property
+    def router(self) -> Router:
+        return self._loaded.router
+
+    def refresh(self, show_progress: bool = False) -> IngestReport:
+        """Re-index what changed; questions keep being answered from the old index until the new one
+        is loaded, then switch to it at once."""
+        with self._refresh_lock:
+            report = ingest(self.settings, show_progress=show_progress)
+            self.last_report = report
+            if report.changed or self._loaded is None:
+                self._loaded = self._load()
+            return report
+
+    def _load(self) -> _Loaded:
+        kb = KnowledgeBase.load(self.settings)
+        return _Loaded(kb, Router(kb), self._make_assistant)
+
+    @cached_property
+    def tools(self):
+        """Tool modules found in the tools folder; a broken one is logged and skipped."""
+        from agent.tooling import discover_tools
+
+        discovery = discover_tools(self.tools_dir)
+        for file, error in discovery.errors.items():
+            log.error("tool module %s skipped: %s", file, error)
+        return discovery
+
+    def _make_assistant(self, router: Router):
+        """Qwen-Agent loads only when a question needs the LLM or the agent is asked for directly."""
+        from agent.assistant import KNOWLEDGE_TOOLS, KnowledgeAssistant
+        from agent.llm import llm_from_settings
+
+        tool_names = list(dict.fromkeys([*KNOWLEDGE_TOOLS, *self.tools.tools]))
+        return KnowledgeAssistant(router, llm=llm_from_settings(self.settings), llm_name=self.llm_name,
+                                  function_list=tool_names)
+
+    @property
+    def assistant(self):
+        return self._loaded.assistant
+
+    def ask(self, question: str, history: list[dict] | None = None) -> Answer:
+        final = None
+        for final in self.stream(question, history):
+            pass
+        return final
+
+    def stream(self, question: str, history: list[dict] | None = None):
+        """Answers as they grow (one for glossary and FAQ answers, many while an LLM writes)."""
+        started = time.perf_counter()
+        question = (question or "").strip()
+        if not question:
+            yield Answer("请输入一个问题，例如“AM是什么意思？”。/ Please type a question.", "doc",
+                         "empty question: nothing to look up", 0.0)
+            return
+        notice = ""
+        if len(question) > MAX_QUESTION_CHARS:
+            question = question[:MAX_QUESTION_CHARS]
+            notice = f"（问题过长，只使用了前 {MAX_QUESTION_CHARS} 个字）\n"
+        loaded = self._loaded
+        decision = loaded.router.route(question)
+        answer = answer_without_llm(decision, question, llm_configured=self.llm_name != "none")
+        if answer is not None:
+            answer.text = notice + answer.text
+            answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
+            yield answer
+            return
+        from agent.assistant import answer_from_messages
+
+        messages = [*(history or []), {"role": "user", "content": question}]
+        for response in loaded.assistant.run(messages):
+            answer = answer_from_messages(response)
+            if answer is not None:
+                answer.text = notice + answer.text
+                answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
+                yield answer

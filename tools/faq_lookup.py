@@ -1,0 +1,21 @@
+"""Agent tool: the FAQ entries closest to a question, with their scores."""
+from agent.service import active_service
+from agent.tooling import kb_tool
+
+
+@kb_tool
+def faq_lookup(question: str, top_k: int = 3) -> dict:
+    """Find stored FAQ answers for a question.
+
+    Args:
+        question: The question in the employee's words.
+        top_k: How many entries to return (1 to 10).
+    """
+    if not question.strip():
+        return {"found": False, "message": "empty question"}
+    matches = active_service().router.faq.match(question, k=max(1, min(top_k, 10)))
+    if not matches:
+        return {"found": False, "message": "no FAQ entry shares content with this question"}
+    return {"found": True, "entries": [
+        {"question": m.entry.question, "answer": m.entry.answer, "score": round(m.score, 3),
+         "source": m.entry.source, "location": m.entry.location} for m in matches]}
