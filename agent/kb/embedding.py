@@ -17,7 +17,7 @@ class Embedder:
     def __init__(self, model, name: str):
         self._model = model
         self.name = name
-        self.dimension = int(model.get_sentence_embedding_dimension())
+        self.dimension = int(model.get_embedding_dimension())
 
     def encode(self, texts: list[str], show_progress: bool = False, batch_size: int = 64) -> np.ndarray:
         """Unit-length float32 vectors, so inner product is cosine similarity."""

@@ -26,6 +26,7 @@ from agent.settings import Settings
 
 log = logging.getLogger(__name__)
 
+PARSE_VERSION = 2  # raise when parsing changes, so every file is read again
 KIND_FOLDERS = {"glossary": "glossary", "faq": "faq", "docs": "doc"}
 DOC_EXTENSIONS = {".pdf", ".docx", ".pptx", ".xlsx", ".xls", ".md", ".markdown", ".txt", ".html", ".htm"}
 KIND_EXTENSIONS = {"glossary": SHEET_EXTENSIONS, "faq": SHEET_EXTENSIONS, "doc": DOC_EXTENSIONS}
@@ -89,7 +90,7 @@ def ingest(settings: Settings, show_progress: bool = False) -> IngestReport:
     """Parse what changed, keep what did not, and publish a complete new index generation atomically."""
     with store.ingest_lock(settings.index_dir):
         previous = _PreviousIndex.load(settings.index_dir)
-        parse_key = f"chunk={settings.chunk_size}/{settings.chunk_overlap}"
+        parse_key = f"v{PARSE_VERSION}/chunk={settings.chunk_size}/{settings.chunk_overlap}"
         files = scan_knowledge(settings.knowledge_dir)
         parsed: list[_Parsed] = []
         changed = set(previous.files) != set(files) or previous.parse_key != parse_key
@@ -148,8 +149,9 @@ def _parse(relative: str, kind: str, path: Path, report: FileReport, settings: S
         return _Parsed(report, terms=terms)
     if kind == "faq":
         entries, warnings = load_faq(path, relative)
-        report.faq, report.warnings = len(entries), warnings
-        return _Parsed(report, faq=entries)
+        passages = [faq_passage(e) for e in entries]
+        report.faq, report.chunks, report.warnings = len(entries), len(passages), warnings
+        return _Parsed(report, faq=entries, passages=passages)
     from agent.kb.chunking import split_sections  # langchain and the document parsers load only when needed
     from agent.kb.documents import read_sections
 
@@ -158,6 +160,13 @@ def _parse(relative: str, kind: str, path: Path, report: FileReport, settings: S
         raise KnowledgeFileError("the document contains no text")
     report.chunks = len(passages)
     return _Parsed(report, passages=passages)
+
+
+def faq_passage(entry: FaqEntry) -> Passage:
+    """FAQ entries are searchable beside the documents: a question worded unlike any stored one can
+    still find the entry through the words of its answer."""
+    asked = "\n".join((entry.question, *entry.similar))
+    return Passage(f"{asked}\n{entry.answer}", entry.source, entry.location)
 
 
 def _failed(report: FileReport, reason: str, previous: "_PreviousIndex") -> _Parsed:
@@ -256,7 +265,8 @@ def _write_generation(generation: Path, parsed: list[_Parsed], previous: _Previo
     with open(generation / "tokens.jsonl", "w", encoding="utf-8") as handle:
         for row in tokens:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    LexicalIndex.build(tokens).save(generation / "lexical")
+    if tokens:  # bm25s cannot average the length of no passages; a glossary-only index needs none
+        LexicalIndex.build(tokens).save(generation / "lexical")
     if vectors is not None:
         DenseIndex.build(vectors).save(generation / "dense.faiss")
     manifest = {

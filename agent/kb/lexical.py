@@ -9,6 +9,7 @@ import hashlib
 import json
 import logging
 import re
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ _WORD = re.compile(r"[0-9a-z\u3400-\u4dbf\u4e00-\u9fff]", re.IGNORECASE)
 STOPWORDS = frozenset(
     "的 了 是 在 和 与 及 或 也 都 就 而 吗 呢 吧 啊 呀 么 什么 怎么 怎样 如何 哪些 哪个 哪里 哪儿 为什么 "
     "多少 几 谁 请问 请 一下 我 我们 你 你们 他 她 它 这 那 这个 那个 有 没有 要 会 能 可以 吗 "
+    "多长 多久 多大 多远 几天 几个 几点 几号 哪天 什么时候 时候 怎么办 怎么样 需要 应该 是否 还 吧 呢 "
     "a an the is are was were be to of in on at for and or what which who whom how why when where "
     "does do did can could should would i me my we you your it its this that with by from about".split()
 )
@@ -30,13 +32,14 @@ STOPWORDS = frozenset(
 
 class Tokenizer:
     """jieba in search mode over folded text, with every glossary term added to its dictionary so that
-    "客户经理" or "Free Trade Agreement" stay one token."""
+    "星云平台" or "M&A" stay one token (jieba splits at spaces, so "Free Trade Agreement" gives its words)."""
 
     def __init__(self, extra_words: list[str] | tuple[str, ...] = ()):
         import jieba
 
-        jieba.setLogLevel(logging.WARNING)
         self._jieba = jieba.Tokenizer()
+        base_frequencies, base_total = _base_dictionary()
+        self._jieba.FREQ, self._jieba.total, self._jieba.initialized = dict(base_frequencies), base_total, True
         words = sorted({fold(w) for w in extra_words if w and len(fold(w)) > 1})
         for word in words:
             self._jieba.add_word(word, freq=100_000)
@@ -44,6 +47,18 @@ class Tokenizer:
 
     def tokens(self, text: str) -> list[str]:
         return [t for t in (t.strip() for t in self._jieba.cut_for_search(fold(text))) if t and _WORD.search(t)]
+
+
+@lru_cache(maxsize=1)
+def _base_dictionary() -> tuple[dict[str, int], int]:
+    """jieba's own dictionary, read once per process (seconds) and copied into each Tokenizer (milliseconds),
+    so an ingest or a reloaded knowledge base does not wait for it again."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    base = jieba.Tokenizer()
+    base.initialize()
+    return base.FREQ, base.total
 
 
 class LexicalIndex:
