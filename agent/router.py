@@ -13,9 +13,10 @@ from agent.terms import GlossaryMatcher, Mention
 from agent.text_units import content_units
 
 FAQ_THRESHOLD = 0.40  # F-measure of shared content units; see docs/benchmarks.md for how it holds up
-# Share of the question the best passage covers (see passage_relevance). Below it, a document answer
-# abstains; at or above it, an FAQ entry found by search through its answer is answered as a fact.
+# Share of the question a passage covers (see passage_relevance). When no passage among the first
+# RELEVANCE_DEPTH reaches it, a document answer abstains; at or above it, an FAQ entry found by search through its answer is answered as a fact.
 RELEVANCE_THRESHOLD = 0.4
+RELEVANCE_DEPTH = 3  # a question's parts may be answered by different passages among the first few
 
 # What a question that asks only for a term's meaning, full name, Chinese name or abbreviation may
 # contain besides the term itself. Anything left over ("负责哪些事情", "会取代人类的工作吗") makes it
@@ -76,12 +77,13 @@ class Router:
                                  round(best.score, 3), mentions, faq=best)
         expansions = expansion_names(mentions)
         hits = self.kb.search(question, k=k, expansions=expansions)
-        relevance = passage_relevance(question, mentions, hits[0].passage.text) if hits else 0.0
+        coverage = [passage_relevance(question, mentions, hit.passage.text) for hit in hits[:RELEVANCE_DEPTH]]
+        relevance = max(coverage, default=0.0)
         entry = self._faq_by_place.get((hits[0].passage.source, hits[0].passage.location)) if hits else None
-        if entry is not None and relevance >= RELEVANCE_THRESHOLD:
-            match = FaqMatch(entry, relevance, entry.question)
+        if entry is not None and coverage[0] >= RELEVANCE_THRESHOLD:
+            match = FaqMatch(entry, coverage[0], entry.question)
             return RouteDecision("fact", f"the FAQ entry “{entry.question}” answers it (found through its answer)",
-                                 round(relevance * 0.9, 3), mentions, faq=match, hits=hits, relevance=relevance)
+                                 round(coverage[0] * 0.9, 3), mentions, faq=match, hits=hits, relevance=coverage[0])
         if mentions:
             reason = f"mentions {'、'.join(m.text.strip() for m in mentions)} but asks more than its meaning"
         else:
@@ -123,7 +125,7 @@ def expansion_names(mentions: list[Mention]) -> tuple[str, ...]:
 
 def passage_relevance(question: str, mentions: list[Mention], passage: str) -> float:
     """How much of the question the passage covers, in [0, 1]: the larger of the share of its content
-    words found in the passage (a term counts under any of its names) and the share of its characters
+    words (jieba words of two or more characters, and Latin words) found in the passage (a term counts under any of its names) and the share of its characters
     and character pairs found there (which forgives jieba cutting the two texts differently)."""
     from agent.kb.lexical import STOPWORDS
 
@@ -138,12 +140,17 @@ def passage_relevance(question: str, mentions: list[Mention], passage: str) -> f
         found += any(n in text for n in names)
     rest.append(question[last:])
     remainder = fold(" ".join(rest))
-    words = {w for w in _content_tokenizer().lcut(remainder) if w.strip() and w not in STOPWORDS
-             and not _PUNCTUATION.fullmatch(w)}
+    words = {w for w in _content_tokenizer().lcut(remainder)
+             if w.strip() and w not in STOPWORDS and not _PUNCTUATION.fullmatch(w) and not _single_hanzi(w)}
     word_share = (found + sum(w in text for w in words)) / (total + len(words)) if total + len(words) else 0.0
     units = content_units(remainder)
     unit_share = (found + len(units & content_units(passage))) / (total + len(units)) if total + len(units) else 0.0
     return max(word_share, unit_share)
+
+
+def _single_hanzi(word: str) -> bool:
+    """One-character Chinese words are mostly function words (里, 和, 把); the character share counts them."""
+    return len(word) == 1 and not word.isascii()
 
 
 def _content_tokenizer():
