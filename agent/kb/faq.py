@@ -4,8 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from agent.kb.errors import KnowledgeFileError
-from agent.kb.sheets import cell, find_header, read_sheets
+from agent.kb.sheets import cell, headed_sheets
 from agent.records import FaqEntry
 
 FAQ_HEADERS: dict[str, set[str]] = {
@@ -22,16 +21,8 @@ def load_faq(path: Path, source: str, max_rows: int = 200_000) -> tuple[list[Faq
     """FAQ entries from every sheet with a 问题/答案 header, with source, sheet and row; plus warnings."""
     entries: list[FaqEntry] = []
     warnings: list[str] = []
-    recognised = 0
-    for sheet in read_sheets(path, max_rows):
-        header = find_header(sheet, FAQ_HEADERS, [{"question", "answer"}])
-        if header is None:
-            if any(any(row) for row in sheet.rows):
-                warnings.append(f"sheet '{sheet.name}' skipped: no FAQ header (问题 / 答案)")
-            continue
-        recognised += 1
-        if sheet.truncated:
-            warnings.append(f"sheet '{sheet.name}' has more than {max_rows} rows; only the first {max_rows} were read")
+    hint = "问题/question and 答案/answer"
+    for sheet, header in headed_sheets(path, FAQ_HEADERS, [{"question", "answer"}], hint, max_rows, warnings):
         columns = header.columns
         for index in range(header.row_index + 1, len(sheet.rows)):
             row = sheet.rows[index]
@@ -47,7 +38,4 @@ def load_faq(path: Path, source: str, max_rows: int = 200_000) -> tuple[list[Faq
             entries.append(FaqEntry(question=question, answer=answer, similar=similar,
                                     category=cell(row, columns.get("category")),
                                     source=source, sheet=sheet.name, row=index + 1))
-    if not recognised:
-        raise KnowledgeFileError("no sheet has recognisable FAQ columns; the header row needs 问题/question and "
-                                 "答案/answer")
     return entries, warnings

@@ -5,9 +5,8 @@ import re
 import unicodedata
 from pathlib import Path
 
-from agent.kb.errors import KnowledgeFileError
 from agent.kb.normalize import fold_compact
-from agent.kb.sheets import Sheet, cell, find_header, read_sheets
+from agent.kb.sheets import Sheet, cell, headed_sheets
 from agent.records import Term
 
 GLOSSARY_HEADERS: dict[str, set[str]] = {
@@ -43,25 +42,11 @@ def split_variants(cell_text: str) -> tuple[str, ...]:
 
 def load_glossary(path: Path, source: str, max_rows: int = 200_000) -> tuple[list[Term], list[str]]:
     """Terms from every sheet of a glossary file, each with its source, sheet and row; plus warnings."""
-    sheets = read_sheets(path, max_rows)
     terms: list[Term] = []
     warnings: list[str] = []
-    recognised = 0
-    for sheet in sheets:
-        header = find_header(sheet, GLOSSARY_HEADERS, _REQUIRED)
-        if header is None:
-            if any(any(row) for row in sheet.rows):
-                warnings.append(f"sheet '{sheet.name}' skipped: no glossary header (缩略语 / 英文全称 / 中文解释)")
-            continue
-        recognised += 1
-        if sheet.truncated:
-            warnings.append(f"sheet '{sheet.name}' has more than {max_rows} rows; only the first {max_rows} were read")
+    hint = "words such as 缩略语/Abbreviation, 英文全称/Full name, 中文解释/Meaning"
+    for sheet, header in headed_sheets(path, GLOSSARY_HEADERS, _REQUIRED, hint, max_rows, warnings):
         terms.extend(_sheet_terms(sheet, header.row_index, header.columns, source, warnings))
-    if not recognised:
-        raise KnowledgeFileError(
-            "no sheet has recognisable glossary columns; the header row needs words such as "
-            "缩略语/Abbreviation, 英文全称/Full name, 中文解释/Meaning"
-        )
     return terms, warnings
 
 

@@ -129,6 +129,25 @@ def find_header(sheet: Sheet, roles: dict[str, set[str]], required: list[set[str
     return None
 
 
+def headed_sheets(path: Path, roles: dict[str, set[str]], required: list[set[str]], header_hint: str,
+                  max_rows: int, warnings: list[str]) -> list[tuple[Sheet, Header]]:
+    """The sheets of a file that have a recognisable header row; the others become warnings, and a
+    file where no sheet has one is an error that says which header words are expected."""
+    found = []
+    for sheet in read_sheets(path, max_rows):
+        header = find_header(sheet, roles, required)
+        if header is None:
+            if any(any(row) for row in sheet.rows):
+                warnings.append(f"sheet '{sheet.name}' skipped: no header row with {header_hint}")
+            continue
+        if sheet.truncated:
+            warnings.append(f"sheet '{sheet.name}' has more than {max_rows} rows; only the first {max_rows} were read")
+        found.append((sheet, header))
+    if not found:
+        raise KnowledgeFileError(f"no sheet has recognisable columns; the header row needs {header_hint}")
+    return found
+
+
 def cell(row: list[str], column: int | None) -> str:
     if column is None or column >= len(row):
         return ""
