@@ -71,7 +71,7 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, documents: list[list[str]]) -> "LexicalIndex":
-        import bm25s
+        bm25s = _bm25s()
         from bm25s.tokenization import Tokenized
 
         vocabulary: dict[str, int] = {}
@@ -88,7 +88,7 @@ class LexicalIndex:
 
     @classmethod
     def load(cls, folder: Path) -> "LexicalIndex":
-        import bm25s
+        bm25s = _bm25s()
 
         retriever = bm25s.BM25.load(str(folder), mmap=False)
         vocabulary = json.loads((folder / "lexical_vocabulary.json").read_text())
@@ -103,6 +103,14 @@ class LexicalIndex:
     def search(self, query_tokens: list[str], k: int) -> list[tuple[int, float]]:
         """The best k passages as (number, score), best first; passages scoring 0 are left out."""
         return top_k(self.scores(query_tokens), k)
+
+
+def _bm25s():
+    """bm25s sets its own logger to DEBUG when imported; its per-build chatter is not ours to show."""
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
 
 
 def top_k(scores: np.ndarray, k: int) -> list[tuple[int, float]]:

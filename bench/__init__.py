@@ -1,0 +1,1 @@
+"""Benchmark scripts (`python -m bench.NAME`) and eval case sets (bench/cases)."""

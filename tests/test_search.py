@@ -1,0 +1,112 @@
+"""Passage search over a real index: BM25 over jieba words for Chinese, dense vectors from the default English
+model joining for English, glossary terms kept whole, and glossary expansions finding what the question
+only names by its abbreviation."""
+from __future__ import annotations
+
+import os
+
+import openpyxl
+import pytest
+
+from agent.kb.ingest import ingest
+from agent.kb.knowledge_base import KnowledgeBase
+from agent.kb.lexical import Tokenizer
+from agent.settings import Settings
+
+DOCS = {
+    "差旅管理办法.md": "# 差旅管理办法\n\n## 报销时限\n\n差旅费用须在出差结束后十个工作日内提交报销，逾期需部门负责人书面说明。\n\n"
+                       "## 住宿标准\n\n一线城市住宿每晚不超过六百元，其他城市每晚不超过四百元。\n",
+    "信息安全规范.md": "# 信息安全规范\n\n## 终端\n\n办公电脑须设置锁屏密码，离开座位时锁定屏幕。\n\n"
+                       "## 数据\n\n禁止将客户资料拷贝到个人移动存储设备。\n",
+    "星云平台使用说明.md": "# 星云平台使用说明\n\n新员工入职后由直属上级在星云平台开通账号，首次登录须修改初始密码。\n",
+    "出口业务.md": "# 出口业务\n\n公司出口业务享受自由贸易协定关税减免，原产地证书由关务部统一签发。\n",
+    "remote-work.md": "# Remote work policy\n\n## Eligibility\n\nEmployees may work from home up to two days per week "
+                      "once their manager approves a remote work plan.\n\n## Equipment\n\n"
+                      "Company laptops must use full disk encryption and the corporate VPN.\n",
+}
+GLOSSARY = [["缩略语", "英文全称", "中文解释"],
+            ["NCP", "Nebula Cloud Platform", "星云平台"],
+            ["FTA", "Free Trade Agreement", "自由贸易协定"],
+            ["M&A", "Mergers and Acquisitions", "兼并收购"]]
+
+
+@pytest.fixture(scope="session")
+def knowledge_base(tmp_path_factory) -> KnowledgeBase:
+    """One small knowledge folder, ingested once with the real embedding model, shared by the search tests."""
+    root = tmp_path_factory.mktemp("search") / "knowledge"
+    (root / "glossary").mkdir(parents=True)
+    (root / "docs").mkdir()
+    workbook = openpyxl.Workbook()
+    for row in GLOSSARY:
+        workbook.active.append(row)
+    workbook.save(root / "glossary" / "术语.xlsx")
+    for name, text in DOCS.items():
+        (root / "docs" / name).write_text(text, encoding="utf-8")
+    with pytest.MonkeyPatch.context() as environment:
+        for name in [n for n in os.environ if n.startswith("KB_")]:
+            environment.delenv(name)
+        settings = Settings.from_env(knowledge_dir=root, index_dir=root.parent / "index")
+    ingest(settings)
+    return KnowledgeBase.load(settings)
+
+
+def test_a_chinese_question_finds_the_right_passage_first_by_bm25(knowledge_base):
+    hits = knowledge_base.search("出差回来多久内要报销？", k=3)
+
+    assert hits[0].passage.source == "docs/差旅管理办法.md"
+    assert "十个工作日" in hits[0].passage.text
+    assert hits[0].passage.location.endswith("报销时限")
+    assert hits[0].lexical_score > 0
+
+
+def test_the_default_english_model_sits_out_chinese_questions(knowledge_base):
+    assert knowledge_base.settings.embedding_model_is_default
+    assert knowledge_base.dense_weight("出差回来多久内要报销？") == 0.0
+    assert all(hit.dense_score == 0.0 for hit in knowledge_base.search("出差回来多久内要报销？", k=5))
+
+
+def test_an_english_question_finds_the_right_passage_with_the_dense_leg_joining(knowledge_base):
+    hits = knowledge_base.search("Can I work from home?", k=3)
+
+    assert knowledge_base.dense_weight("Can I work from home?") == 0.5
+    assert hits[0].passage.source == "docs/remote-work.md"
+    assert "two days per week" in hits[0].passage.text
+    assert hits[0].dense_score > 0
+
+
+def test_an_english_question_in_other_words_is_found_by_meaning(knowledge_base):
+    hits = knowledge_base.search("Is encryption required on notebooks?", k=1)
+
+    assert "full disk encryption" in hits[0].passage.text
+
+
+def test_glossary_terms_are_kept_whole_by_the_tokenizer(knowledge_base):
+    question = "星云平台怎么申请账号？M&A归哪个部门？"
+
+    tokens = knowledge_base.tokenizer.tokens(question)
+
+    assert "星云平台" in tokens and "m&a" in tokens
+    assert "星云平台" not in Tokenizer().tokens(question)  # jieba alone cuts the company name apart
+
+
+def test_a_question_naming_a_glossary_term_finds_the_passage_about_it(knowledge_base):
+    hits = knowledge_base.search("星云平台账号怎么开通", k=1)
+
+    assert hits[0].passage.source == "docs/星云平台使用说明.md"
+
+
+def test_expansions_find_a_passage_that_only_uses_the_full_name(knowledge_base):
+    question = "FTA是怎么回事"
+
+    plain = knowledge_base.search(question, k=5)
+    expanded = knowledge_base.search(question, k=5, expansions=("Free Trade Agreement", "自由贸易协定"))
+
+    assert "docs/出口业务.md" not in [hit.passage.source for hit in plain]
+    assert expanded[0].passage.source == "docs/出口业务.md"
+
+
+def test_search_returns_at_most_k_hits_best_first(knowledge_base):
+    hits = knowledge_base.search("公司 员工 密码 报销", k=2)
+
+    assert len(hits) == 2
+    assert hits[0].score >= hits[1].score
