@@ -56,10 +56,9 @@ def abstain_answer(decision: RouteDecision, question: str) -> Answer:
     return Answer(text, "doc", reason, decision.confidence, passage_sources(decision.hits))
 
 
-def extractive_answer(decision: RouteDecision, question: str, count: int = 3) -> Answer:
+def extractive_answer(decision: RouteDecision, question: str, note: str = "", count: int = 3) -> Answer:
     """Without a language model: the best passages verbatim, numbered, with their citations."""
-    chinese = has_cjk(question)
-    lines = [NO_LLM_NOTE_ZH if chinese else NO_LLM_NOTE_EN]
+    lines = [note or (NO_LLM_NOTE_ZH if has_cjk(question) else NO_LLM_NOTE_EN)]
     for number, hit in enumerate(decision.hits[:count], 1):
         lines.append(f"[{number}] {hit.passage.text.strip()}\n—— {hit.passage.source}，{hit.passage.location}")
     return Answer("\n\n".join(lines), "doc", decision.reason, decision.confidence, passage_sources(decision.hits))

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from agent.faq_match import FaqMatch, FaqMatcher
 from agent.kb.knowledge_base import KnowledgeBase
-from agent.kb.normalize import fold, fold_compact
+from agent.kb.normalize import fold
 from agent.records import SearchHit, Term
 from agent.terms import GlossaryMatcher, Mention
 from agent.text_units import content_units
@@ -108,8 +108,23 @@ def asks_only_meaning(question: str, mentions: list[Mention]) -> bool:
 def _mentions_covered(mentions: list[Mention], entry) -> bool:
     """An FAQ entry that never names a term the question asks about is not the answer to it."""
     text = fold(" ".join((entry.question, *entry.similar, entry.answer)))
-    return all(any(fold(n) in text for t in m.terms for n in (*t.abbreviations, t.english, t.chinese) if n)
+    return all(names_in(text, [n for t in m.terms for n in (*t.abbreviations, t.english, t.chinese) if n])
                for m in mentions)
+
+
+def names_in(folded_text: str, names: list[str]) -> bool:
+    """Whether a folded text gives one of the names; a Latin name only as whole words, so "ED" is not
+    found in "called", nor "AM" in "amount"."""
+    compact = folded_text.replace(" ", "")
+    for name in filter(None, (fold(n) for n in names)):
+        if not name.isascii():
+            found = name.replace(" ", "") in compact
+        else:
+            words = r"\s*".join(re.escape(word) for word in name.split())
+            found = re.search(rf"(?<![0-9a-z]){words}(?![0-9a-z])", folded_text) is not None
+        if found:
+            return True
+    return False
 
 
 def expansion_names(mentions: list[Mention]) -> tuple[str, ...]:
@@ -129,20 +144,20 @@ def passage_relevance(question: str, mentions: list[Mention], passage: str) -> f
     and character pairs found there (which forgives jieba cutting the two texts differently)."""
     from agent.kb.lexical import STOPWORDS
 
-    text = fold_compact(passage)
+    text = fold(passage)
     rest, last = [], 0
     found = total = 0
     for mention in mentions:
         rest.append(question[last:mention.start])
         last = mention.end
         total += 1
-        names = {fold_compact(n) for t in mention.terms for n in (*t.abbreviations, t.english, t.chinese) if n}
-        found += any(n in text for n in names)
+        found += names_in(text, [n for t in mention.terms for n in (*t.abbreviations, t.english, t.chinese) if n])
     rest.append(question[last:])
     remainder = fold(" ".join(rest))
     words = {w for w in _content_tokenizer().lcut(remainder)
              if w.strip() and w not in STOPWORDS and not _PUNCTUATION.fullmatch(w) and not _single_hanzi(w)}
-    word_share = (found + sum(w in text for w in words)) / (total + len(words)) if total + len(words) else 0.0
+    compact = text.replace(" ", "")
+    word_share = (found + sum(w in compact for w in words)) / (total + len(words)) if total + len(words) else 0.0
     units = content_units(remainder)
     unit_share = (found + len(units & content_units(passage))) / (total + len(units)) if total + len(units) else 0.0
     return max(word_share, unit_share)

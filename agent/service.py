@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from agent.answers import answer_without_llm
+from agent.answers import answer_without_llm, extractive_answer
 from agent.kb.ingest import IngestReport, ingest
+from agent.kb.normalize import has_cjk
 from agent.kb.knowledge_base import KnowledgeBase
 from agent.records import Answer
 from agent.router import Router
@@ -20,6 +21,7 @@ from agent.llm import describe_llm
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
+BUILTIN_TOOLS_DIR = REPO_ROOT / "tools"  # abbreviation_lookup, faq_lookup, doc_search: the assistant needs them
 _active: "KnowledgeService | None" = None
 
 
@@ -48,7 +50,7 @@ class KnowledgeService:
         global _active
         self.settings = settings
         self.llm_name = describe_llm(settings)
-        self.tools_dir = tools_dir or REPO_ROOT / "tools"
+        self.tools_dir = tools_dir or BUILTIN_TOOLS_DIR
         self._refresh_lock = threading.Lock()
         self._loaded: _Loaded | None = None
         self.last_report: IngestReport | None = None
@@ -79,10 +81,15 @@ class KnowledgeService:
 
     @cached_property
     def tools(self):
-        """Tool modules found in the tools folder; a broken one is logged and skipped."""
-        from agent.tooling import discover_tools
+        """Tool modules found in the built-in tools folder and in `tools_dir`; a broken one is logged and
+        skipped. The built-in folder always loads: the assistant is built with its knowledge tools."""
+        from agent.tooling import ToolDiscovery, discover_tools
 
-        discovery = discover_tools(self.tools_dir)
+        discovery = ToolDiscovery()
+        for folder in dict.fromkeys([BUILTIN_TOOLS_DIR.resolve(), Path(self.tools_dir).resolve()]):
+            found = discover_tools(folder)
+            discovery.tools.extend(name for name in found.tools if name not in discovery.tools)
+            discovery.errors.update(found.errors)
         for file, error in discovery.errors.items():
             log.error("tool module %s skipped: %s", file, error)
         return discovery
@@ -129,9 +136,21 @@ class KnowledgeService:
         from agent.assistant import answer_from_messages
 
         messages = [*(history or []), {"role": "user", "content": question}]
-        for response in loaded.assistant.run(messages):
-            answer = answer_from_messages(response)
-            if answer is not None:
-                answer.text = notice + answer.text
-                answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
-                yield answer
+        try:
+            for response in loaded.assistant.run(messages):
+                answer = answer_from_messages(response)
+                if answer is not None:
+                    answer.text = notice + answer.text
+                    answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
+                    yield answer
+        except Exception as exc:  # a failing LLM backend must not take the answer down with it
+            # Only the exception's type is logged and shown: messages may carry URLs or request details.
+            log.error("LLM backend %s failed (%s); answering with quoted passages", self.llm_name,
+                      type(exc).__name__)
+            note = f"（语言模型暂时不可用（{type(exc).__name__}），以下为文档原文摘录）" if has_cjk(question) else \
+                f"(The language model is unavailable ({type(exc).__name__}); these are extracts from the documents.)"
+            answer = extractive_answer(decision, question, note=note)
+            answer.text = notice + answer.text
+            answer.reason += "; the LLM failed, so the passages are quoted"
+            answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
+            yield answer

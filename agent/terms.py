@@ -11,6 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from agent.kb.normalize import has_cjk
 from agent.records import Term
 
 # Common English words that are also typical abbreviations; written in lower case they are words.
@@ -121,7 +122,8 @@ class GlossaryMatcher:
                 continue
             start_char, end_char = positions[i], positions[end - 1] + 1
             written = question[start_char:end_char]
-            if name.kind == "abbreviation" and not self._abbreviation_intended(written, name, question):
+            if name.kind == "abbreviation" and not self._abbreviation_intended(written, name, question,
+                                                                               start_char, end_char):
                 continue
             return Mention(written, start_char, end_char, name.kind, name.terms)
         return None
@@ -138,8 +140,10 @@ class GlossaryMatcher:
         return True
 
     @staticmethod
-    def _abbreviation_intended(written: str, name: _Name, question: str) -> bool:
+    def _abbreviation_intended(written: str, name: _Name, question: str, start: int, end: int) -> bool:
         compact = unicodedata.normalize("NFKC", " ".join(written.split()))
         if compact in name.written or compact != compact.lower():
             return True  # a glossary spelling, or written with capitals
+        if has_cjk(question[start - 1:start]) or has_cjk(question[end:end + 1]):
+            return True  # "am是什么意思": next to Chinese it is no English word
         return compact.lower() not in COMMON_WORDS

@@ -1,5 +1,5 @@
 """Agent tool: passages from the company's documents, with their sources."""
-from agent.router import expansion_names
+from agent.router import RELEVANCE_THRESHOLD, expansion_names, passage_relevance
 from agent.service import active_service
 from agent.tooling import kb_tool
 
@@ -15,10 +15,12 @@ def doc_search(query: str, top_k: int = 5) -> dict:
     if not query.strip():
         return {"found": False, "message": "empty query"}
     service = active_service()
-    expansions = expansion_names(service.router.glossary.find(query))
-    hits = service.kb.search(query, k=max(1, min(top_k, 10)), expansions=expansions)
+    mentions = service.router.glossary.find(query)
+    hits = service.kb.search(query, k=max(1, min(top_k, 10)), expansions=expansion_names(mentions))
+    # Search always ranks something; only passages the router would answer from count as found.
+    hits = [h for h in hits if passage_relevance(query, mentions, h.passage.text) >= RELEVANCE_THRESHOLD]
     if not hits:
-        return {"found": False, "message": "no passage matches this query"}
+        return {"found": False, "message": "no passage is relevant to this query"}
     return {"found": True, "passages": [
         {"number": n, "text": h.passage.text, "source": h.passage.source, "location": h.passage.location,
          "score": round(h.score, 4)} for n, h in enumerate(hits, 1)]}

@@ -1,4 +1,5 @@
-"""Agent tool: the FAQ entries closest to a question, with their scores."""
+"""Agent tool: the FAQ entries that match a question, with their scores."""
+from agent.router import FAQ_THRESHOLD
 from agent.service import active_service
 from agent.tooling import kb_tool
 
@@ -14,8 +15,9 @@ def faq_lookup(question: str, top_k: int = 3) -> dict:
     if not question.strip():
         return {"found": False, "message": "empty question"}
     matches = active_service().router.faq.match(question, k=max(1, min(top_k, 10)))
+    matches = [m for m in matches if m.score >= FAQ_THRESHOLD]  # the router's bar for "this FAQ answers it"
     if not matches:
-        return {"found": False, "message": "no FAQ entry shares content with this question"}
+        return {"found": False, "message": "no FAQ entry matches this question"}
     return {"found": True, "entries": [
         {"question": m.entry.question, "answer": m.entry.answer, "score": round(m.score, 3),
          "source": m.entry.source, "location": m.entry.location} for m in matches]}
