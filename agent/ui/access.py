@@ -1,0 +1,53 @@
+"""Who may use the web app and who may change its knowledge.
+
+KB_USERS turns on sign-in; KB_ADMINS (when set) limits uploads and re-indexing to those users. Without
+KB_USERS the app is for the person at this machine: it listens on 127.0.0.1 unless --host says otherwise,
+and that person may manage the knowledge."""
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import Callable
+
+from agent.settings import Settings
+
+log = logging.getLogger(__name__)
+
+LOCAL_HOST = "127.0.0.1"
+
+
+def may_manage(settings: Settings, username: str | None) -> bool:
+    if not settings.users:
+        return True
+    if username is None:
+        return False
+    return not settings.admins or username in settings.admins
+
+
+def bind_host(settings: Settings, requested_host: str | None) -> str:
+    """The address to listen on. An unauthenticated app stays on this machine unless the command line
+    asks otherwise, so a KB_HOST left in a deployment file never exposes it by accident."""
+    if requested_host:
+        if not settings.users and requested_host != LOCAL_HOST:
+            log.warning("listening on %s without sign-in (KB_USERS is empty): anyone who can reach it may "
+                        "read and change the knowledge", requested_host)
+        return requested_host
+    if settings.users:
+        return settings.host
+    if settings.host != LOCAL_HOST:
+        log.warning("KB_HOST=%s ignored: without KB_USERS the app only listens on %s (pass --host to override)",
+                    settings.host, LOCAL_HOST)
+    return LOCAL_HOST
+
+
+def password_check(settings: Settings) -> Callable[[str, str], bool] | None:
+    """Gradio's sign-in check for KB_USERS, comparing in constant time; None when sign-in is off."""
+    if not settings.users:
+        return None
+    passwords = dict(settings.users)
+
+    def check(username: str, password: str) -> bool:
+        expected = passwords.get(username)
+        return expected is not None and hmac.compare_digest(expected.encode(), (password or "").encode())
+
+    return check

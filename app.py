@@ -1,0 +1,45 @@
+"""`python app.py [--knowledge DIR] [--index DIR] [--host HOST] [--port PORT]`: the web app employees chat in.
+
+Brings the index up to date, then serves the chat and knowledge tabs (agent/ui). Sign-in, admins, the
+upload limit and the language come from KB_USERS, KB_ADMINS, KB_MAX_UPLOAD_MB and KB_UI_LANG."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from agent.settings import ConfigError, Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python app.py", description="Enterprise knowledge assistant web app")
+    parser.add_argument("--knowledge", help="knowledge folder (default: KB_KNOWLEDGE_DIR or knowledge/)")
+    parser.add_argument("--index", help="index folder (default: KB_INDEX_DIR or .index/ beside the knowledge)")
+    parser.add_argument("--host", help="address to listen on (default: KB_HOST with KB_USERS, else 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (default: KB_PORT or 7860)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("faiss", "bm25s", "jieba", "sentence_transformers", "httpx", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        settings = Settings.from_env(args.knowledge, args.index)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not settings.knowledge_dir.is_dir():
+        print(f"error: knowledge folder {settings.knowledge_dir} does not exist (KB_KNOWLEDGE_DIR / --knowledge)",
+              file=sys.stderr)
+        return 2
+
+    from agent.service import KnowledgeService
+    from agent.ui.access import bind_host
+    from agent.ui.blocks import build_app, launch_options
+
+    service = KnowledgeService(settings, show_progress=True)
+    host = bind_host(settings, args.host)
+    build_app(service).launch(**launch_options(service, host, args.port or settings.port))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,330 @@
+"""The web app as employees use it: the real `python app.py` on a copy of the sample knowledge, driven in
+headless Chromium. Questions of each route, expandable citations, example questions, uploads that answer at
+once, sign-in with a read-only user, and HTML or script in documents and questions staying inert text.
+
+Set UPDATE_SCREENSHOTS=1 to refresh docs/screenshots/ (chat.png, knowledge.png) from this run."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import openpyxl
+import pytest
+from playwright.sync_api import expect
+
+from agent.kb.faq import load_faq
+from agent.kb.glossary import load_glossary
+from agent.settings import REPO_ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+SAMPLE = REPO_ROOT / "knowledge"
+SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
+ANSWER_TIMEOUT_MS = 90_000
+# Sets a marker if the browser ever runs it; the tests check the marker never appears.
+INJECTION = '<img src=x onerror="window.__xss=1;document.title=\'XSS\'">'
+ADMIN, READER = ("alice", "alice-pw-1"), ("bob", "bob-pw-2")
+
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing: "
+                       "apt-get install -y chromium chromium-driver to run the browser tests"),
+]
+
+
+def _workbook(path: Path, rows: list[list]) -> Path:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "缩略语"
+    for row in rows:
+        sheet.append(row)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    workbook.save(path)
+    return path
+
+
+def _sample_knowledge(root: Path) -> Path:
+    """The sample glossaries and FAQ, one sample document, and a document and a glossary row carrying HTML."""
+    knowledge = root / "knowledge"
+    shutil.copytree(SAMPLE / "glossary", knowledge / "glossary")
+    shutil.copytree(SAMPLE / "faq", knowledge / "faq")
+    (knowledge / "docs").mkdir()
+    shutil.copy2(SAMPLE / "docs" / "差旅管理办法.md", knowledge / "docs")
+    (knowledge / "docs" / "打印机报修.md").write_text(
+        f"# 打印机报修\n\n## 紫晶打印机\n\n紫晶打印机卡纸时拨打维修热线 8123。{INJECTION} 周末请发邮件报修。\n",
+        encoding="utf-8")
+    _workbook(knowledge / "glossary" / "注入测试.xlsx",
+              [["序号", "缩略语", "英文全称", "中文解释"], [1, "XSST", INJECTION, "跨站脚本测试"]])
+    return knowledge
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
+    return {**env, **extra}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RunningApp:
+    """`python app.py` in a subprocess on a free local port; it indexes its knowledge folder on start."""
+
+    def __init__(self, folder: Path, **env: str):
+        self.knowledge, self.index = _sample_knowledge(folder), folder / "index"
+        # What the status line should count, read with the loaders the index uses.
+        self.terms = sum(len(load_glossary(f, f.name)[0]) for f in (self.knowledge / "glossary").iterdir())
+        self.faq = sum(len(load_faq(f, f.name)[0]) for f in (self.knowledge / "faq").iterdir())
+        self.url = f"http://127.0.0.1:{_free_port()}/"
+        self.log_path = folder / "app.log"
+        self.log = open(self.log_path, "w")
+        self.process = subprocess.Popen(
+            [sys.executable, str(REPO_ROOT / "app.py"), "--knowledge", str(self.knowledge), "--index",
+             str(self.index), "--port", self.url.rsplit(":", 1)[1].strip("/")],
+            env=_clean_env(**env), stdout=self.log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
+        self._wait_until_serving()
+
+    def _wait_until_serving(self, seconds: float = 240) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"app.py exited with {self.process.returncode}:\n{self.log_text()}")
+            try:
+                urllib.request.urlopen(self.url, timeout=2)
+                return
+            except OSError:
+                time.sleep(0.5)
+        self.stop()
+        raise RuntimeError(f"app.py did not serve {self.url} within {seconds}s:\n{self.log_text()}")
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")[-3000:]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """One app for the module, with sign-in on: alice administers, bob only reads."""
+    users = ",".join(f"{user}:{password}" for user, password in (ADMIN, READER))
+    running = RunningApp(tmp_path_factory.mktemp("app"), KB_USERS=users, KB_ADMINS=ADMIN[0])
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    expect.set_options(timeout=30_000)
+    with sync_playwright() as playwright, tempfile.TemporaryDirectory(prefix="kb-chromium-") as profile:
+        context = playwright.chromium.launch_persistent_context(
+            profile, executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, locale="zh-CN",
+            viewport={"width": 1280, "height": 900}, accept_downloads=True)
+        context.set_default_timeout(30_000)
+        yield context
+        context.close()
+
+
+@pytest.fixture
+def page(browser):
+    browser.clear_cookies()  # every test signs in afresh
+    page = browser.new_page()
+    yield page
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def screenshot_dir(tmp_path_factory) -> Path:
+    return SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path_factory.mktemp("screenshots")
+
+
+def sign_in(page, url: str, user: tuple[str, str]) -> None:
+    page.goto(url)
+    page.fill("input[type=text]", user[0])
+    page.fill("input[type=password]", user[1])
+    page.keyboard.press("Enter")
+
+
+def open_chat(page, url: str, user: tuple[str, str] = ADMIN) -> None:
+    sign_in(page, url, user)
+    page.wait_for_selector("#kb-question textarea")
+
+
+def ask(page, question: str) -> object:
+    """Send a question and wait for its finished answer; returns the answer bubble."""
+    answers = page.locator("#kb-chat .kb-badge")
+    before = answers.count()
+    page.fill("#kb-question textarea", question)
+    page.keyboard.press("Enter")
+    # Done: a new badge, and Gradio's progress tracker on the chat hidden again (the event has ended).
+    page.wait_for_function(f"document.querySelectorAll('#kb-chat .kb-badge').length > {before} && "
+                           "document.querySelector('#kb-chat [data-testid=status-tracker]').classList.contains('hide')",
+                           timeout=ANSWER_TIMEOUT_MS)
+    return page.locator("#kb-chat .message-content").filter(has=page.locator(".kb-badge")).last
+
+
+def open_knowledge_tab(page) -> None:
+    page.get_by_role("tab", name="知识管理").click()
+    page.wait_for_selector("#kb-files table")
+
+
+def upload(page, path: Path) -> str:
+    """Choose a file, wait for it to reach the server, press upload; returns the result text."""
+    page.set_input_files("#kb-upload input[type=file]", str(path))
+    expect(page.locator("#kb-upload")).to_contain_text(path.name)
+    page.click("#kb-upload-button")
+    result = page.locator("#kb-upload-result")
+    result.locator("p").first.wait_for()
+    return result.inner_text()
+
+
+def test_term_question_answers_with_glossary_badge_and_source(app, page):
+    open_chat(page, app.url)
+    answer = ask(page, "AM是什么意思？")
+    assert answer.locator(".kb-badge").inner_text() == "术语"
+    assert "Account Manager" in answer.inner_text()
+    assert "客户经理" in answer.inner_text()
+    assert "glossary/公司术语表.xlsx" in answer.locator("details summary").first.inner_text()
+
+
+def test_ambiguous_term_shows_every_meaning(app, page):
+    open_chat(page, app.url)
+    text = ask(page, "FTA是什么意思").inner_text()
+    assert "自由贸易协定" in text and "自由贸易区" in text
+
+
+def test_faq_paraphrase_answers_with_the_stored_answer(app, page):
+    open_chat(page, app.url)
+    answer = ask(page, "年假怎么申请？")
+    assert answer.locator(".kb-badge").inner_text() == "常见问题"
+    assert "OA系统" in answer.inner_text()
+    assert "faq/员工常见问题.xlsx" in answer.locator("details summary").first.inner_text()
+
+
+def test_document_answer_cites_a_passage_that_expands(app, page):
+    open_chat(page, app.url)
+    answer = ask(page, "出差住宿标准是多少")
+    assert answer.locator(".kb-badge").inner_text() == "文档"
+    citation = answer.locator("details").filter(has_text="住宿标准").first
+    assert "docs/差旅管理办法.md" in citation.locator("summary").inner_text()
+    passage = citation.locator("table")
+    assert not passage.is_visible()
+    citation.locator("summary").click()
+    assert passage.is_visible()
+    assert "600" in passage.inner_text()
+
+
+def test_status_line_names_the_backend_and_counts_the_knowledge(app, page):
+    open_chat(page, app.url)
+    status = page.locator("#kb-status").inner_text()
+    assert "未配置" in status and "原文摘录" in status
+    assert f"术语 {app.terms} 条" in status
+    assert f"常见问题 {app.faq} 条" in status
+    assert "索引更新于" in status
+
+
+def test_example_questions_fill_the_input_and_answer_each_route(app, page, screenshot_dir):
+    open_chat(page, app.url)
+    examples = page.locator("#kb-examples button")
+    assert examples.count() == 3
+    badges = []
+    for number in range(3):
+        example = examples.nth(number).inner_text().strip()
+        examples.nth(number).click()
+        page.wait_for_function(f"document.querySelector('#kb-question textarea').value === {example!r}")
+        badges.append(ask(page, example).locator(".kb-badge").inner_text())
+    assert badges == ["术语", "常见问题", "文档"]
+    page.locator("#kb-chat .bubble-wrap").evaluate("chat => chat.scrollTop = 0")  # the first answers in view
+    page.screenshot(path=str(screenshot_dir / "chat.png"), full_page=True)
+
+
+def test_html_in_documents_and_questions_stays_inert_text(app, page):
+    open_chat(page, app.url)
+    answer = ask(page, f"紫晶打印机卡纸找谁 {INJECTION}")
+    answer.locator("details").filter(has_text="打印机报修").first.locator("summary").click()
+    open_knowledge_tab(page)
+    page.fill("#kb-glossary-search input, #kb-glossary-search textarea", "XSST")
+    expect(page.locator("#kb-glossary")).to_contain_text("跨站脚本测试")
+    page.wait_for_timeout(500)  # time for an injected onerror to fire, were it possible
+    assert page.evaluate("window.__xss") is None
+    assert page.title() != "XSS"
+    assert page.locator("img[src='x']").count() == 0
+    chat = page.locator("#kb-chat").inner_text()
+    assert chat.count(INJECTION) >= 2  # the question as asked, and the document's passage quoted
+    assert INJECTION in page.locator("#kb-glossary").inner_text()
+
+
+def test_uploaded_glossary_answers_its_new_term_at_once(app, page, tmp_path, screenshot_dir):
+    workbook = _workbook(tmp_path / "新产品术语.xlsx", [["星河电子新产品缩略语"], ["序号", "缩略语", "英文全称", "中文解释"],
+                                                        [1, "QZX", "Quantum Zebra Exchange", "量子斑马交换平台"]])
+    open_chat(page, app.url, ADMIN)
+    open_knowledge_tab(page)
+    assert "可以上传" in page.locator("#kb-access").inner_text()
+    result = upload(page, workbook)
+    assert "已保存 glossary/新产品术语.xlsx" in result
+    assert "新增术语" in result and "QZX" in result
+    assert (app.knowledge / "glossary" / "新产品术语.xlsx").is_file()
+    expect(page.locator("#kb-files")).to_contain_text("glossary/新产品术语.xlsx")
+    page.screenshot(path=str(screenshot_dir / "knowledge.png"), full_page=True)
+    page.get_by_role("tab", name="问答").click()
+    answer = ask(page, "QZX是什么意思")
+    assert answer.locator(".kb-badge").inner_text() == "术语"
+    assert "量子斑马交换平台" in answer.inner_text()
+    assert f"术语 {app.terms + 1} 条" in page.locator("#kb-status").inner_text()
+    page.reload()  # a later visit sees the new knowledge too, not the counts from when the app started
+    expect(page.locator("#kb-status")).to_contain_text(f"术语 {app.terms + 1} 条")
+
+
+def test_upload_of_a_file_its_kind_cannot_read_is_refused_and_not_saved(app, page, tmp_path):
+    notes = tmp_path / "会议纪要.md"
+    notes.write_text("# 会议纪要\n\n不是术语表。\n", encoding="utf-8")
+    open_chat(page, app.url)
+    open_knowledge_tab(page)  # the kind stays 术语表, which reads spreadsheets only
+    result = upload(page, notes)
+    assert "未保存 会议纪要.md" in result and "术语表" in result
+    assert not any(p.name == "会议纪要.md" for p in app.knowledge.rglob("*"))
+
+
+def test_glossary_template_downloads_in_the_reference_layout(app, page, tmp_path):
+    open_chat(page, app.url)
+    open_knowledge_tab(page)
+    with page.expect_download() as download:
+        page.click("#kb-template")
+    saved = tmp_path / "template.xlsx"
+    download.value.save_as(saved)
+    rows = list(openpyxl.load_workbook(saved).active.iter_rows(values_only=True))
+    assert rows[1] == ("序号", "缩略语", "英文全称", "中文解释")
+
+
+def test_sign_in_is_required_when_users_are_configured(app, page):
+    sign_in(page, app.url, (READER[0], "wrong password"))
+    expect(page.get_by_text("凭据不正确")).to_be_visible()  # Gradio's own message, in the browser's language
+    assert page.locator("#kb-question").count() == 0
+
+
+def test_reader_may_ask_but_uploads_are_refused(app, page, tmp_path):
+    workbook = _workbook(tmp_path / "越权术语.xlsx", [["序号", "缩略语", "英文全称", "中文解释"],
+                                                     [1, "NOPE", "Not Permitted", "不应出现"]])
+    open_chat(page, app.url, READER)
+    assert "Account Manager" in ask(page, "AM是什么意思").inner_text()
+    open_knowledge_tab(page)
+    assert "只读" in page.locator("#kb-access").inner_text()
+    result = upload(page, workbook)
+    assert "没有权限" in result and "alice" in result
+    assert not (app.knowledge / "glossary" / "越权术语.xlsx").exists()

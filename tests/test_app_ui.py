@@ -1,0 +1,424 @@
+"""The web app's parts without a browser: answers rendered as inert text, safe upload names and writes,
+change summaries, access rules, the web settings, the knowledge tables and template, uploads through a real
+KnowledgeService, and app.py's refusals at start."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from agent.kb.glossary import load_glossary
+from agent.kb.ingest import FileReport, IngestReport
+from agent.records import Answer, FaqEntry, Passage, Source, Term
+from agent.settings import REPO_ROOT, ConfigError, Settings
+from agent.ui.access import LOCAL_HOST, bind_host, may_manage, password_check
+from agent.ui.labels import LABELS, labels_for
+from agent.ui.render import answer_message, as_text, example_questions, format_latency, status_line
+from agent.ui.tables import faq_table, files_table, glossary_table, write_glossary_template
+from agent.ui.uploads import UploadRejected, change_summary, safe_file_name, save_upload
+
+pytestmark = pytest.mark.usefixtures("no_kb_env")
+
+ZH = labels_for("zh")
+INJECTION = '<img src=x onerror="alert(1)">'
+
+
+@dataclass
+class KnowledgeBaseDouble:
+    """Test double with only the fields the status line and example questions read."""
+
+    terms: list[Term] = field(default_factory=list)
+    faq: list[FaqEntry] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+    updated: str = "2026-03-01T09:30:00+0800"
+
+
+def _settings(tmp_path: Path, monkeypatch, **env: str) -> Settings:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return Settings.from_env(tmp_path / "knowledge", tmp_path / "index")
+
+
+# --- answers as inert text ---------------------------------------------------------------------------------
+
+def test_html_in_text_is_escaped_so_it_shows_literally():
+    assert as_text(INJECTION) == "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;"
+
+
+def test_markdown_links_images_and_code_cannot_form_from_text():
+    text = as_text("![x](http://evil.example/t.png) [点我](javascript:alert(1)) `code` $x$")
+    assert "[" not in text and "]" not in text and "`" not in text and "$" not in text
+
+
+def test_indented_text_does_not_become_a_code_block():
+    assert as_text("    缩进的行") == "&nbsp;" * 4 + "缩进的行"
+
+
+def test_plain_chinese_text_is_unchanged():
+    assert as_text("AM：Account Manager，客户经理") == "AM：Account Manager，客户经理"
+
+
+def test_answer_shows_route_badge_reason_latency_and_expandable_sources():
+    answer = Answer("在OA系统申请。", "fact", "matches the FAQ question", 0.91,
+                    [Source("faq/员工常见问题.xlsx", "常见问题 row 2", 1.0, "年假如何申请？\n在OA系统申请。")], 12.3)
+    message = answer_message(answer, ZH)
+    assert '<span class="kb-badge kb-route-fact">常见问题</span>' in message
+    assert "判断依据：matches the FAQ question" in message and "置信度 0.91" in message and "用时 12 ms" in message
+    assert "<summary>[1] faq/员工常见问题.xlsx · 常见问题 row 2</summary>" in message
+    assert "\n\n年假如何申请？\n在OA系统申请。\n\n</details>" in message
+
+
+def test_answer_escapes_html_from_answer_reason_source_name_and_passage():
+    answer = Answer(INJECTION, "doc", f"reason {INJECTION}", 0.5,
+                    [Source(f"docs/{INJECTION}.md", INJECTION, 0.1, INJECTION)])
+    assert "<img" not in answer_message(answer, ZH)
+
+
+def test_unknown_route_is_shown_as_a_document_answer():
+    assert "kb-route-doc" in answer_message(Answer("x", "<b>odd</b>", "r", 0.1), ZH)
+
+
+def test_answer_names_the_llm_only_when_one_wrote_it():
+    assert "模型" not in answer_message(Answer("x", "term", "r", 1.0), ZH)
+    assert "模型 dashscope:qwen-plus" in answer_message(Answer("x", "doc", "r", 1.0, llm="dashscope:qwen-plus"), ZH)
+
+
+def test_latency_reads_in_milliseconds_then_seconds():
+    assert (format_latency(8.46), format_latency(4046.55)) == ("8 ms", "4.0 s")
+
+
+def test_status_line_says_document_answers_are_extracts_without_an_llm():
+    kb = KnowledgeBaseDouble(terms=[Term(("AM",), "Account Manager", "客户经理")])
+    line = status_line(kb, "none", ZH)
+    assert "原文摘录" in line and "术语 1 条" in line and "常见问题 0 条" in line and "2026-03-01 09:30" in line
+
+
+def test_status_line_names_the_configured_llm():
+    assert "语言模型：openai:qwen2.5" in status_line(KnowledgeBaseDouble(), "openai:qwen2.5", ZH)
+
+
+def test_example_questions_come_from_a_term_an_faq_question_and_a_document_section():
+    kb = KnowledgeBaseDouble(
+        terms=[Term(("FAE",), "", "现场应用工程师"), Term(("AM",), "Account Manager", "客户经理")],
+        faq=[FaqEntry("年假如何申请？", "在OA系统申请。")],
+        passages=[Passage("...", "docs/售后.docx", "一、角色与职责 > 1. 客户经理（AM）"),
+                  Passage("...", "docs/差旅管理办法.md", "差旅管理办法 > 三、住宿标准")])
+    assert example_questions(kb, ZH) == ["AM是什么意思？", "年假如何申请？", "差旅管理办法中住宿标准是怎么规定的？"]
+
+
+def test_example_questions_are_empty_for_empty_knowledge():
+    assert example_questions(KnowledgeBaseDouble(), ZH) == []
+
+
+# --- labels -------------------------------------------------------------------------------------------------
+
+def test_every_language_has_every_label():
+    assert set(LABELS["en"]) == set(LABELS["zh"])
+
+
+def test_a_language_without_labels_falls_back_to_english():
+    assert labels_for("fr") is LABELS["en"]
+
+
+# --- upload names and writes --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("uploaded, saved", [
+    ("../../etc/术语表.xlsx", "术语表.xlsx"),
+    ("C:\\Users\\me\\Desktop\\FAQ.csv", "FAQ.csv"),
+    ("..\\..\\glossary.xlsx", "glossary.xlsx"),
+    ("bad\x00name.xlsx", "badname.xlsx"),
+    ("evil\u202egnp.xlsx", "evilgnp.xlsx"),
+    ("ＡＢＣ术语．xlsx", "ABC术语.xlsx"),
+    ("..hidden.xlsx", "hidden.xlsx"),
+    ("~$locked.xlsx", "locked.xlsx"),
+    ('a<b>:c|d?.xlsx', "a_b__c_d_.xlsx"),
+    ("  多个   空格  .md", "多个 空格 .md"),
+])
+def test_upload_names_are_reduced_to_a_plain_safe_file_name(uploaded, saved):
+    assert safe_file_name(uploaded) == saved
+
+
+@pytest.mark.parametrize("uploaded", ["", "..", "../", "\x00", "a/b/", "notes.tmp"])
+def test_upload_names_with_nothing_usable_are_rejected(uploaded):
+    with pytest.raises(UploadRejected):
+        safe_file_name(uploaded)
+
+
+def test_long_upload_names_are_shortened_keeping_the_extension():
+    name = safe_file_name("术" * 300 + ".xlsx")
+    assert len(name) == 120 and name.endswith(".xlsx")
+
+
+def _upload(tmp_path: Path, name: str, content: bytes = b"data") -> Path:
+    path = tmp_path / "incoming" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    return path
+
+
+def test_upload_is_saved_in_its_kind_folder_with_no_temporary_file_left(tmp_path):
+    knowledge = tmp_path / "knowledge"
+    saved = save_upload(_upload(tmp_path, "x"), "../差旅.md", "doc", knowledge, max_mb=1)
+    assert saved.path == "docs/差旅.md" and not saved.replaced
+    assert [p.name for p in (knowledge / "docs").iterdir()] == ["差旅.md"]
+
+
+def test_upload_of_an_existing_name_replaces_the_file(tmp_path):
+    knowledge = tmp_path / "knowledge"
+    save_upload(_upload(tmp_path, "a", b"old"), "术语.xlsx", "glossary", knowledge, max_mb=1)
+    saved = save_upload(_upload(tmp_path, "b", b"new"), "术语.xlsx", "glossary", knowledge, max_mb=1)
+    assert saved.replaced and (knowledge / "glossary" / "术语.xlsx").read_bytes() == b"new"
+
+
+@pytest.mark.parametrize("name, kind", [("notes.md", "glossary"), ("faq.docx", "faq"), ("run.exe", "doc"),
+                                        ("noextension", "doc")])
+def test_upload_with_an_extension_its_kind_cannot_read_is_refused_and_nothing_written(tmp_path, name, kind):
+    knowledge = tmp_path / "knowledge"
+    with pytest.raises(UploadRejected) as refused:
+        save_upload(_upload(tmp_path, "x"), name, kind, knowledge, max_mb=1)
+    assert refused.value.key == "upload_bad_extension"
+    assert not knowledge.exists() or not any(knowledge.rglob("*.*"))
+
+
+def test_refusal_message_names_the_kind_in_the_users_language(tmp_path):
+    with pytest.raises(UploadRejected) as refused:
+        save_upload(_upload(tmp_path, "x"), "notes.md", "glossary", tmp_path / "k", max_mb=1)
+    assert "术语表" in refused.value.message(ZH) and ".xlsx" in refused.value.message(ZH)
+
+
+def test_upload_over_the_size_limit_is_refused(tmp_path):
+    with pytest.raises(UploadRejected) as refused:
+        save_upload(_upload(tmp_path, "x", b"0" * 2_000_000), "big.pdf", "doc", tmp_path / "k", max_mb=1)
+    assert refused.value.key == "upload_too_large"
+    assert not (tmp_path / "k" / "docs" / "big.pdf").exists()
+
+
+def test_empty_upload_is_refused(tmp_path):
+    with pytest.raises(UploadRejected) as refused:
+        save_upload(_upload(tmp_path, "x", b""), "empty.csv", "faq", tmp_path / "k", max_mb=1)
+    assert refused.value.key == "upload_empty"
+
+
+# --- change summaries ---------------------------------------------------------------------------------------
+
+def test_change_summary_lists_added_terms_and_counts_passages():
+    report = IngestReport([], {"terms": 3, "faq": 0, "chunks": 5}, True,
+                          {"terms_added": ["QZX / Quantum Zebra Exchange / 量子斑马交换"], "terms_removed": [],
+                           "faq_added": [], "faq_removed": ["旧问题？"], "passages_added": 2, "passages_removed": 1})
+    summary = change_summary(report, ZH)
+    assert "术语 3 条" in summary
+    assert "**新增术语** (1): QZX / Quantum Zebra Exchange / 量子斑马交换" in summary
+    assert "**删除常见问题** (1): 旧问题？" in summary
+    assert "新增 2 段，删除 1 段" in summary
+
+
+def test_change_summary_says_when_nothing_changed():
+    assert change_summary(IngestReport([], {"terms": 1, "faq": 0, "chunks": 0}, False), ZH) == ZH["refresh_unchanged"]
+
+
+def test_change_summary_shows_failed_files_and_warnings_of_the_uploaded_ones_escaped():
+    files = [FileReport("glossary/坏.xlsx", "glossary", "error", error=f"no header {INJECTION}"),
+             FileReport("glossary/新.xlsx", "glossary", "ok", warnings=["row 5 has no abbreviation"]),
+             FileReport("glossary/旧.xlsx", "glossary", "ok", warnings=["old warning"])]
+    summary = change_summary(IngestReport(files, {"terms": 0, "faq": 0, "chunks": 0}, True), ZH,
+                             uploaded={"glossary/新.xlsx"})
+    assert "glossary/坏.xlsx: no header &lt;img" in summary
+    assert "row 5 has no abbreviation" in summary and "old warning" not in summary
+
+
+def test_change_summary_counts_what_it_does_not_list():
+    names = [f"T{n}" for n in range(25)]
+    report = IngestReport([], {"terms": 25, "faq": 0, "chunks": 0}, True, {"terms_added": names})
+    summary = change_summary(report, ZH)
+    assert "T19" in summary and "T20" not in summary and "共 25 项" in summary
+
+
+# --- access -------------------------------------------------------------------------------------------------
+
+def test_without_sign_in_the_local_user_may_manage(tmp_path, monkeypatch):
+    assert may_manage(_settings(tmp_path, monkeypatch), None)
+
+
+def test_with_admins_only_they_may_manage(tmp_path, monkeypatch):
+    settings = _settings(tmp_path, monkeypatch, KB_USERS="alice:pw1,bob:pw2", KB_ADMINS="alice")
+    assert may_manage(settings, "alice")
+    assert not may_manage(settings, "bob")
+    assert not may_manage(settings, None)
+
+
+def test_with_users_but_no_admins_every_signed_in_user_may_manage(tmp_path, monkeypatch):
+    settings = _settings(tmp_path, monkeypatch, KB_USERS="alice:pw1,bob:pw2")
+    assert may_manage(settings, "bob") and not may_manage(settings, None)
+
+
+def test_without_sign_in_the_app_listens_only_locally_even_when_kb_host_is_set(tmp_path, monkeypatch):
+    assert bind_host(_settings(tmp_path, monkeypatch, KB_HOST="0.0.0.0"), None) == LOCAL_HOST
+
+
+def test_the_command_line_host_is_used_as_given(tmp_path, monkeypatch):
+    assert bind_host(_settings(tmp_path, monkeypatch), "0.0.0.0") == "0.0.0.0"
+
+
+def test_with_sign_in_kb_host_is_used(tmp_path, monkeypatch):
+    assert bind_host(_settings(tmp_path, monkeypatch, KB_HOST="0.0.0.0", KB_USERS="a:b"), None) == "0.0.0.0"
+
+
+def test_password_check_accepts_only_the_configured_password(tmp_path, monkeypatch):
+    check = password_check(_settings(tmp_path, monkeypatch, KB_USERS="alice:s3:cret"))
+    assert check("alice", "s3:cret")
+    assert not check("alice", "s3") and not check("mallory", "s3:cret") and not check("alice", "")
+
+
+def test_no_password_check_without_users(tmp_path, monkeypatch):
+    assert password_check(_settings(tmp_path, monkeypatch)) is None
+
+
+# --- web settings -------------------------------------------------------------------------------------------
+
+def test_web_settings_have_local_defaults(tmp_path, monkeypatch):
+    settings = _settings(tmp_path, monkeypatch)
+    assert (settings.host, settings.port, settings.users, settings.admins, settings.max_upload_mb,
+            settings.ui_lang) == ("127.0.0.1", 7860, (), (), 20.0, "zh")
+
+
+def test_users_are_read_as_name_password_pairs_and_kept_out_of_repr(tmp_path, monkeypatch):
+    settings = _settings(tmp_path, monkeypatch, KB_USERS=" alice:pw1 , bob:pw2", KB_ADMINS="alice")
+    assert settings.users == (("alice", "pw1"), ("bob", "pw2")) and settings.admins == ("alice",)
+    assert "pw1" not in repr(settings)
+
+
+def test_a_malformed_user_entry_is_refused_without_echoing_it(tmp_path, monkeypatch):
+    with pytest.raises(ConfigError) as error:
+        _settings(tmp_path, monkeypatch, KB_USERS="alice:pw1,secretwithoutname")
+    assert "entry 2" in str(error.value) and "secretwithoutname" not in str(error.value)
+
+
+def test_an_admin_who_is_not_a_user_is_refused(tmp_path, monkeypatch):
+    with pytest.raises(ConfigError, match="carol"):
+        _settings(tmp_path, monkeypatch, KB_USERS="alice:pw1", KB_ADMINS="carol")
+
+
+def test_an_unknown_interface_language_is_refused(tmp_path, monkeypatch):
+    with pytest.raises(ConfigError, match="KB_UI_LANG"):
+        _settings(tmp_path, monkeypatch, KB_UI_LANG="fr")
+
+
+# --- knowledge tables and the template ----------------------------------------------------------------------
+
+def test_glossary_template_is_read_by_the_glossary_loader_once_filled(tmp_path):
+    import openpyxl
+
+    template = write_glossary_template(tmp_path / "模板.xlsx", ZH)
+    workbook = openpyxl.load_workbook(template)
+    assert [c.value for c in workbook.active[2]] == ["序号", "缩略语", "英文全称", "中文解释"]
+    workbook.active.append([1, "QZX", "Quantum Zebra Exchange", "量子斑马交换"])
+    workbook.save(template)
+    terms, _ = load_glossary(template, "glossary/模板.xlsx")
+    assert [(t.abbreviation, t.english, t.chinese) for t in terms] == [("QZX", "Quantum Zebra Exchange", "量子斑马交换")]
+
+
+def test_glossary_search_ignores_case_and_full_width():
+    terms = [Term(("AM",), "Account Manager", "客户经理", source="g.xlsx", sheet="s", row=3),
+             Term(("FAE",), "Field Application Engineer", "现场应用工程师", source="g.xlsx", sheet="s", row=4)]
+    table = glossary_table(terms, "ａｃｃｏｕｎｔ", ZH)
+    assert table.to_dict("records") == [{"缩略语": "AM", "英文全称": "Account Manager", "中文解释": "客户经理",
+                                         "来源": "g.xlsx · s row 3"}]
+
+
+def test_empty_search_lists_every_faq_entry():
+    entries = [FaqEntry("年假如何申请？", "OA", ("怎么休年假",)), FaqEntry("工资几号发？", "10号")]
+    assert len(faq_table(entries, "", ZH)) == 2
+    assert faq_table(entries, "休年假", ZH)["问题"].tolist() == ["年假如何申请？"]
+
+
+def test_files_table_names_kinds_and_statuses_in_the_users_language():
+    reports = {"docs/坏.pdf": {"kind": "doc", "status": "error", "error": "no text", "warnings": [],
+                              "modified": 0.0}}
+    row = files_table(reports, ZH).to_dict("records")[0]
+    assert (row["文件"], row["类型"], row["状态"], row["错误"]) == ("docs/坏.pdf", "文档", "出错", "no text")
+
+
+# --- uploads through a real KnowledgeService -----------------------------------------------------------------
+
+GLOSSARY_ROWS = [["序号", "缩略语", "英文全称", "中文解释"], [1, "AM", "Account Manager", "客户经理"]]
+
+
+@pytest.fixture
+def glossary_service(tmp_path, monkeypatch, write_workbook):
+    """A real service over a glossary-only folder (nothing to embed), with sign-in: alice administers."""
+    from agent.service import KnowledgeService
+
+    write_workbook(tmp_path / "knowledge" / "glossary" / "术语.xlsx", {"缩略语": GLOSSARY_ROWS})
+    return KnowledgeService(_settings(tmp_path, monkeypatch, KB_USERS="alice:pw1,bob:pw2", KB_ADMINS="alice"))
+
+
+def test_an_admin_upload_answers_its_new_term_at_once(glossary_service, tmp_path, write_workbook):
+    from agent.ui.manage import upload_and_refresh
+
+    upload = write_workbook(tmp_path / "incoming" / "新术语.xlsx",
+                            {"缩略语": [GLOSSARY_ROWS[0], [1, "QZX", "Quantum Zebra Exchange", "量子斑马交换"]]})
+    result = upload_and_refresh(glossary_service, [str(upload)], "glossary", "alice", ZH)
+    assert "已保存 glossary/新术语.xlsx" in result and "QZX / Quantum Zebra Exchange / 量子斑马交换" in result
+    answer = glossary_service.ask("QZX是什么意思")
+    assert answer.route == "term" and "量子斑马交换" in answer.text
+
+
+def test_a_reader_upload_is_refused_and_writes_nothing(glossary_service, tmp_path, write_workbook):
+    from agent.ui.manage import upload_and_refresh
+
+    upload = write_workbook(tmp_path / "incoming" / "越权.xlsx", {"缩略语": GLOSSARY_ROWS})
+    result = upload_and_refresh(glossary_service, [str(upload)], "glossary", "bob", ZH)
+    assert "没有权限" in result and "alice" in result
+    assert not (tmp_path / "knowledge" / "glossary" / "越权.xlsx").exists()
+
+
+def test_a_reader_may_not_reindex(glossary_service):
+    from agent.ui.manage import reindex
+
+    assert "没有权限" in reindex(glossary_service, "bob", ZH)
+    assert ZH["refresh_unchanged"] in reindex(glossary_service, "alice", ZH)
+
+
+def test_a_chat_turn_shows_the_question_then_the_answer_and_keeps_plain_history(glossary_service):
+    from agent.ui.chat import chat_turn
+
+    turns = list(chat_turn(glossary_service, ZH, "AM是什么意思", [], []))
+    first_chat, _ = turns[0]
+    final_chat, history = turns[-1]
+    assert first_chat == [{"role": "user", "content": "AM是什么意思"}, {"role": "assistant", "content": "正在查找……"}]
+    assert "kb-route-term" in final_chat[-1]["content"] and "客户经理" in final_chat[-1]["content"]
+    assert history == [{"role": "user", "content": "AM是什么意思"},
+                       {"role": "assistant", "content": final_chat[-1]["content"].split("\n\n")[1]}]
+
+
+@pytest.mark.parametrize("lang, tab", [("zh", "知识管理"), ("en", "Knowledge")])
+def test_the_app_is_built_in_each_interface_language(glossary_service, lang, tab):
+    import dataclasses
+
+    from agent.ui.blocks import build_app
+
+    glossary_service.settings = dataclasses.replace(glossary_service.settings, ui_lang=lang)
+    config = build_app(glossary_service).get_config_file()
+    assert any(c.get("props", {}).get("label") == tab for c in config["components"])
+
+
+# --- app.py at start ----------------------------------------------------------------------------------------
+
+def _run_app(*args: str, **env: str) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
+    return subprocess.run([sys.executable, str(REPO_ROOT / "app.py"), *args], env={**environment, **env},
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_app_refuses_a_missing_knowledge_folder(tmp_path):
+    run = _run_app("--knowledge", str(tmp_path / "missing"))
+    assert run.returncode == 2 and "does not exist" in run.stderr
+
+
+def test_app_refuses_an_admin_who_is_not_a_user(tmp_path):
+    run = _run_app("--knowledge", str(tmp_path), KB_USERS="alice:s3cr3t-pw", KB_ADMINS="bob")
+    assert run.returncode == 2 and "KB_ADMINS" in run.stderr and "s3cr3t-pw" not in run.stderr
