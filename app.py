@@ -1,7 +1,8 @@
 """`python app.py [--knowledge DIR] [--index DIR] [--host HOST] [--port PORT]`: the web app employees chat in.
 
-Brings the index up to date, then serves the chat and knowledge tabs (agent/ui). Sign-in, admins, the
-upload limit and the language come from KB_USERS, KB_ADMINS, KB_MAX_UPLOAD_MB and KB_UI_LANG."""
+Brings the index up to date, then serves the chat and knowledge tabs (agent/ui) and, on the same port, the
+HTTP API (agent/api: /v1/chat/completions, /v1/knowledge/status, /healthz). Sign-in, admins, API tokens, the
+upload limit and the language come from KB_USERS, KB_ADMINS, KB_API_TOKENS, KB_MAX_UPLOAD_MB and KB_UI_LANG."""
 from __future__ import annotations
 
 import argparse
@@ -31,13 +32,17 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
 
+    from agent.api import api_router
     from agent.service import KnowledgeService
     from agent.ui.access import bind_host
     from agent.ui.blocks import build_app, launch_options
 
     service = KnowledgeService(settings, show_progress=True)
     host = bind_host(settings, args.host)
-    build_app(service).launch(**launch_options(service, host, args.port or settings.port))
+    app = build_app(service)
+    server, _, _ = app.launch(prevent_thread_lock=True, **launch_options(service, host, args.port or settings.port))
+    server.include_router(api_router(service))
+    app.block_thread()
     return 0
 
 

@@ -3,6 +3,7 @@ knowledge, and answers questions. The CLI, the web app, the HTTP API and the too
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -21,6 +22,9 @@ from agent.llm import describe_llm
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
+# Control characters (tab and line breaks aside) and lone surrogates (undecodable bytes read with
+# errors="surrogateescape") mean nothing in a question, and a surrogate breaks every UTF-8 writer downstream.
+_UNREADABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 BUILTIN_TOOLS_DIR = REPO_ROOT / "tools"  # abbreviation_lookup, faq_lookup, doc_search: the assistant needs them
 _active: "KnowledgeService | None" = None
 
@@ -71,9 +75,15 @@ class KnowledgeService:
         with self._refresh_lock:
             report = ingest(self.settings, show_progress=show_progress)
             self.last_report = report
-            if report.changed or self._loaded is None:
+            if report.changed or self._loaded is None or self._published_elsewhere():
                 self._loaded = self._load()
             return report
+
+    def _published_elsewhere(self) -> bool:
+        """Another process (an ingest worker, another replica) may have published a newer generation."""
+        from agent.kb import store
+
+        return store.current_generation(self.settings.index_dir) != self._loaded.kb.generation
 
     def _load(self) -> _Loaded:
         kb = KnowledgeBase.load(self.settings)
@@ -116,7 +126,7 @@ class KnowledgeService:
     def stream(self, question: str, history: list[dict] | None = None):
         """Answers as they grow (one for glossary and FAQ answers, many while an LLM writes)."""
         started = time.perf_counter()
-        question = (question or "").strip()
+        question = _UNREADABLE.sub("", question or "").strip()
         if not question:
             yield Answer("请输入一个问题，例如“AM是什么意思？”。/ Please type a question.", "doc",
                          "empty question: nothing to look up", 0.0)

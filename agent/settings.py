@@ -81,6 +81,8 @@ class Settings:
     admins: tuple[str, ...] = ()  # may upload and re-index; empty: every signed-in user may
     max_upload_mb: float = 20.0
     ui_lang: str = "zh"  # zh | en
+    # The HTTP API (agent/api.py): bearer tokens it accepts; empty with KB_USERS set means the API is closed.
+    api_tokens: tuple[str, ...] = field(default=(), repr=False)
 
     @classmethod
     def from_env(cls, knowledge_dir: str | Path | None = None, index_dir: str | Path | None = None) -> "Settings":
@@ -130,4 +132,5 @@ def _web_app_settings() -> dict:
     if lang not in {"zh", "en"}:
         raise ConfigError(f"KB_UI_LANG={lang!r} is not one of zh, en")
     return {"host": _env("KB_HOST", "127.0.0.1"), "port": int(_env_float("KB_PORT", 7860)), "users": users,
-            "admins": admins, "max_upload_mb": _env_float("KB_MAX_UPLOAD_MB", 20.0), "ui_lang": lang}
+            "admins": admins, "max_upload_mb": _env_float("KB_MAX_UPLOAD_MB", 20.0), "ui_lang": lang,
+            "api_tokens": _env_names("KB_API_TOKENS")}

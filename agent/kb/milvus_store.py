@@ -1,0 +1,144 @@
+"""Passages and their vectors in Milvus, for several app replicas sharing one store.
+
+One knowledge folder has one alias (`kb_<hash of the folder path>`); each published set of passages is a
+new collection (a generation) and the alias is switched to it in one call, so searches see the old set or
+the new one, never a mix. A publish that changes nothing writes nothing. Vectors come from the caller
+(ingest already reuses the vectors of unchanged passages), so Milvus never embeds anything itself.
+
+The lexical leg is Milvus's own full-text search: a BM25 function over the passage text with the jieba
+analyzer; the dense leg is a cosine search over the vectors. Both are fused by weighted reciprocal rank,
+as KnowledgeBase does with bm25s and FAISS. Works with Milvus Lite (`uri` is a file path; the `milvus-lite`
+package) and with a Milvus server (`uri` is http://host:19530, `token` its credentials).
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from agent.records import Passage, SearchHit
+
+log = logging.getLogger(__name__)
+
+RRF_K = 60  # the usual reciprocal-rank-fusion constant, as in KnowledgeBase
+CANDIDATES = 50  # per leg, before fusion
+MAX_TEXT_CHARS = 65535  # Milvus's VARCHAR limit
+BATCH = 500  # rows per insert call
+
+
+def alias_for(knowledge_dir: Path) -> str:
+    """The alias naming one knowledge folder's current passages (Milvus names allow [A-Za-z0-9_])."""
+    return "kb_" + hashlib.sha1(str(Path(knowledge_dir).resolve()).encode()).hexdigest()[:16]
+
+
+def passage_id(passage: Passage) -> str:
+    """A row id that changes exactly when the passage does."""
+    return hashlib.sha1(f"{passage.source}\0{passage.location}\0{passage.text}".encode()).hexdigest()
+
+
+class MilvusPassageStore:
+    def __init__(self, uri: str, knowledge_dir: Path, token: str = ""):
+        from pymilvus import MilvusClient
+
+        self.client = MilvusClient(uri=uri, token=token) if token else MilvusClient(uri=uri)
+        self.alias = alias_for(knowledge_dir)
+
+    def current_collection(self) -> str | None:
+        """The generation the alias points at, or None before the first publish."""
+        if self.alias not in self.client.list_aliases().get("aliases", []):
+            return None
+        return self.client.describe_alias(self.alias)["collection_name"]
+
+    def passage_ids(self) -> set[str]:
+        collection = self.current_collection()
+        if collection is None:
+            return set()
+        rows = self.client.query(self.alias, filter='id != ""', output_fields=["id"])
+        return {row["id"] for row in rows}
+
+    def publish(self, passages: list[Passage], vectors: np.ndarray) -> dict[str, int]:
+        """Make `passages` (with `vectors`, one unit-length row each) the searchable set, switching over at
+        once; older generations are dropped. Returns how many passages were added and removed."""
+        if len(passages) != len(vectors):
+            raise ValueError(f"{len(passages)} passages but {len(vectors)} vectors")
+        wanted = {passage_id(p): (p, v) for p, v in zip(passages, vectors)}
+        present = self.passage_ids()
+        changes = {"added": len(wanted.keys() - present), "removed": len(present - wanted.keys())}
+        if self.current_collection() is not None and not changes["added"] and not changes["removed"]:
+            return changes
+        collection = f"{self.alias}_g{time.time_ns()}"
+        self._create_collection(collection, int(vectors.shape[1]) if len(vectors) else 1)
+        rows = [{"id": key, "text": p.text[:MAX_TEXT_CHARS], "source": p.source, "location": p.location,
+                 "vector": np.asarray(v, dtype=np.float32).tolist()} for key, (p, v) in wanted.items()]
+        for start in range(0, len(rows), BATCH):
+            self.client.insert(collection, rows[start:start + BATCH])
+        self.client.flush(collection)
+        self._point_alias_at(collection)
+        log.info("milvus: %s now serves %d passages (+%d, -%d)", self.alias, len(rows), changes["added"],
+                 changes["removed"])
+        return changes
+
+    def search(self, query: str, query_vector: np.ndarray | None, k: int = 5, dense_weight: float = 0.0,
+               lexical_weight: float = 1.0) -> list[SearchHit]:
+        """Passages for a question, best first: Milvus BM25 and cosine rankings fused by weighted RRF."""
+        if self.current_collection() is None:
+            return []
+        fields = ["text", "source", "location"]
+        legs = []
+        if lexical_weight > 0:
+            legs.append((lexical_weight, 1, self.client.search(
+                self.alias, data=[query], anns_field="sparse", limit=CANDIDATES, output_fields=fields,
+                search_params={"metric_type": "BM25"})[0]))
+        if dense_weight > 0 and query_vector is not None:
+            legs.append((dense_weight, 2, self.client.search(
+                self.alias, data=[np.asarray(query_vector, dtype=np.float32).tolist()], anns_field="vector",
+                limit=CANDIDATES, output_fields=fields, search_params={"metric_type": "COSINE"})[0]))
+        fused: dict[str, list] = {}
+        for weight, slot, hits in legs:
+            for rank, hit in enumerate(hits):
+                entry = fused.setdefault(hit["id"], [0.0, 0.0, 0.0, hit["entity"]])
+                entry[0] += weight / (RRF_K + rank + 1)
+                entry[slot] = abs(float(hit["distance"]))  # Milvus Lite reports BM25 scores negated
+        ranked = sorted(fused.values(), key=lambda entry: -entry[0])[:k]
+        return [SearchHit(Passage(e["text"], e["source"], e["location"]), score, lexical, dense)
+                for score, lexical, dense, e in ranked]
+
+    def drop(self) -> None:
+        """Remove this knowledge folder's alias and every generation of it."""
+        if self.alias in self.client.list_aliases().get("aliases", []):
+            self.client.drop_alias(self.alias)
+        for collection in self._generations():
+            self.client.drop_collection(collection)
+
+    def _create_collection(self, name: str, dimension: int) -> None:
+        from pymilvus import DataType, Function, FunctionType, MilvusClient
+
+        schema = MilvusClient.create_schema(auto_id=False)
+        schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=40)
+        schema.add_field("text", DataType.VARCHAR, max_length=MAX_TEXT_CHARS, enable_analyzer=True,
+                         analyzer_params={"tokenizer": "jieba"})
+        schema.add_field("source", DataType.VARCHAR, max_length=2048)
+        schema.add_field("location", DataType.VARCHAR, max_length=1024)
+        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dimension)
+        schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+        schema.add_function(Function(name="text_bm25", function_type=FunctionType.BM25,
+                                     input_field_names=["text"], output_field_names=["sparse"]))
+        index = self.client.prepare_index_params()
+        index.add_index("vector", index_type="FLAT", metric_type="COSINE")
+        index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+        self.client.create_collection(name, schema=schema, index_params=index)
+
+    def _point_alias_at(self, collection: str) -> None:
+        if self.current_collection() is None:
+            self.client.create_alias(collection, self.alias)
+        else:
+            self.client.alter_alias(collection, self.alias)
+        for old in self._generations():
+            if old != collection:
+                self.client.drop_collection(old)
+
+    def _generations(self) -> list[str]:
+        return [name for name in self.client.list_collections() if name.startswith(f"{self.alias}_g")]

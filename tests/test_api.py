@@ -1,0 +1,261 @@
+"""The HTTP API served by `python app.py` beside the web app: OpenAI-compatible chat with the route and
+sources in `kb`, the health check, the knowledge status, and bearer-token access. The real app runs in a
+subprocess on a free local port and is called with the `openai` client."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import openai
+import pytest
+
+from agent.api import ChatMessage, question_and_history
+from agent.settings import REPO_ROOT
+
+TOKEN = "api-test-token-0001"
+OTHER_TOKEN = "api-test-token-0002"
+LLM_KEY = "sk-api-test-llm-key-0003"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RunningApp:
+    """`python app.py --knowledge COPY` in a subprocess; its own copy of the knowledge and its own index."""
+
+    def __init__(self, folder: Path, knowledge: Path, **env: str):
+        self.knowledge = folder / "knowledge"
+        shutil.copytree(knowledge, self.knowledge)
+        (self.knowledge / "glossary" / "损坏.xlsx").write_bytes(b"not a workbook")
+        self.url = f"http://127.0.0.1:{_free_port()}"
+        self.log_path = folder / "app.log"
+        self.log = open(self.log_path, "w")
+        clean = {k: v for k, v in os.environ.items()
+                 if not k.startswith(("KB_", "DASHSCOPE_")) and k != "OPENAI_API_KEY"}
+        self.process = subprocess.Popen(
+            [sys.executable, str(REPO_ROOT / "app.py"), "--knowledge", str(self.knowledge), "--index",
+             str(folder / "index"), "--port", self.url.rsplit(":", 1)[1]],
+            env={**clean, **env}, stdout=self.log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
+        self._wait_until_healthy()
+
+    def _wait_until_healthy(self, seconds: float = 240) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"app.py exited with {self.process.returncode}:\n{self.log_text()}")
+            try:
+                urllib.request.urlopen(f"{self.url}/healthz", timeout=2)
+                return
+            except OSError:
+                time.sleep(0.5)
+        self.stop()
+        raise RuntimeError(f"app.py did not answer /healthz within {seconds}s:\n{self.log_text()}")
+
+    def client(self, token: str = "no-token") -> openai.OpenAI:
+        return openai.OpenAI(base_url=f"{self.url}/v1", api_key=token, max_retries=0, timeout=60)
+
+    def get(self, path: str, token: str | None = None) -> tuple[int, dict]:
+        request = urllib.request.Request(f"{self.url}{path}")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"{}")
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")[-3000:]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def open_app(tmp_path_factory, company_knowledge):
+    """No sign-in and no tokens: the API is open, like the app on 127.0.0.1."""
+    running = RunningApp(tmp_path_factory.mktemp("open-app"), company_knowledge)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def guarded_app(tmp_path_factory, company_knowledge):
+    """Two API tokens, sign-in on for the UI, and an OpenAI-compatible LLM configured with a key."""
+    running = RunningApp(tmp_path_factory.mktemp("guarded-app"), company_knowledge,
+                         KB_API_TOKENS=f"{TOKEN}, {OTHER_TOKEN}", KB_USERS="alice:pw-alice",
+                         KB_LLM_BASE_URL="http://127.0.0.1:9/v1", KB_LLM_MODEL="Qwen2.5-7B-Instruct",
+                         KB_LLM_API_KEY=LLM_KEY)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def closed_app(tmp_path_factory, company_knowledge):
+    """Sign-in on for the UI but no API tokens: nobody may use the API."""
+    running = RunningApp(tmp_path_factory.mktemp("closed-app"), company_knowledge, KB_USERS="alice:pw-alice")
+    yield running
+    running.stop()
+
+
+# --- chat completions ------------------------------------------------------------------------------
+
+
+def test_a_glossary_question_is_answered_with_route_and_sources_in_kb(open_app):
+    response = open_app.client().chat.completions.create(
+        model="kb-test-model", messages=[{"role": "user", "content": "AM是什么意思？"}])
+
+    kb = response.model_extra["kb"]
+    assert "客户经理" in response.choices[0].message.content
+    assert response.choices[0].finish_reason == "stop"
+    assert response.model == "kb-test-model"
+    assert kb["route"] == "term" and kb["llm"] == "none"
+    assert kb["reason"] and 0 < kb["confidence"] <= 1 and kb["latency_ms"] >= 0
+    assert "glossary/公司术语表.xlsx" in [s["source"] for s in kb["sources"]]
+    assert {"source", "location", "score", "text"} <= set(kb["sources"][0])
+
+
+def test_a_faq_question_takes_the_fact_route_with_the_faq_answer(open_app):
+    response = open_app.client().chat.completions.create(
+        model="kb", messages=[{"role": "user", "content": "几号发工资"}])
+
+    assert "每月10日发放上月工资" in response.choices[0].message.content
+    assert response.model_extra["kb"]["route"] == "fact"
+    assert response.model_extra["kb"]["sources"][0]["source"] == "faq/员工常见问题.xlsx"
+
+
+def test_only_the_last_user_message_is_the_question(open_app):
+    response = open_app.client().chat.completions.create(model="kb", messages=[
+        {"role": "system", "content": "You are terse."},
+        {"role": "user", "content": "几号发工资"},
+        {"role": "assistant", "content": "每月10日发放上月工资。"},
+        {"role": "user", "content": "KPI是什么意思？"},
+    ])
+
+    assert response.model_extra["kb"]["route"] == "term"
+    assert "关键绩效指标" in response.choices[0].message.content
+    assert "工资" not in response.choices[0].message.content
+
+
+def test_a_streamed_answer_adds_up_to_the_whole_answer_and_ends_with_kb(open_app):
+    client = open_app.client()
+    messages = [{"role": "user", "content": "AM是什么意思？"}]
+    whole = client.chat.completions.create(model="kb-stream", messages=messages)
+
+    chunks = list(client.chat.completions.create(model="kb-stream", messages=messages, stream=True))
+
+    text = "".join(c.choices[0].delta.content or "" for c in chunks)
+    assert text == whole.choices[0].message.content
+    assert all(c.model == "kb-stream" for c in chunks)
+    assert [c.choices[0].finish_reason for c in chunks][-1] == "stop"
+    assert chunks[-1].model_extra["kb"]["route"] == "term"
+    assert chunks[-1].model_extra["kb"]["sources"] == whole.model_extra["kb"]["sources"]
+    assert all(c.model_extra.get("kb") is None for c in chunks[:-1])
+
+
+def test_concurrent_requests_are_all_answered(open_app):
+    client = open_app.client()
+    questions = ["AM是什么意思？", "几号发工资", "KPI是什么意思？", "忘记密码怎么办？"] * 2
+
+    def ask(question: str) -> str:
+        return client.chat.completions.create(model="kb", messages=[{"role": "user", "content": question}]) \
+            .model_extra["kb"]["route"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        routes = list(pool.map(ask, questions))
+
+    assert routes == ["term", "fact", "term", "fact"] * 2
+
+
+def test_a_request_without_a_user_message_is_rejected(open_app):
+    with pytest.raises(openai.BadRequestError):
+        open_app.client().chat.completions.create(model="kb", messages=[{"role": "system", "content": "hi"}])
+
+
+def test_history_is_the_user_and_assistant_turns_before_the_last_question():
+    messages = [ChatMessage(role="system", content="be brief"), ChatMessage(role="user", content="AM?"),
+                ChatMessage(role="assistant", content=[{"type": "text", "text": "客户经理"}]),
+                ChatMessage(role="user", content=[{"type": "text", "text": "KAM 呢？"}])]
+
+    question, history = question_and_history(messages)
+
+    assert question == "KAM 呢？"
+    assert history == [{"role": "user", "content": "AM?"}, {"role": "assistant", "content": "客户经理"}]
+
+
+# --- health and status -----------------------------------------------------------------------------
+
+
+def test_healthz_answers_without_a_token(guarded_app):
+    assert guarded_app.get("/healthz") == (200, {"status": "ok"})
+
+
+def test_status_counts_the_knowledge_and_lists_files_with_errors(open_app):
+    status, body = open_app.get("/v1/knowledge/status")
+
+    assert status == 200
+    assert (body["terms"], body["faq"]) == (11, 4)
+    assert body["passages"] > 0 and body["updated"]
+    assert [f["path"] for f in body["files_with_errors"]] == ["glossary/损坏.xlsx"]
+    assert body["files_with_errors"][0]["error"]
+    assert body["llm"] == "none"
+
+
+def test_status_names_the_llm_backend_without_its_key(guarded_app):
+    status, body = guarded_app.get("/v1/knowledge/status", token=TOKEN)
+
+    assert status == 200
+    assert body["llm"] == "openai-compatible:Qwen2.5-7B-Instruct@http://127.0.0.1:9/v1"
+    assert LLM_KEY not in json.dumps(body)
+
+
+# --- access ----------------------------------------------------------------------------------------
+
+
+def test_every_configured_token_is_accepted(guarded_app):
+    for token in (TOKEN, OTHER_TOKEN):
+        response = guarded_app.client(token).chat.completions.create(
+            model="kb", messages=[{"role": "user", "content": "AM是什么意思？"}])
+        assert response.model_extra["kb"]["route"] == "term"
+
+
+def test_a_wrong_token_is_refused_with_401(guarded_app):
+    with pytest.raises(openai.AuthenticationError):
+        guarded_app.client("not-the-token").chat.completions.create(
+            model="kb", messages=[{"role": "user", "content": "AM是什么意思？"}])
+
+
+def test_status_without_a_token_is_refused_with_401(guarded_app):
+    assert guarded_app.get("/v1/knowledge/status")[0] == 401
+
+
+def test_with_sign_in_on_and_no_tokens_the_api_is_closed(closed_app):
+    with pytest.raises(openai.AuthenticationError):
+        closed_app.client("anything").chat.completions.create(
+            model="kb", messages=[{"role": "user", "content": "AM是什么意思？"}])
+    assert closed_app.get("/v1/knowledge/status", token="anything")[0] == 401
+    assert closed_app.get("/healthz")[0] == 200
+
+
+def test_the_web_app_is_served_on_the_same_port(open_app):
+    with urllib.request.urlopen(f"{open_app.url}/", timeout=30) as response:
+        page = response.read().decode()
+
+    assert response.status == 200 and "<html" in page.lower()

@@ -1,0 +1,118 @@
+"""Passages in Milvus (Milvus Lite, a real local database file): ingest the company knowledge, publish its
+passages with their vectors, and search them with Milvus's BM25 full-text search and cosine vectors."""
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+pytest.importorskip("milvus_lite", reason="Milvus Lite is not installed (pip install milvus-lite)")
+
+from agent.kb.embedding import load_embedder  # noqa: E402
+from agent.kb.ingest import ingest  # noqa: E402
+from agent.kb.knowledge_base import KnowledgeBase  # noqa: E402
+from agent.kb.milvus_store import MilvusPassageStore, alias_for  # noqa: E402
+from agent.settings import Settings  # noqa: E402
+
+
+@pytest.fixture
+def knowledge(tmp_path, company_knowledge, no_kb_env):
+    folder = tmp_path / "knowledge"
+    shutil.copytree(company_knowledge, folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def company(tmp_path_factory, company_knowledge):
+    """The company knowledge ingested once for the module: (folder, passages, vectors)."""
+    folder = tmp_path_factory.mktemp("milvus-company") / "knowledge"
+    shutil.copytree(company_knowledge, folder)
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [n for n in os.environ if n.startswith("KB_")]:
+            patch.delenv(name)
+        passages, vectors = ingested(folder)
+    return folder, passages, vectors
+
+
+def ingested(knowledge):
+    """Run the real ingest; the passages it indexed and their vectors from the real embedding model."""
+    settings = Settings.from_env(knowledge_dir=knowledge, index_dir=knowledge.parent / "index")
+    ingest(settings)
+    passages = KnowledgeBase.load(settings).passages
+    embedder = load_embedder(settings.embedding_model)
+    return passages, embedder.encode([p.text for p in passages])
+
+
+def test_published_passages_are_found_by_milvus_full_text_search(tmp_path, company):
+    knowledge, passages, vectors = company
+    store = MilvusPassageStore(str(tmp_path / "milvus.db"), knowledge)
+
+    changes = store.publish(passages, vectors)
+    hits = store.search("退货运费由谁承担", None, k=3)
+
+    assert changes == {"added": len(passages), "removed": 0}
+    assert hits[0].passage.source == "docs/售后服务流程.md"
+    assert "退货运费由公司承担" in hits[0].passage.text
+    assert hits[0].lexical_score > 0 and hits[0].dense_score == 0
+
+
+def test_the_dense_leg_finds_a_passage_by_its_own_vector(tmp_path, company):
+    knowledge, passages, vectors = company
+    store = MilvusPassageStore(str(tmp_path / "milvus.db"), knowledge)
+    store.publish(passages, vectors)
+    target = next(i for i, p in enumerate(passages) if p.source == "docs/差旅规定.txt")
+
+    [hit] = store.search("", vectors[target], k=1, dense_weight=1.0, lexical_weight=0.0)
+
+    assert hit.passage == passages[target]
+    assert hit.dense_score == pytest.approx(1.0, abs=1e-4)
+
+
+def test_publishing_the_same_passages_again_writes_nothing(tmp_path, company):
+    knowledge, passages, vectors = company
+    store = MilvusPassageStore(str(tmp_path / "milvus.db"), knowledge)
+    store.publish(passages, vectors)
+    before = store.current_collection()
+
+    changes = store.publish(passages, vectors)
+
+    assert changes == {"added": 0, "removed": 0}
+    assert store.current_collection() == before
+
+
+def test_a_deleted_document_disappears_after_the_switch_to_a_new_generation(tmp_path, knowledge):
+    store = MilvusPassageStore(str(tmp_path / "milvus.db"), knowledge)
+    store.publish(*ingested(knowledge))
+    first = store.current_collection()
+    (knowledge / "docs" / "差旅规定.txt").unlink()
+
+    passages, vectors = ingested(knowledge)
+    changes = store.publish(passages, vectors)
+
+    assert changes["removed"] > 0 and changes["added"] == 0
+    assert store.current_collection() != first
+    assert store.client.list_collections() == [store.current_collection()]  # the old generation is dropped
+    assert "docs/差旅规定.txt" not in {h.passage.source for h in store.search("出差住宿标准 高铁", None, k=10)}
+    assert len(store.passage_ids()) == len(passages)
+
+
+def test_each_knowledge_folder_has_its_own_alias_in_one_database(tmp_path, company, no_kb_env):
+    knowledge, passages, vectors = company
+    other = tmp_path / "other-knowledge"
+    (other / "docs").mkdir(parents=True)
+    (other / "docs" / "停车.md").write_text("# 停车\n\n访客车辆停在B2层访客车位。\n", encoding="utf-8")
+    database = str(tmp_path / "milvus.db")
+    store = MilvusPassageStore(database, knowledge)
+    store.publish(passages, vectors)
+    other_passages, other_vectors = ingested(other)
+    other_store = MilvusPassageStore(database, other)
+    other_store.publish(other_passages, other_vectors)
+
+    assert alias_for(knowledge) != alias_for(other)
+    assert {h.passage.source for h in other_store.search("访客 停车", None, k=5)} == {"docs/停车.md"}
+    assert store.search("访客 停车", None, k=1)[0].passage.source != "docs/停车.md"
+
+
+def test_search_before_any_publish_finds_nothing(tmp_path):
+    assert MilvusPassageStore(str(tmp_path / "milvus.db"), tmp_path / "knowledge").search("退货", None) == []
