@@ -81,8 +81,12 @@ class Settings:
     admins: tuple[str, ...] = ()  # may upload and re-index; empty: every signed-in user may
     max_upload_mb: float = 20.0
     ui_lang: str = "zh"  # zh | en
+    watch_debounce_s: float = 2.0  # the app re-indexes this long after the last change to a knowledge file
     # The HTTP API (agent/api.py): bearer tokens it accepts; empty with KB_USERS set means the API is closed.
     api_tokens: tuple[str, ...] = field(default=(), repr=False)
+    vector_store: str = "faiss"  # faiss (in-process) | milvus (passages and vectors also in Milvus)
+    milvus_uri: str = ""  # a Milvus Lite file or a server URI; default: milvus.db in the index folder
+    milvus_token: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls, knowledge_dir: str | Path | None = None, index_dir: str | Path | None = None) -> "Settings":
@@ -117,8 +121,18 @@ class Settings:
             term_adapter=_env("KB_TERM_ADAPTER", ""),
             term_base=_env("KB_TERM_BASE", ""),
             term_min_accuracy=_env_float("KB_TERM_MIN_ACCURACY", 0.9),
+            watch_debounce_s=_env_float("KB_WATCH_DEBOUNCE_S", 2.0),
             **_web_app_settings(),
+            **_vector_store_settings(index.resolve()),
         )
+
+
+def _vector_store_settings(index_dir: Path) -> dict:
+    store = _env("KB_VECTOR_STORE", "faiss").lower()
+    if store not in {"faiss", "milvus"}:
+        raise ConfigError(f"KB_VECTOR_STORE={store!r} is not one of faiss, milvus")
+    return {"vector_store": store, "milvus_uri": _env("KB_MILVUS_URI", str(index_dir / "milvus.db")),
+            "milvus_token": _env("KB_MILVUS_TOKEN", "")}
 
 
 def _web_app_settings() -> dict:

@@ -116,3 +116,32 @@ def test_each_knowledge_folder_has_its_own_alias_in_one_database(tmp_path, compa
 
 def test_search_before_any_publish_finds_nothing(tmp_path):
     assert MilvusPassageStore(str(tmp_path / "milvus.db"), tmp_path / "knowledge").search("退货", None) == []
+
+
+def test_with_kb_vector_store_milvus_ingest_and_ask_run_against_milvus(knowledge, monkeypatch, tmp_path):
+    from agent.service import KnowledgeService
+
+    monkeypatch.setenv("KB_VECTOR_STORE", "milvus")
+    monkeypatch.setenv("KB_MILVUS_URI", str(tmp_path / "flow.db"))
+    settings = Settings.from_env(knowledge_dir=knowledge, index_dir=tmp_path / "index")
+    service = KnowledgeService(settings)
+    store = MilvusPassageStore(settings.milvus_uri, knowledge)
+    assert len(store.passage_ids()) == len(service.kb.passages) > 0
+
+    answer = service.ask("在产品售后流程里，AM负责哪些事情？")
+    assert answer.route == "doc" and answer.sources
+    assert answer.sources[0].source.startswith("docs/")
+
+    removed = next((knowledge / "docs").iterdir())
+    removed.unlink()
+    service.refresh()
+    assert all(p.source != f"docs/{removed.name}" for p in service.kb.passages)
+    assert len(store.passage_ids()) == len(service.kb.passages)
+
+
+def test_an_unknown_vector_store_is_a_clear_configuration_error(monkeypatch, tmp_path):
+    from agent.settings import ConfigError
+
+    monkeypatch.setenv("KB_VECTOR_STORE", "elastic")
+    with pytest.raises(ConfigError, match="KB_VECTOR_STORE"):
+        Settings.from_env(knowledge_dir=tmp_path, index_dir=tmp_path / "index")

@@ -98,11 +98,13 @@ def ingest(settings: Settings, show_progress: bool = False) -> IngestReport:
             item = _reuse_or_parse(relative, kind, path, previous, parse_key, settings)
             changed |= item.report.hash != previous.files.get(relative, {}).get("hash")
             parsed.append(item)
-        if not changed and previous.generation is not None:
+        if not changed and previous.generation is not None and not _milvus_empty(settings):
             return _report(parsed, changed=False, changes={})
         generation = store.new_generation(settings.index_dir)
         try:
-            _write_generation(generation, parsed, previous, parse_key, settings, show_progress)
+            passages, vectors = _write_generation(generation, parsed, previous, parse_key, settings, show_progress)
+            if settings.vector_store == "milvus":
+                _milvus(settings).publish(passages, vectors if vectors is not None else np.zeros((0, 1)))
         except BaseException:
             store.remove_stale_generations(settings.index_dir, keep=previous.generation.name
                                            if previous.generation else "")
@@ -249,7 +251,7 @@ class _PreviousIndex:
 
 
 def _write_generation(generation: Path, parsed: list[_Parsed], previous: _PreviousIndex, parse_key: str,
-                      settings: Settings, show_progress: bool) -> None:
+                      settings: Settings, show_progress: bool) -> tuple[list[Passage], np.ndarray | None]:
     terms = [t for item in parsed for t in item.terms]
     faq = [e for item in parsed for e in item.faq]
     passages = [p for item in parsed for p in item.passages]
@@ -279,6 +281,18 @@ def _write_generation(generation: Path, parsed: list[_Parsed], previous: _Previo
         "totals": {"terms": len(terms), "faq": len(faq), "chunks": len(passages)},
     }
     (generation / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
+    return passages, vectors
+
+
+def _milvus(settings: Settings):
+    from agent.kb.milvus_store import MilvusPassageStore
+
+    return MilvusPassageStore(settings.milvus_uri, settings.knowledge_dir, settings.milvus_token)
+
+
+def _milvus_empty(settings: Settings) -> bool:
+    """Switching an existing index to Milvus must fill it even when no knowledge file changed."""
+    return settings.vector_store == "milvus" and _milvus(settings).current_collection() is None
 
 
 def glossary_words(terms: list[Term]) -> list[str]:

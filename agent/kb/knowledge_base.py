@@ -14,6 +14,7 @@ from pathlib import Path
 from agent.kb import store
 from agent.kb.dense import DenseIndex
 from agent.kb.embedding import load_embedder
+from agent.kb.fusion import fuse_rankings
 from agent.kb.ingest import glossary_words
 from agent.kb.lexical import LexicalIndex, Tokenizer
 from agent.kb.normalize import has_cjk
@@ -22,7 +23,6 @@ from agent.settings import Settings
 
 log = logging.getLogger(__name__)
 
-RRF_K = 60  # the usual reciprocal-rank-fusion constant
 CANDIDATES = 50  # per leg, before fusion
 
 
@@ -39,6 +39,11 @@ class KnowledgeBase:
         dense_path = generation / "dense.faiss"
         self._dense = DenseIndex.load(dense_path) if dense_path.is_file() else None
         self._lock = threading.Lock()
+        self._milvus = None
+        if settings.vector_store == "milvus":
+            from agent.kb.milvus_store import MilvusPassageStore
+
+            self._milvus = MilvusPassageStore(settings.milvus_uri, settings.knowledge_dir, settings.milvus_token)
 
     @classmethod
     def load(cls, settings: Settings) -> "KnowledgeBase":
@@ -77,21 +82,16 @@ class KnowledgeBase:
             return []
         text = " ".join((query, *expansions))
         weight = self.dense_weight(query) if dense_weight is None else dense_weight
+        if self._milvus is not None:
+            vector = self._query_vector(text) if weight > 0 else None
+            return self._milvus.search(text, vector, k=k, dense_weight=weight, lexical_weight=lexical_weight)
         lexical = self._lexical.search(self.tokenizer.tokens(text), CANDIDATES) if lexical_weight > 0 else []
-        dense = self._dense_search(text, CANDIDATES) if weight > 0 else []
-        fused: dict[int, list[float]] = {}
-        for rank, (number, score) in enumerate(lexical):
-            fused.setdefault(number, [0.0, 0.0, 0.0])
-            fused[number][0] += lexical_weight / (RRF_K + rank + 1)
-            fused[number][1] = score
-        for rank, (number, score) in enumerate(dense):
-            fused.setdefault(number, [0.0, 0.0, 0.0])
-            fused[number][0] += weight / (RRF_K + rank + 1)
-            fused[number][2] = score
-        ranked = sorted(fused.items(), key=lambda item: -item[1][0])[:k]
-        return [SearchHit(self.passages[n], s[0], s[1], s[2]) for n, s in ranked]
+        dense = self._dense.search(self._query_vector(text), CANDIDATES) if weight > 0 else []
+        fused = fuse_rankings(lexical, dense, lexical_weight, weight)[:k]
+        return [SearchHit(self.passages[n], score, lexical_score, dense_score)
+                for n, score, lexical_score, dense_score in fused]
 
-    def _dense_search(self, text: str, k: int) -> list[tuple[int, float]]:
+    def _query_vector(self, text: str):
         with self._lock:  # one model load even when several questions arrive at once
             embedder = load_embedder(self.settings.embedding_model)
-        return self._dense.search(embedder.encode([text])[0], k)
+        return embedder.encode([text])[0]

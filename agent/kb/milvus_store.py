@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
+from agent.kb.fusion import fuse_rankings
 from agent.records import Passage, SearchHit
 
 log = logging.getLogger(__name__)
 
-RRF_K = 60  # the usual reciprocal-rank-fusion constant, as in KnowledgeBase
 CANDIDATES = 50  # per leg, before fusion
 MAX_TEXT_CHARS = 65535  # Milvus's VARCHAR limit
 BATCH = 500  # rows per insert call
@@ -96,15 +96,12 @@ class MilvusPassageStore:
             legs.append((dense_weight, 2, self.client.search(
                 self.alias, data=[np.asarray(query_vector, dtype=np.float32).tolist()], anns_field="vector",
                 limit=CANDIDATES, output_fields=fields, search_params={"metric_type": "COSINE"})[0]))
-        fused: dict[str, list] = {}
-        for weight, slot, hits in legs:
-            for rank, hit in enumerate(hits):
-                entry = fused.setdefault(hit["id"], [0.0, 0.0, 0.0, hit["entity"]])
-                entry[0] += weight / (RRF_K + rank + 1)
-                entry[slot] = abs(float(hit["distance"]))  # Milvus Lite reports BM25 scores negated
-        ranked = sorted(fused.values(), key=lambda entry: -entry[0])[:k]
-        return [SearchHit(Passage(e["text"], e["source"], e["location"]), score, lexical, dense)
-                for score, lexical, dense, e in ranked]
+        entities = {hit["id"]: hit["entity"] for _, _, hits in legs for hit in hits}
+        rankings = {slot: [(hit["id"], abs(float(hit["distance"]))) for hit in hits]  # Lite negates BM25
+                    for _, slot, hits in legs}
+        fused = fuse_rankings(rankings.get(1, []), rankings.get(2, []), lexical_weight, dense_weight)[:k]
+        return [SearchHit(Passage(entities[key]["text"], entities[key]["source"], entities[key]["location"]),
+                          score, lexical, dense) for key, score, lexical, dense in fused]
 
     def drop(self) -> None:
         """Remove this knowledge folder's alias and every generation of it."""
