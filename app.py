@@ -18,6 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", help="index folder (default: KB_INDEX_DIR or .index/ beside the knowledge)")
     parser.add_argument("--host", help="address to listen on (default: KB_HOST with KB_USERS, else 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default: KB_PORT or 7860)")
+    parser.add_argument("--no-watch", action="store_true",
+                        help="do not re-index by itself when knowledge files change (KB_WATCH_DEBOUNCE_S sets the delay)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("faiss", "bm25s", "jieba", "sentence_transformers", "httpx", "urllib3"):
@@ -38,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     from agent.ui.blocks import build_app, launch_options
 
     service = KnowledgeService(settings, show_progress=True)
+    if not args.no_watch:
+        service.watch()
     host = bind_host(settings, args.host)
     app = build_app(service)
     server, _, _ = app.launch(prevent_thread_lock=True, **launch_options(service, host, args.port or settings.port))

@@ -3,7 +3,6 @@ knowledge, and answers questions. The CLI, the web app, the HTTP API and the too
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ from pathlib import Path
 
 from agent.answers import answer_without_llm, extractive_answer
 from agent.kb.ingest import IngestReport, ingest
-from agent.kb.normalize import has_cjk
+from agent.kb.normalize import has_cjk, readable
 from agent.kb.knowledge_base import KnowledgeBase
 from agent.records import Answer
 from agent.router import Router
@@ -22,9 +21,6 @@ from agent.llm import describe_llm
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
-# Control characters (tab and line breaks aside) and lone surrogates (undecodable bytes read with
-# errors="surrogateescape") mean nothing in a question, and a surrogate breaks every UTF-8 writer downstream.
-_UNREADABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 BUILTIN_TOOLS_DIR = REPO_ROOT / "tools"  # abbreviation_lookup, faq_lookup, doc_search: the assistant needs them
 _active: "KnowledgeService | None" = None
 
@@ -58,6 +54,8 @@ class KnowledgeService:
         self._refresh_lock = threading.Lock()
         self._loaded: _Loaded | None = None
         self.last_report: IngestReport | None = None
+        self.last_refresh_error: str | None = None  # why the latest re-index failed, for the knowledge tab
+        self._watcher = None
         _active = self
         self.refresh(show_progress=show_progress)
 
@@ -73,11 +71,29 @@ class KnowledgeService:
         """Re-index what changed; questions keep being answered from the old index until the new one
         is loaded, then switch to it at once."""
         with self._refresh_lock:
-            report = ingest(self.settings, show_progress=show_progress)
-            self.last_report = report
-            if report.changed or self._loaded is None or self._published_elsewhere():
-                self._loaded = self._load()
+            try:
+                report = ingest(self.settings, show_progress=show_progress)
+                if report.changed or self._loaded is None or self._published_elsewhere():
+                    self._loaded = self._load()
+            except Exception as exc:
+                self.last_refresh_error = f"{type(exc).__name__}: {exc}"
+                raise
+            self.last_report, self.last_refresh_error = report, None
             return report
+
+    def watch(self, debounce_s: float | None = None) -> None:
+        """Re-index by itself whenever knowledge files change (see agent/kb/watcher); a failure keeps the
+        old index answering and is kept in last_refresh_error."""
+        from agent.kb.watcher import KnowledgeWatcher
+
+        if self._watcher is None:
+            delay = self.settings.watch_debounce_s if debounce_s is None else debounce_s
+            self._watcher = KnowledgeWatcher(self.settings.knowledge_dir, self.refresh, delay).start()
+
+    def stop_watching(self) -> None:
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
 
     def _published_elsewhere(self) -> bool:
         """Another process (an ingest worker, another replica) may have published a newer generation."""
@@ -126,7 +142,7 @@ class KnowledgeService:
     def stream(self, question: str, history: list[dict] | None = None):
         """Answers as they grow (one for glossary and FAQ answers, many while an LLM writes)."""
         started = time.perf_counter()
-        question = _UNREADABLE.sub("", question or "").strip()
+        question = readable(question or "").strip()
         if not question:
             yield Answer("请输入一个问题，例如“AM是什么意思？”。/ Please type a question.", "doc",
                          "empty question: nothing to look up", 0.0)

@@ -422,3 +422,15 @@ def test_app_refuses_a_missing_knowledge_folder(tmp_path):
 def test_app_refuses_an_admin_who_is_not_a_user(tmp_path):
     run = _run_app("--knowledge", str(tmp_path), KB_USERS="alice:s3cr3t-pw", KB_ADMINS="bob")
     assert run.returncode == 2 and "KB_ADMINS" in run.stderr and "s3cr3t-pw" not in run.stderr
+
+
+def test_the_status_line_says_when_the_last_re_index_failed_and_the_old_index_answers():
+    from types import SimpleNamespace
+
+    from agent.ui.labels import labels_for
+    from agent.ui.render import status_line
+
+    kb = SimpleNamespace(terms=[1], faq=[], passages=[], updated="2026-11-22T05:00:00+0000")  # a stand-in index
+    line = status_line(kb, "none", labels_for("zh"), refresh_error="KnowledgeFileError: <bad> file")
+
+    assert "重新索引失败" in line and "&lt;bad&gt;" in line

@@ -7,6 +7,7 @@ keeps it. Errors come out as KnowledgeFileError in words a knowledge owner can a
 from __future__ import annotations
 
 import re
+import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -25,12 +26,16 @@ from pptx.shapes.base import BaseShape
 from pptx.shapes.group import GroupShape
 
 from agent.kb.errors import KnowledgeFileError
+from agent.kb.sheets import refuse_zip_bomb
 from agent.kb.text_files import decode_text
 from agent.records import Section
 
 BEFORE_FIRST_HEADING = "beginning"  # location of text that comes before any heading
 ROWS_PER_SHEET_SECTION = 50  # a longer sheet is cut into blocks of rows, so a citation stays precise
 CHARS_PER_TEXT_PART = 1500  # plain text has no structure; its paragraphs are grouped into parts this big
+MAX_HTML_BYTES = 10 * 2**20  # the HTML tree costs far more memory and time than the bytes; bigger pages are refused
+MAX_HTML_DEPTH = 500  # each tag inserted into a deep tree walks its ancestors: 100,000 nested tags never finish
+_ZIPPED_FORMATS = {".docx", ".pptx", ".xlsx"}
 
 _SPACES = re.compile(r"[ \t\f\xa0]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
@@ -45,6 +50,8 @@ def read_sections(path: Path) -> list[Section]:
             f"{path.name}: unsupported file type '{path.suffix or '(none)'}'; save it as one of {supported}"
         )
     try:
+        if path.suffix.lower() in _ZIPPED_FORMATS and zipfile.is_zipfile(path):
+            refuse_zip_bomb(path)
         sections = list(file_format.read(path))
     except KnowledgeFileError:
         raise
@@ -285,7 +292,14 @@ _HTML_BLOCKS = [  # stand apart as paragraphs
 
 def _read_html(path: Path) -> list[Section]:
     """HTML becomes Markdown-style lines (headings as `#` lines), then shares the Markdown grouping."""
-    soup = BeautifulSoup(decode_text(path.read_bytes()), "html.parser")
+    data = path.read_bytes()
+    if len(data) > MAX_HTML_BYTES:
+        raise KnowledgeFileError(f"{path.name} is {len(data) / 2**20:.1f} MB of HTML, over the "
+                                 f"{MAX_HTML_BYTES // 2**20} MB limit for web pages; save it as PDF or split it")
+    soup = BeautifulSoup(decode_text(data), "html.parser")
+    if _tree_depth(soup) > MAX_HTML_DEPTH:
+        raise KnowledgeFileError(f"{path.name} nests its tags more than {MAX_HTML_DEPTH} deep, which no real page "
+                                 "does; it is probably generated or damaged. Save it as PDF and add that instead")
     for element in soup(_HTML_INVISIBLE):
         element.decompose()
     for comment in soup.find_all(string=lambda string: isinstance(string, Comment)):
@@ -308,6 +322,16 @@ def _read_html(path: Path) -> list[Section]:
         block.insert_before("\n")
         block.insert_after("\n")
     return _sections_under_headings(_markdown_blocks(soup.get_text()))
+
+
+def _tree_depth(soup: BeautifulSoup) -> int:
+    """How deeply the tags nest, found without recursion (a deep tree would overflow the stack)."""
+    deepest, stack = 0, [(soup, 0)]
+    while stack:
+        element, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in getattr(element, "contents", ()) if child.name)
+    return deepest
 
 
 # ---- txt -------------------------------------------------------------------------------------

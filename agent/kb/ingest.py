@@ -99,6 +99,8 @@ def ingest(settings: Settings, show_progress: bool = False) -> IngestReport:
             changed |= item.report.hash != previous.files.get(relative, {}).get("hash")
             parsed.append(item)
         if not changed and previous.generation is not None and not _milvus_empty(settings):
+            # A run killed mid-way leaves its half-written generation; with nothing to publish it would stay.
+            store.remove_stale_generations(settings.index_dir, keep=previous.generation.name)
             return _report(parsed, changed=False, changes={})
         generation = store.new_generation(settings.index_dir)
         try:

@@ -17,7 +17,7 @@ from agent.kb.embedding import load_embedder
 from agent.kb.fusion import fuse_rankings
 from agent.kb.ingest import glossary_words
 from agent.kb.lexical import LexicalIndex, Tokenizer
-from agent.kb.normalize import has_cjk
+from agent.kb.normalize import has_cjk, readable
 from agent.records import FaqEntry, Passage, SearchHit, Term
 from agent.settings import Settings
 
@@ -80,7 +80,7 @@ class KnowledgeBase:
         `expansions` (glossary names of terms the question mentions) are added to the query text."""
         if not self.passages:
             return []
-        text = " ".join((query, *expansions))
+        text = readable(" ".join((query, *expansions)))
         weight = self.dense_weight(query) if dense_weight is None else dense_weight
         if self._milvus is not None:
             vector = self._query_vector(text) if weight > 0 else None

@@ -22,6 +22,16 @@ def clean_cell(value: object) -> str:
     return "\n".join(line for line in lines if line)
 
 
+# Control characters (tab and line breaks aside) and lone surrogates (undecodable bytes read with
+# errors="surrogateescape") mean nothing in a question, and a surrogate breaks every UTF-8 writer downstream.
+_UNREADABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def readable(text: str) -> str:
+    """Text without control characters and lone surrogates."""
+    return _UNREADABLE.sub("", text)
+
+
 def fold(text: str) -> str:
     """Compare-form of text: NFKC (full-width to half-width), lower case, single spaces."""
     text = unicodedata.normalize("NFKC", text)

@@ -5,6 +5,7 @@ Shared by the glossary and FAQ loaders; real sheets have title rows, blank rows 
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from agent.kb.text_files import decode_text
 SHEET_EXTENSIONS = {".xlsx", ".xlsm", ".xls", ".csv"}
 HEADER_SEARCH_ROWS = 30
 MAX_UNZIPPED_BYTES = 300 * 1024 * 1024  # a zip bomb in disguise is refused before it is opened
+MAX_CELLS_PER_SHEET = 5_000_000  # a sheet claiming a huge used range (XFD1048576) is cut here, not read to the end
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
@@ -22,7 +24,8 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 class Sheet:
     name: str
     rows: list[list[str]]  # cleaned cell texts; rows[i] is spreadsheet row i + 1
-    truncated: bool = False
+    truncated: bool = False  # over max_rows rows
+    cells_truncated: bool = False  # over MAX_CELLS_PER_SHEET cells
 
 
 def read_sheets(path: Path, max_rows: int) -> list[Sheet]:
@@ -42,33 +45,31 @@ def read_sheets(path: Path, max_rows: int) -> list[Sheet]:
     return _read_xls(path, max_rows)
 
 
-def _read_xlsx(path: Path, max_rows: int) -> list[Sheet]:
-    import openpyxl
-
+def refuse_zip_bomb(path: Path) -> None:
+    """Office files are zip archives; one that would unpack beyond MAX_UNZIPPED_BYTES is refused unopened."""
     try:
         with zipfile.ZipFile(path) as archive:
             unzipped = sum(info.file_size for info in archive.infolist())
     except zipfile.BadZipFile as exc:
-        raise KnowledgeFileError("not a valid .xlsx workbook (the file is damaged or has another format)") from exc
+        raise KnowledgeFileError(f"not a valid {path.suffix} file (it is damaged or has another format)") from exc
     if unzipped > MAX_UNZIPPED_BYTES:
         raise KnowledgeFileError(
-            f"the workbook unpacks to {unzipped // 2**20} MB, over the {MAX_UNZIPPED_BYTES // 2**20} MB limit"
+            f"the file unpacks to {unzipped // 2**20} MB, over the {MAX_UNZIPPED_BYTES // 2**20} MB limit"
         )
+
+
+def _read_xlsx(path: Path, max_rows: int) -> list[Sheet]:
+    import openpyxl
+
+    refuse_zip_bomb(path)
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for damaged files
         raise KnowledgeFileError(f"not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from exc
     try:
         sheets = []
-        for worksheet in workbook.worksheets:
-            rows, truncated = [], False
-            for values in worksheet.iter_rows(values_only=True):
-                if len(rows) >= max_rows:
-                    truncated = True
-                    break
-                rows.append([clean_cell(v) for v in values])
-            sheets.append(Sheet(worksheet.title, rows, truncated))
-        return sheets
+        return [_capped_sheet(worksheet.title, worksheet.iter_rows(values_only=True), max_rows)
+                for worksheet in workbook.worksheets]
     finally:
         workbook.close()
 
@@ -80,12 +81,8 @@ def _read_xls(path: Path, max_rows: int) -> list[Sheet]:
         book = xlrd.open_workbook(str(path), on_demand=True)
     except Exception as exc:
         raise KnowledgeFileError(f"not a readable .xls workbook ({exc}); try saving it as .xlsx") from exc
-    sheets = []
-    for sheet in book.sheets():
-        count = min(sheet.nrows, max_rows)
-        rows = [[clean_cell(v) for v in sheet.row_values(i)] for i in range(count)]
-        sheets.append(Sheet(sheet.name, rows, sheet.nrows > max_rows))
-    return sheets
+    return [_capped_sheet(sheet.name, (sheet.row_values(i) for i in range(sheet.nrows)), max_rows)
+            for sheet in book.sheets()]
 
 
 def _read_csv(path: Path, max_rows: int) -> Sheet:
@@ -97,13 +94,25 @@ def _read_csv(path: Path, max_rows: int) -> Sheet:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
     except csv.Error:
         dialect = csv.excel
-    rows, truncated = [], False
-    for values in csv.reader(io.StringIO(text), dialect):
-        if len(rows) >= max_rows:
-            truncated = True
+    return _capped_sheet(path.stem, csv.reader(io.StringIO(text), dialect), max_rows)
+
+
+def _capped_sheet(name: str, rows: Iterable[Sequence[object]], max_rows: int) -> Sheet:
+    """Cleaned rows, trailing empty cells dropped, stopping at max_rows rows or MAX_CELLS_PER_SHEET cells."""
+    sheet, cells = Sheet(name, []), 0
+    for values in rows:
+        if len(sheet.rows) >= max_rows:
+            sheet.truncated = True
             break
-        rows.append([clean_cell(v) for v in values])
-    return Sheet(path.stem, rows, truncated)
+        row = [clean_cell(v) for v in values]
+        while row and not row[-1]:
+            row.pop()
+        cells += len(row)
+        if cells > MAX_CELLS_PER_SHEET:
+            sheet.cells_truncated = True
+            break
+        sheet.rows.append(row)
+    return sheet
 
 
 @dataclass
@@ -142,6 +151,9 @@ def headed_sheets(path: Path, roles: dict[str, set[str]], required: list[set[str
             continue
         if sheet.truncated:
             warnings.append(f"sheet '{sheet.name}' has more than {max_rows} rows; only the first {max_rows} were read")
+        if sheet.cells_truncated:
+            warnings.append(f"sheet '{sheet.name}' has more than {MAX_CELLS_PER_SHEET} cells; only the first "
+                            f"{len(sheet.rows)} rows were read")
         found.append((sheet, header))
     if not found:
         raise KnowledgeFileError(f"no sheet has recognisable columns; the header row needs {header_hint}")

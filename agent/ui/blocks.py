@@ -38,7 +38,7 @@ def build_app(service: KnowledgeService) -> gr.Blocks:
     accepted = sorted(set().union(*KIND_EXTENSIONS.values()))
 
     def status() -> str:
-        return status_line(service.kb, service.llm_name, labels)
+        return status_line(service.kb, service.llm_name, labels, service.last_refresh_error)
 
     def knowledge_views(glossary_query: str, faq_query: str):
         kb = service.kb

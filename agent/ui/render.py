@@ -68,12 +68,16 @@ def format_time(value: str | float) -> str:
         return value
 
 
-def status_line(kb: KnowledgeBase, llm_name: str, labels: dict[str, str]) -> str:
-    """What answers the questions and how much it knows, in one line; never a key."""
+def status_line(kb: KnowledgeBase, llm_name: str, labels: dict[str, str], refresh_error: str | None = None) -> str:
+    """What answers the questions and how much it knows, in one line; never a key. A failed re-index
+    is said plainly: the answers then still come from the previous index."""
     llm = labels["status_no_llm"] if llm_name == "none" else labels["status_llm"].format(llm=llm_name)
     counts = labels["status_counts"].format(terms=len(kb.terms), faq=len(kb.faq), passages=len(kb.passages))
     updated = labels["status_updated"].format(updated=format_time(kb.updated))
-    return f'<div class="kb-status">{html.escape(" · ".join((llm, counts, updated)))}</div>'
+    parts = [llm, counts, updated]
+    if refresh_error:
+        parts.append(labels["status_refresh_failed"].format(error=refresh_error))
+    return f'<div class="kb-status">{html.escape(" · ".join(parts))}</div>'
 
 
 def example_questions(kb: KnowledgeBase, labels: dict[str, str]) -> list[str]:
