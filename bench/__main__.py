@@ -1,0 +1,40 @@
+"""`python -m bench quality|speed`: this project measured beside the alternatives. With --json each prints
+exactly one JSON object on stdout; logs and progress bars go to stderr."""
+from __future__ import annotations
+
+import argparse
+import logging
+
+from bench import report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    quality = commands.add_parser("quality", help="retrieval quality on CMRC2018 and routing quality on bench/cases")
+    quality.add_argument("--limit", type=int, help="only the first N CMRC2018 articles (and their questions)")
+    quality.add_argument("--no-end-to-end", action="store_true",
+                         help="skip scoring the CMRC2018 questions through KnowledgeService.ask")
+    speed = commands.add_parser("speed", help="latency, throughput, memory, cold start and ingest speed")
+    speed.add_argument("--quick", action="store_true", help="tiny sizes, seconds instead of minutes")
+    for command in (quality, speed):
+        command.add_argument("--json", action="store_true", help="print one JSON object")
+        command.add_argument("--write-docs", action="store_true", help="write the results into the docs file")
+        command.add_argument("--docs", default=str(report.DOCS_FILE), help="docs file (default docs/benchmarks.md)")
+        command.add_argument("--work", default=str(report.WORK_DIR),
+                             help="work folder for generated knowledge, indexes and caches (default bench/.work)")
+    args = parser.parse_args(argv)
+    report.configure_logging(logging.WARNING if args.json else logging.INFO)
+    for noisy in ("faiss", "jieba", "sentence_transformers", "httpx", "urllib3", "agent.kb.ingest"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if args.command == "quality":
+        from bench import quality
+
+        return quality.main(args)
+    from bench import speed
+
+    return speed.main(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
