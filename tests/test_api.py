@@ -259,3 +259,10 @@ def test_the_web_app_is_served_on_the_same_port(open_app):
         page = response.read().decode()
 
     assert response.status == 200 and "<html" in page.lower()
+
+
+def test_no_interactive_api_consoles_are_exposed(open_app):
+    """FastAPI's /docs and /redoc consoles would let anyone on the network call every endpoint by hand."""
+    for path in ("/docs", "/redoc"):
+        status, _ = open_app.get(path)
+        assert status == 404, path
