@@ -63,7 +63,8 @@ class LangChainRecipe:
     def __init__(self, files: list[Path], embedding_model: str, cache_dir: Path):
         from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-        splitter = RecursiveCharacterTextSplitter(chunk_size=LANGCHAIN_CHUNK_SIZE, chunk_overlap=LANGCHAIN_CHUNK_OVERLAP)
+        splitter = RecursiveCharacterTextSplitter(chunk_size=LANGCHAIN_CHUNK_SIZE,
+                                                  chunk_overlap=LANGCHAIN_CHUNK_OVERLAP)
         documents = splitter.create_documents([f.read_text(encoding="utf-8") for f in files],
                                               metadatas=[{"source": f.name} for f in files])
         self.chunks = len(documents)

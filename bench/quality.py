@@ -220,12 +220,14 @@ def end_to_end_score(settings: Settings, questions: list[Question]) -> dict:
             "ms_per_question": round(elapsed * 1000 / max(1, len(cases)), 2)}
 
 
-def alternative_scores(files: list[Path], questions: list[Question], work: Path, embedding_model: str) -> tuple[list[RetrievalScore], dict]:
+def alternative_scores(files: list[Path], questions: list[Question], work: Path,
+                       embedding_model: str) -> tuple[list[RetrievalScore], dict]:
     qwen = QwenAgentRetrieval(files, work / "qwen-agent", embedding_model)
     sample = random.Random(13).sample([q.text for q in questions], min(KEYWORD_CHECK_QUESTIONS, len(questions)))
     same = qwen.check_keyword_search_unchanged(sample)
     check = {"questions": len(sample), "identical_rankings": same}
-    qwen_chunks = f"{qwen.chunks} chunks from DocParser defaults (a file under max_ref_token=20000 tokens stays one chunk)"
+    qwen_chunks = (f"{qwen.chunks} chunks from DocParser defaults "
+                   "(a file under max_ref_token=20000 tokens stays one chunk)")
     langchain = LangChainRecipe(files, embedding_model, work / "langchain-faiss")
     scores = [
         score_retriever("Qwen-Agent keyword_search (= default Assistant(files=...) searchers)", qwen.rank_keyword,
@@ -337,11 +339,11 @@ def verdict(rows: list[dict]) -> str:
     diagnostics = [r for r in rows if r["system"].endswith("(diagnostic)")]
     if diagnostics:
         text += (" Qwen-Agent's DocParser keeps every file under max_ref_token (20,000 tokens) as one chunk, so it "
-                 "ranks whole articles, which suits the question \"which article?\" on articles this short (but it then "
-                 "hands whole files to the LLM and cannot cite a passage); and its keyword search cuts words with "
-                 "jieba's precise mode and drops question words, where this project's BM25 counts jieba's search-mode "
-                 "sub-words and every function word. Interrogatives such as 什么, 谁, 哪个, 多少 are rare in "
-                 "declarative text, so BM25 gives them a high idf and rewards passages that happen to contain them. "
+                 "ranks whole articles, which suits the question \"which article?\" on articles this short "
+                 "(but it then hands whole files to the LLM and cannot cite a passage); and its keyword search cuts "
+                 "words with jieba's precise mode and drops question words, where this project's BM25 counts "
+                 "jieba's search-mode sub-words and every function word. Interrogatives such as 什么, 谁, 哪个, "
+                 "多少 are rare in declarative text, so BM25 gives them a high idf and rewards passages that happen to contain them. "
                  "Each change alone, on this project's own index classes: "
                  + "; ".join(f"{r['system'].replace('this project, ', '').replace(' (diagnostic)', '')}: hit@1 "
                              f"{r['hit_at_1']:.3f}, MRR {r['mrr']:.3f}" for r in diagnostics)

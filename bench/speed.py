@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from agent.kb import store
 from agent.kb.dense import DenseIndex
-from agent.kb.ingest import faq_passage, glossary_words, ingest
+from agent.kb.ingest import faq_passage, ingest
 from agent.kb.knowledge_base import CANDIDATES, KnowledgeBase
 from agent.kb.lexical import LexicalIndex, Tokenizer
 from agent.records import FaqEntry, Passage, Term
@@ -178,7 +178,8 @@ def prepare_corpus(work: Path) -> Path:
     if not CMRC_DEV.is_file():
         raise FileNotFoundError(f"CMRC2018 dev set not found at {CMRC_DEV}")
     data = json.loads(CMRC_DEV.read_text(encoding="utf-8"))["data"]
-    sentences = [s.strip() for a in data for p in a["paragraphs"] for s in _SENTENCE_END.split(p["context"]) if s.strip()]
+    sentences = [s.strip() for a in data for p in a["paragraphs"] for s in _SENTENCE_END.split(p["context"])
+                 if s.strip()]
     questions = [q["question"] for a in data for p in a["paragraphs"] for q in p["qas"]]
     tokenizer = Tokenizer(())
     tokens = [tokenizer.tokens(s) for s in tqdm(sentences, desc="tokenising CMRC2018 sentences", file=sys.stderr)]
@@ -203,7 +204,8 @@ def synthetic_passages(corpus: Corpus, size: int, seed: int = 31) -> tuple[list[
             pick = rng.randrange(len(corpus.sentences))
             text += corpus.sentences[pick]
             words += corpus.tokens[pick]
-        passages.append(Passage(text[:PASSAGE_CHARS], f"docs/synthetic-{number // 12:05d}.txt", f"part {number % 12 + 1}"))
+        passages.append(Passage(text[:PASSAGE_CHARS], f"docs/synthetic-{number // 12:05d}.txt",
+                                f"part {number % 12 + 1}"))
         tokens.append(words)
     return passages, tokens
 
@@ -304,7 +306,8 @@ def fact_worker(size: int, queries: int, work: Path) -> dict:
         router.route(asked[0][0])
         times, decisions = _timed(lambda pair: router.route(pair[0]), asked, f"fact route, {size} FAQ entries")
         match_times, matches = _timed(lambda pair: router.faq.match(pair[0]), asked, f"FaqMatcher, {size}")
-    routed = sum(d.route == "fact" and d.faq is not None and d.faq.entry == entry for d, (_, entry) in zip(decisions, asked))
+    routed = sum(d.route == "fact" and d.faq is not None and d.faq.entry == entry
+                 for d, (_, entry) in zip(decisions, asked))
     matched = sum(bool(m) and m[0].entry == entry for m, (_, entry) in zip(matches, asked))
     return {"route": "fact", "size": size, "unit": "FAQ entries", "build_s": round(build_s, 3),
             "latency_ms": report.percentiles(times), "match_latency_ms": report.percentiles(match_times),
@@ -477,7 +480,8 @@ def ingest_rates(corpus: Corpus, plan: Plan, embedding_model: str, gflops: float
     return {
         "lexical_passages": count,
         "tokenise_per_s": round(count / tokenise_s, 1), "bm25s_build_per_s": round(count / build_s, 1),
-        "lexical_per_s": round(count / (tokenise_s + build_s), 1), "rank_bm25_build_per_s": round(count / rank_bm25_s, 1),
+        "lexical_per_s": round(count / (tokenise_s + build_s), 1),
+        "rank_bm25_build_per_s": round(count / rank_bm25_s, 1),
         "embedding_passages": len(sample), "embedding_per_s": round(len(sample) / embed_s, 1),
         "embedding_gflop_per_passage": round(flops / 1e9, 2),
         "embedding_floor_per_s": round(gflops * 1e9 / flops, 1), "matmul_gflops": gflops,
@@ -730,7 +734,8 @@ def markdown(result: dict) -> str:
         extra = f"FaqMatcher.match alone p50 {r['match_latency_ms']['p50']} / p95 {r['match_latency_ms']['p95']} ms; " \
                 f"its top-1 {r['matcher_top1']:.1%}" if r["route"] == "fact" else ""
         rows.append([r["route"], f"{r['size']:,} {r['unit']}", r["latency_ms"]["p50"], r["latency_ms"]["p95"],
-                     f"{r['correct']:.1%}", f"{r['build_s']:.2f}", f"{r['baseline_rss_mb']:.0f} / {r['peak_rss_mb']:.0f}",
+                     f"{r['correct']:.1%}", f"{r['build_s']:.2f}",
+                     f"{r['baseline_rss_mb']:.0f} / {r['peak_rss_mb']:.0f}",
                      extra])
     lines.append(report.markdown_table(["route", "size", "p50 ms", "p95 ms", "correct", "build s",
                                         "RSS MB after imports / peak", "notes"], rows))
@@ -764,7 +769,8 @@ def markdown(result: dict) -> str:
     lines += [
         "",
         f"**Throughput** (`KnowledgeService.ask` on the sample knowledge, no LLM, {t['questions']} questions cycled "
-        f"from the {t['distinct']} cases in bench/cases, median of {t['rounds']} rounds): one asker {t['sequential_per_s']} questions/s "
+        f"from the {t['distinct']} cases in bench/cases, median of {t['rounds']} rounds): one asker "
+        f"{t['sequential_per_s']} questions/s "
         f"(p50 {t['sequential_ms']['p50']} ms, p95 {t['sequential_ms']['p95']} ms); {t['threads']} concurrent askers "
         f"(threads) {t['concurrent_per_s']} questions/s (p50 {t['concurrent_ms']['p50']} ms, p95 "
         f"{t['concurrent_ms']['p95']} ms). Threads share one interpreter lock, so the gain is bounded by the "
@@ -812,7 +818,8 @@ def document_notes(documents: list[dict]) -> list[str]:
     slowed = [r for r in documents if "hybrid_ms" in r
               and r["hybrid_ms"]["p95"] > 2 * r["hybrid_one_thread_ms"]["p95"]]
     for r in slowed:
-        notes.append(f"At {r['size']:,} passages, hybrid search with torch's {r['torch_threads']} intra-op threads took "
+        notes.append(f"At {r['size']:,} passages, hybrid search with torch's {r['torch_threads']} intra-op threads "
+                     "took "
                      f"p95 {r['hybrid_ms']['p95']} ms against {r['hybrid_one_thread_ms']['p95']} ms with one: when "
                      "other work holds a core, torch's threads wait for each other and one question's embedding "
                      "slows many times over.")

@@ -348,3 +348,26 @@ def test_a_missing_embedding_model_is_one_clear_error_naming_the_variable(knowle
     assert len(errors) == 1 and "KB_EMBEDDING_MODEL" in errors[0] and "/nope" in errors[0]
     assert "Traceback" not in result.stderr
     assert not (index / store.POINTER).exists() and generations(index) == []
+
+
+def test_a_file_that_failed_for_a_passing_reason_is_read_again_on_the_next_run(tmp_path, write_workbook, no_kb_env,
+                                                                                monkeypatch):
+    import agent.kb.ingest as ingest_module
+
+    knowledge = tmp_path / "knowledge"
+    write_workbook(knowledge / "glossary" / "g.xlsx", {"术语": [["缩略语", "英文全称", "中文解释"],
+                                                              ["AM", "Account Manager", "客户经理"]]})
+    settings = Settings.from_env(knowledge_dir=knowledge, index_dir=tmp_path / "index")
+    real_loader = ingest_module.load_glossary
+
+    def failing_once(*args, **kwargs):  # fault injection: the first read fails, as a half-deployed bug would
+        monkeypatch.setattr(ingest_module, "load_glossary", real_loader)
+        raise OSError("temporarily unreadable")
+
+    monkeypatch.setattr(ingest_module, "load_glossary", failing_once)
+    first = ingest(settings)
+    second = ingest(settings)
+
+    assert first.files[0].status == "error"
+    assert second.files[0].status == "ok" and second.totals["terms"] == 1
+    assert [t.abbreviation for t in KnowledgeBase.load(settings).terms] == ["AM"]

@@ -96,7 +96,8 @@ def ingest(settings: Settings, show_progress: bool = False) -> IngestReport:
         changed = set(previous.files) != set(files) or previous.parse_key != parse_key
         for relative, (kind, path) in files.items():
             item = _reuse_or_parse(relative, kind, path, previous, parse_key, settings)
-            changed |= item.report.hash != previous.files.get(relative, {}).get("hash")
+            old = previous.files.get(relative, {})
+            changed |= item.report.hash != old.get("hash") or item.report.status != old.get("status")
             parsed.append(item)
         if not changed and previous.generation is not None and not _milvus_empty(settings):
             # A run killed mid-way leaves its half-written generation; with nothing to publish it would stay.
@@ -124,8 +125,8 @@ def _reuse_or_parse(relative: str, kind: str, path: Path, previous: "_PreviousIn
         report.hash = old["hash"]
     else:
         report.hash = _file_hash(path)
-    if old.get("hash") == report.hash and previous.parse_key == parse_key:
-        return previous.parsed(relative, report, old)
+    if old.get("hash") == report.hash and previous.parse_key == parse_key and old.get("status") != "error":
+        return previous.parsed(relative, report, old)  # a file that failed is read again: the cause may be gone
     if path.suffix.lower() not in KIND_EXTENSIONS[kind]:
         report.status = "skipped"
         report.warnings.append(f"'{path.suffix}' files are not read in {relative.split('/')[0]}/; "
