@@ -197,3 +197,26 @@ def test_ingest_never_modifies_or_deletes_a_knowledge_file(tmp_path, write_workb
     ingest(settings)
 
     assert _knowledge_hashes(knowledge) == before
+
+
+def test_everything_a_new_pointer_leads_to_is_synced_to_disk_before_the_pointer_moves(tmp_path, monkeypatch):
+    """Power loss drops writes still in the page cache. A killed process cannot show that, so this checks
+    the order instead: every file and folder of the generation, and the index folder's entry for it, are
+    fsynced before CURRENT is replaced."""
+    generation = store.new_generation(tmp_path)
+    (generation / "lexical").mkdir()
+    for relative in ("manifest.json", "passages.jsonl", "lexical/params.index.json"):
+        (generation / relative).write_text("{}")
+    events: list[tuple[str, str]] = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(store.os, "fsync", lambda fd: (events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}"))),
+                                                       real_fsync(fd))[-1])
+    monkeypatch.setattr(store.os, "replace", lambda a, b: (events.append(("replace", str(b))), real_replace(a, b))[-1])
+
+    store.publish(tmp_path, generation)
+
+    switched = events.index(("replace", str(tmp_path / store.POINTER)))
+    synced_before = {path for kind, path in events[:switched] if kind == "fsync"}
+    wanted = {str(p) for p in generation.rglob("*")} | {str(generation), str(tmp_path)}
+    assert wanted <= synced_before, sorted(wanted - synced_before)
+    assert store.current_generation(tmp_path) == generation

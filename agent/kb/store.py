@@ -43,8 +43,11 @@ def new_generation(index_dir: Path) -> Path:
 
 
 def publish(index_dir: Path, generation: Path) -> None:
-    """Make `generation` the current index, then remove older generations nobody points at."""
+    """Make `generation` the current index, then remove older generations nobody points at. Everything the
+    new pointer leads to reaches the disk before the pointer does, so a power cut cannot leave CURRENT
+    naming files that were still in the page cache."""
     _fsync_tree(generation)
+    _fsync_dir(index_dir)  # the generation's own entry
     temporary = index_dir / f"{POINTER}.tmp-{os.getpid()}"
     with open(temporary, "w") as handle:
         handle.write(generation.name)
@@ -97,10 +100,13 @@ RECORD_FILES = {"terms": ("terms.jsonl", Term), "faq": ("faq.jsonl", FaqEntry), 
 
 
 def _fsync_tree(folder: Path) -> None:
-    for path in folder.rglob("*"):
+    """Every file's data and every folder's entries, deepest first."""
+    for path in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
         if path.is_file():
             with open(path, "rb") as handle:
                 os.fsync(handle.fileno())
+        elif path.is_dir():
+            _fsync_dir(path)
     _fsync_dir(folder)
 
 
