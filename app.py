@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     from agent.ui.blocks import build_app, launch_options
 
     service = KnowledgeService(settings, show_progress=True)
+    service.warm_up()  # the first visitor's question should not wait for jieba's dictionary
     if not args.no_watch:
         service.watch()
     host = bind_host(settings, args.host)

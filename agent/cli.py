@@ -106,6 +106,7 @@ def _eval(settings: Settings, cases_path: Path, as_json: bool) -> int:
         raise ConfigError(f"case file {cases_path} does not exist")
     cases = load_cases(cases_path)
     service = _service(settings, as_json)
+    service.warm_up()  # latencies are per question, not counting start-up
     summary = evaluate(service.ask, cases)
     print(json.dumps(summary, ensure_ascii=False) if as_json else format_table(summary))
     return 0

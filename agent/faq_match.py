@@ -3,7 +3,8 @@
 The score is an F-measure of shared content units weighted by how rare they are among the FAQ's own
 questions: both the user's question and the stored one must be mostly covered, so a long document
 question that shares one word with an FAQ does not match it. Scores lie in [0, 1], which lets one
-threshold hold across FAQ sheets of any size.
+threshold hold across FAQ sheets of any size. Synonyms are written one way on both sides first
+(agent.synonyms), so that "门卡不见了" meets "门禁卡丢失".
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import numpy as np
 from scipy import sparse
 
 from agent.records import FaqEntry
+from agent.synonyms import canonical
 from agent.text_units import content_units
 
 
@@ -32,7 +34,7 @@ class FaqMatcher:
         probe_units: list[set[str]] = []
         for number, entry in enumerate(entries):
             for question in (entry.question, *entry.similar):
-                units = content_units(question)
+                units = content_units(canonical(question))
                 if units:
                     self._probe_entry.append(number)
                     self._probe_text.append(question)
@@ -54,7 +56,7 @@ class FaqMatcher:
 
     def match(self, question: str, k: int = 3) -> list[FaqMatch]:
         """The best k entries (one score per entry: its best-matching question), best first."""
-        units = content_units(question)
+        units = content_units(canonical(question))
         if not units or not self._probe_text:
             return []
         known = [self._vocabulary[u] for u in units if u in self._vocabulary]

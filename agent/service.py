@@ -81,6 +81,13 @@ class KnowledgeService:
             self.last_report, self.last_refresh_error = report, None
             return report
 
+    def warm_up(self) -> None:
+        """Load now what the first FAQ or document question would otherwise wait a second for (jieba's
+        dictionary, the thesaurus, the FAQ matcher). Left out of start-up by default, so a glossary answer
+        from a cold start stays fast."""
+        self.router.faq.match("预热")
+        self.kb.tokenizer.tokens("预热")
+
     def watch(self, debounce_s: float | None = None) -> None:
         """Re-index by itself whenever knowledge files change (see agent/kb/watcher); a failure keeps the
         old index answering and is kept in last_refresh_error."""
