@@ -130,11 +130,23 @@ def score_retriever(system: str, rank: Callable[[str], Iterable[str]], questions
                           count, round(elapsed * 1000 / count, 2), note)
 
 
-def offline_settings(knowledge_dir: Path, index_dir: Path) -> Settings:
-    """The default configuration for that folder, with no LLM (answers stay extractive and offline)."""
+def offline_settings(knowledge_dir: Path, index_dir: Path, store: str = "faiss") -> Settings:
+    """The default configuration for that folder, with no LLM (answers stay extractive and offline), its
+    passages in `store`: FAISS in the index folder, or a Milvus Lite database file beside it."""
     settings = Settings.from_env(knowledge_dir, index_dir)
-    return dataclasses.replace(settings, dashscope_api_key="", llm_base_url="", llm_local_path="", llm_adapter="",
-                               term_adapter="")
+    if store == "milvus":
+        index_dir = index_dir.with_name(f"{index_dir.name}-milvus")
+        settings = dataclasses.replace(settings, index_dir=index_dir, milvus_token="",
+                                       milvus_uri=str(index_dir / "milvus.db"))
+    return dataclasses.replace(settings, vector_store=store, dashscope_api_key="", llm_base_url="",
+                               llm_local_path="", llm_adapter="", term_adapter="")
+
+
+LEG_NOTES = {  # what each leg is made of, per vector store
+    "faiss": ("jieba search-mode words + glossary words, bm25s", "all-MiniLM-L6-v2, FAISS inner product"),
+    "milvus": ("Milvus Lite full-text search: BM25 function, jieba analyzer",
+               "all-MiniLM-L6-v2, Milvus Lite FLAT cosine"),
+}
 
 
 def project_scores(settings: Settings, questions: list[Question]) -> list[RetrievalScore]:
@@ -142,6 +154,7 @@ def project_scores(settings: Settings, questions: list[Question]) -> list[Retrie
     kb = KnowledgeBase.load(settings)
     passages = len(kb.passages)
     chunking = f"{passages} passages of ≤{settings.chunk_size} chars, overlap {settings.chunk_overlap}"
+    lexical_note, dense_note = LEG_NOTES[settings.vector_store]
 
     def ranker(**weights) -> Callable[[str], list[str]]:
         return lambda q: [h.passage.source for h in kb.search(q, k=PASSAGES_PER_QUERY, **weights)]
@@ -150,10 +163,9 @@ def project_scores(settings: Settings, questions: list[Question]) -> list[Retrie
     return [
         score_retriever("this project, default", ranker(), questions,
                         f"{chunking}; dense weight for Chinese questions: {default_weight:g} (KB_DENSE_WEIGHT=auto)"),
-        score_retriever("this project, lexical leg alone", ranker(dense_weight=0.0), questions,
-                        "jieba search-mode words + glossary words, bm25s"),
+        score_retriever("this project, lexical leg alone", ranker(dense_weight=0.0), questions, lexical_note),
         score_retriever("this project, dense leg alone", ranker(dense_weight=1.0, lexical_weight=0.0), questions,
-                        "all-MiniLM-L6-v2, FAISS inner product"),
+                        dense_note),
         score_retriever("this project, hybrid at equal weight", ranker(dense_weight=1.0), questions,
                         "KB_DENSE_WEIGHT=1: both legs fused by reciprocal rank"),
     ]
@@ -210,6 +222,7 @@ def end_to_end_score(settings: Settings, questions: list[Question]) -> dict:
     from agent.service import KnowledgeService
 
     service = KnowledgeService(settings)
+    service.warm_up()
     cases = [Case(q.text, expect_route="doc", expect_source=q.article) for q in questions]
     started = time.perf_counter()
     summary = evaluate(service.ask, tqdm(cases, desc="KnowledgeService.ask", unit="q", file=sys.stderr, leave=False))
@@ -242,11 +255,12 @@ def alternative_scores(files: list[Path], questions: list[Question], work: Path,
     return scores, check
 
 
-def routing_quality(work: Path) -> list[dict]:
+def routing_quality(work: Path, store: str) -> list[dict]:
     """Route and answer accuracy per route on every bench/cases/*.jsonl over the sample knowledge folder."""
     from agent.service import KnowledgeService
 
-    service = KnowledgeService(offline_settings(SAMPLE_KNOWLEDGE, work / "sample-index"))
+    service = KnowledgeService(offline_settings(SAMPLE_KNOWLEDGE, work / "sample-index", store))
+    service.warm_up()
     results = []
     for path in sorted(CASES_DIR.glob("*.jsonl")):
         summary = evaluate(service.ask, load_cases(path))
@@ -254,7 +268,10 @@ def routing_quality(work: Path) -> list[dict]:
     return results
 
 
-def run(limit: int | None, work: Path, end_to_end: bool = True) -> dict:
+def run(limit: int | None, work: Path, end_to_end: bool = True, store: str = "faiss") -> dict:
+    """Everything against the FAISS store; with store="milvus", this project's rows, the end-to-end score
+    and the routing again with passages in Milvus Lite (the alternatives and diagnostics do not depend on
+    the store, so they are left out)."""
     import torch
 
     # One intra-op thread: on a small, shared machine two threads contending with other processes make a
@@ -264,27 +281,33 @@ def run(limit: int | None, work: Path, end_to_end: bool = True) -> dict:
     cmrc = load_cmrc(CMRC_DEV, limit)
     folder = work / ("cmrc2018" if limit is None else f"cmrc2018-first-{limit}")
     files = write_knowledge(cmrc, folder / "knowledge")
-    settings = offline_settings(folder / "knowledge", folder / "index")
-    scores = project_scores(settings, cmrc.questions) + [whole_article_diagnostic(settings, cmrc.questions)]
-    scores += tokenization_diagnostics(settings, cmrc.questions)
-    alternatives, keyword_check = alternative_scores(files, cmrc.questions, folder, settings.embedding_model)
-    result = {
+    settings = offline_settings(folder / "knowledge", folder / "index", store)
+    scores = project_scores(settings, cmrc.questions)
+    keyword_check = None
+    if store == "faiss":
+        scores += [whole_article_diagnostic(settings, cmrc.questions)]
+        scores += tokenization_diagnostics(settings, cmrc.questions)
+        alternatives, keyword_check = alternative_scores(files, cmrc.questions, folder, settings.embedding_model)
+        scores += alternatives
+    return {
         "environment": report.environment(),
+        "store": store,
         "dataset": {"name": "CMRC2018 dev", "path": str(CMRC_DEV), "articles": len(cmrc.articles),
                     "questions": len(cmrc.questions)},
         "mrr_cutoff": MRR_CUTOFF,
-        "retrieval": [dataclasses.asdict(s) for s in scores + alternatives],
+        "retrieval": [dataclasses.asdict(s) for s in scores],
         "qwen_keyword_search_check": keyword_check,
         "end_to_end": end_to_end_score(settings, cmrc.questions) if end_to_end else None,
-        "routing": routing_quality(work),
+        "routing": routing_quality(work, store),
     }
-    return result
 
 
 def markdown(result: dict) -> str:
     data = result["dataset"]
+    milvus = result["store"] == "milvus"
     lines = [
-        "## Retrieval and routing quality (`python -m bench quality`)",
+        "## Retrieval and routing quality with passages in Milvus Lite (`python -m bench quality --store milvus`)"
+        if milvus else "## Retrieval and routing quality (`python -m bench quality`)",
         "",
         report.environment_markdown(result["environment"]),
         "",
@@ -299,7 +322,8 @@ def markdown(result: dict) -> str:
             [[s["system"], s["hit_at_1"], s["hit_at_5"], s["mrr"], f"{s['ms_per_question']:.1f}", s["note"]]
              for s in result["retrieval"]]),
     ]
-    lines += ["", verdict(result["retrieval"])]
+    if not milvus:
+        lines += ["", verdict(result["retrieval"])]
     e2e = result.get("end_to_end")
     if e2e:
         lines += ["", f"End to end through `KnowledgeService.ask` (router, search k=5, relevance check, "
@@ -354,9 +378,10 @@ def verdict(rows: list[dict]) -> str:
 
 
 def main(args) -> int:
-    result = run(args.limit, Path(args.work), end_to_end=not args.no_end_to_end)
+    result = run(args.limit, Path(args.work), end_to_end=not args.no_end_to_end, store=args.store)
     if args.write_docs:
-        report.write_docs_section(Path(args.docs), "quality", markdown(result))
+        section = "quality" if args.store == "faiss" else f"quality-{args.store}"
+        report.write_docs_section(Path(args.docs), section, markdown(result))
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
     else:

@@ -105,9 +105,10 @@ def ingest(settings: Settings, show_progress: bool = False) -> IngestReport:
             return _report(parsed, changed=False, changes={})
         generation = store.new_generation(settings.index_dir)
         try:
-            passages, vectors = _write_generation(generation, parsed, previous, parse_key, settings, show_progress)
+            passages, tokens, vectors = _write_generation(generation, parsed, previous, parse_key, settings,
+                                                          show_progress)
             if settings.vector_store == "milvus":
-                _milvus(settings).publish(passages, vectors if vectors is not None else np.zeros((0, 1)))
+                _milvus(settings).publish(passages, vectors if vectors is not None else np.zeros((0, 1)), tokens)
         except BaseException:
             store.remove_stale_generations(settings.index_dir, keep=previous.generation.name
                                            if previous.generation else "")
@@ -254,7 +255,7 @@ class _PreviousIndex:
 
 
 def _write_generation(generation: Path, parsed: list[_Parsed], previous: _PreviousIndex, parse_key: str,
-                      settings: Settings, show_progress: bool) -> tuple[list[Passage], np.ndarray | None]:
+                      settings: Settings, show_progress: bool) -> tuple[list[Passage], list[list[str]], np.ndarray | None]:
     terms = [t for item in parsed for t in item.terms]
     faq = [e for item in parsed for e in item.faq]
     passages = [p for item in parsed for p in item.passages]
@@ -284,7 +285,7 @@ def _write_generation(generation: Path, parsed: list[_Parsed], previous: _Previo
         "totals": {"terms": len(terms), "faq": len(faq), "chunks": len(passages)},
     }
     (generation / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
-    return passages, vectors
+    return passages, tokens, vectors
 
 
 def _milvus(settings: Settings):

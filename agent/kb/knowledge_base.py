@@ -84,7 +84,8 @@ class KnowledgeBase:
         weight = self.dense_weight(query) if dense_weight is None else dense_weight
         if self._milvus is not None:
             vector = self._query_vector(text) if weight > 0 else None
-            return self._milvus.search(text, vector, k=k, dense_weight=weight, lexical_weight=lexical_weight)
+            return self._milvus.search(self.tokenizer.tokens(text), vector, k=k, dense_weight=weight,
+                                       lexical_weight=lexical_weight)
         lexical = self._lexical.search(self.tokenizer.tokens(text), CANDIDATES) if lexical_weight > 0 else []
         dense = self._dense.search(self._query_vector(text), CANDIDATES) if weight > 0 else []
         fused = fuse_rankings(lexical, dense, lexical_weight, weight)[:k]
