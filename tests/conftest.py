@@ -111,3 +111,15 @@ def company_service(company_knowledge):
         clear_assistant_env(patch)
         yield KnowledgeService(Settings.from_env(knowledge_dir=company_knowledge,
                                                  index_dir=company_knowledge.parent / "index"))
+
+
+# --- The LLM backend tests (test_llm_backends, test_llm_request_shapes): a stub LLM server ---
+
+
+@pytest.fixture
+def stub_chat_server():
+    """A running StubChatServer (tests/stub_llm_server.py) that answers STUB_REPLY and records each request."""
+    from tests.stub_llm_server import StubChatServer
+
+    with StubChatServer() as server:
+        yield server

@@ -4,12 +4,7 @@ subprocess on a free local port and is called with the `openai` client."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -19,49 +14,21 @@ import openai
 import pytest
 
 from agent.api import ChatMessage, question_and_history
-from agent.settings import REPO_ROOT
+from tests.app_process import AppProcess
 
 TOKEN = "api-test-token-0001"
 OTHER_TOKEN = "api-test-token-0002"
 LLM_KEY = "sk-api-test-llm-key-0003"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class RunningApp:
-    """`python app.py --knowledge COPY` in a subprocess; its own copy of the knowledge and its own index."""
+class RunningApp(AppProcess):
+    """The app on its own copy of the knowledge, with a broken workbook it must skip; called through the API."""
 
     def __init__(self, folder: Path, knowledge: Path, **env: str):
-        self.knowledge = folder / "knowledge"
-        shutil.copytree(knowledge, self.knowledge)
-        (self.knowledge / "glossary" / "损坏.xlsx").write_bytes(b"not a workbook")
-        self.url = f"http://127.0.0.1:{_free_port()}"
-        self.log_path = folder / "app.log"
-        self.log = open(self.log_path, "w")
-        clean = {k: v for k, v in os.environ.items()
-                 if not k.startswith(("KB_", "DASHSCOPE_")) and k != "OPENAI_API_KEY"}
-        self.process = subprocess.Popen(
-            [sys.executable, str(REPO_ROOT / "app.py"), "--knowledge", str(self.knowledge), "--index",
-             str(folder / "index"), "--port", self.url.rsplit(":", 1)[1]],
-            env={**clean, **env}, stdout=self.log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
-        self._wait_until_healthy()
-
-    def _wait_until_healthy(self, seconds: float = 240) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"app.py exited with {self.process.returncode}:\n{self.log_text()}")
-            try:
-                urllib.request.urlopen(f"{self.url}/healthz", timeout=2)
-                return
-            except OSError:
-                time.sleep(0.5)
-        self.stop()
-        raise RuntimeError(f"app.py did not answer /healthz within {seconds}s:\n{self.log_text()}")
+        copy = folder / "knowledge"
+        shutil.copytree(knowledge, copy)
+        (copy / "glossary" / "损坏.xlsx").write_bytes(b"not a workbook")
+        super().__init__(folder, copy, **env)
 
     def client(self, token: str = "no-token") -> openai.OpenAI:
         return openai.OpenAI(base_url=f"{self.url}/v1", api_key=token, max_retries=0, timeout=60)
@@ -75,17 +42,6 @@ class RunningApp:
                 return response.status, json.loads(response.read())
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"{}")
-
-    def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace")[-3000:]
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
 
 
 @pytest.fixture(scope="module")

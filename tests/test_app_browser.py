@@ -7,12 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import openpyxl
@@ -22,6 +17,7 @@ from playwright.sync_api import expect
 from agent.kb.faq import load_faq
 from agent.kb.glossary import load_glossary
 from agent.settings import REPO_ROOT
+from tests.app_process import AppProcess
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -65,57 +61,15 @@ def _sample_knowledge(root: Path) -> Path:
     return knowledge
 
 
-def _clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
-    return {**env, **extra}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class RunningApp:
-    """`python app.py` in a subprocess on a free local port; it indexes its knowledge folder on start."""
+class RunningApp(AppProcess):
+    """The app on the sample knowledge (see _sample_knowledge), with the counts its status line should show."""
 
     def __init__(self, folder: Path, **env: str):
-        self.knowledge, self.index = _sample_knowledge(folder), folder / "index"
+        knowledge = _sample_knowledge(folder)
         # What the status line should count, read with the loaders the index uses.
-        self.terms = sum(len(load_glossary(f, f.name)[0]) for f in (self.knowledge / "glossary").iterdir())
-        self.faq = sum(len(load_faq(f, f.name)[0]) for f in (self.knowledge / "faq").iterdir())
-        self.url = f"http://127.0.0.1:{_free_port()}/"
-        self.log_path = folder / "app.log"
-        self.log = open(self.log_path, "w")
-        self.process = subprocess.Popen(
-            [sys.executable, str(REPO_ROOT / "app.py"), "--knowledge", str(self.knowledge), "--index",
-             str(self.index), "--port", self.url.rsplit(":", 1)[1].strip("/")],
-            env=_clean_env(**env), stdout=self.log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
-        self._wait_until_serving()
-
-    def _wait_until_serving(self, seconds: float = 240) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"app.py exited with {self.process.returncode}:\n{self.log_text()}")
-            try:
-                urllib.request.urlopen(self.url, timeout=2)
-                return
-            except OSError:
-                time.sleep(0.5)
-        self.stop()
-        raise RuntimeError(f"app.py did not serve {self.url} within {seconds}s:\n{self.log_text()}")
-
-    def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace")[-3000:]
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
+        self.terms = sum(len(load_glossary(f, f.name)[0]) for f in (knowledge / "glossary").iterdir())
+        self.faq = sum(len(load_faq(f, f.name)[0]) for f in (knowledge / "faq").iterdir())
+        super().__init__(folder, knowledge, **env)
 
 
 @pytest.fixture(scope="module")

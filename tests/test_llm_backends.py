@@ -1,10 +1,7 @@
 """The LLM backends: chosen from the environment, keys kept out of sight, replies free of special tokens."""
 from __future__ import annotations
 
-import json
 import logging
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -13,6 +10,7 @@ from agent.llm import describe_llm, llm_from_settings
 from agent.llm.local import generate_reply
 from agent.llm.local import clean_reply, cleaned_so_far, decode_reply
 from agent.settings import ConfigError, Settings
+from tests.stub_llm_server import STUB_REPLY
 from tests.tiny_qwen import build_tiny_qwen
 
 LLM_VARIABLES = (
@@ -290,87 +288,21 @@ def test_settings_repr_hides_api_keys(monkeypatch, tmp_path):
     assert "sk-gateway-test-0002" not in repr(settings)
 
 
-# --- talking to an OpenAI-compatible server (a stub on 127.0.0.1) ----------------------------------
+# --- talking to an OpenAI-compatible server (stub_chat_server, a stub on 127.0.0.1) ---------------
 
 
-class StubOpenAIServer:
-    """A test double for vLLM/Ollama: records each request and answers with a fixed chat completion."""
+def test_openai_compatible_backend_posts_the_chat_to_the_server_with_the_key(monkeypatch, tmp_path, stub_chat_server):
+    settings = settings_from(
+        monkeypatch,
+        tmp_path,
+        KB_LLM_BASE_URL=f"{stub_chat_server.address}/v1",
+        KB_LLM_MODEL="Qwen2.5-7B-Instruct",
+        KB_LLM_API_KEY="sk-gateway-test-0002",
+    )
+    reply = streamed_reply(qwen_agent_model(llm_from_settings(settings)), QUESTION)
 
-    def __init__(self, reply: str):
-        self.requests: list[dict] = []
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                headers = {name.lower(): value for name, value in self.headers.items()}
-                stub.requests.append({"path": self.path, "headers": headers, "body": body})
-                if body.get("stream"):
-                    self._send("text/event-stream", stub._stream_events(body["model"], reply))
-                else:
-                    self._send("application/json", json.dumps(stub._completion(body["model"], reply)).encode())
-
-            def _send(self, content_type: str, payload: bytes):
-                self.send_response(200)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.address = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @staticmethod
-    def _completion(model: str, reply: str) -> dict:
-        return {
-            "id": "stub-1",
-            "object": "chat.completion",
-            "created": 0,
-            "model": model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}],
-        }
-
-    @staticmethod
-    def _stream_events(model: str, reply: str) -> bytes:
-        chunks = [
-            {
-                "id": "stub-1",
-                "object": "chat.completion.chunk",
-                "created": 0,
-                "model": model,
-                "choices": [{"index": 0, "delta": {"role": "assistant", "content": piece}, "finish_reason": None}],
-            }
-            for piece in (reply[:2], reply[2:])
-        ]
-        events = "".join(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n" for chunk in chunks)
-        return (events + "data: [DONE]\n\n").encode()
-
-    def __enter__(self) -> "StubOpenAIServer":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def test_openai_compatible_backend_posts_the_chat_to_the_server_with_the_key(monkeypatch, tmp_path):
-    with StubOpenAIServer(reply="AM 是客户经理。") as server:
-        settings = settings_from(
-            monkeypatch,
-            tmp_path,
-            KB_LLM_BASE_URL=f"{server.address}/v1",
-            KB_LLM_MODEL="Qwen2.5-7B-Instruct",
-            KB_LLM_API_KEY="sk-gateway-test-0002",
-        )
-        reply = streamed_reply(qwen_agent_model(llm_from_settings(settings)), QUESTION)
-
-    [request] = server.requests
-    assert reply == "AM 是客户经理。"
+    [request] = stub_chat_server.requests
+    assert reply == STUB_REPLY
     assert request["path"] == "/v1/chat/completions"
     assert request["headers"]["authorization"] == "Bearer sk-gateway-test-0002"
     assert request["body"]["model"] == "Qwen2.5-7B-Instruct"
@@ -378,35 +310,34 @@ def test_openai_compatible_backend_posts_the_chat_to_the_server_with_the_key(mon
     assert request["body"]["max_tokens"] == 512
 
 
-def test_ollama_style_base_url_without_key_reaches_the_v1_endpoint(monkeypatch, tmp_path):
-    with StubOpenAIServer(reply="AM 是客户经理。") as server:
-        settings = settings_from(monkeypatch, tmp_path, KB_LLM_BASE_URL=server.address, KB_LLM_MODEL="qwen2.5:7b")
-        reply = qwen_agent_model(llm_from_settings(settings)).chat(QUESTION, stream=False)[-1]["content"]
+def test_ollama_style_base_url_without_key_reaches_the_v1_endpoint(monkeypatch, tmp_path, stub_chat_server):
+    settings = settings_from(monkeypatch, tmp_path, KB_LLM_BASE_URL=stub_chat_server.address,
+                             KB_LLM_MODEL="qwen2.5:7b")
+    reply = qwen_agent_model(llm_from_settings(settings)).chat(QUESTION, stream=False)[-1]["content"]
 
-    [request] = server.requests
-    assert reply == "AM 是客户经理。"
+    [request] = stub_chat_server.requests
+    assert reply == STUB_REPLY
     assert request["path"] == "/v1/chat/completions"
     assert request["headers"]["authorization"] == "Bearer EMPTY"
     assert request["body"]["model"] == "qwen2.5:7b"
     assert request["body"]["messages"] == [{"role": "user", "content": "AM 是什么意思？"}]
 
 
-def test_api_keys_never_reach_the_logs(monkeypatch, tmp_path, caplog):
+def test_api_keys_never_reach_the_logs(monkeypatch, tmp_path, caplog, stub_chat_server):
     import dashscope
 
     monkeypatch.setattr(dashscope, "api_key", None)
     caplog.set_level(logging.DEBUG)
     caplog.set_level(logging.DEBUG, logger="qwen_agent_logger")
-    with StubOpenAIServer(reply="AM 是客户经理。") as server:
-        remote = settings_from(
-            monkeypatch,
-            tmp_path,
-            KB_LLM_BASE_URL=f"{server.address}/v1",
-            KB_LLM_API_KEY="sk-gateway-test-0002",
-            DASHSCOPE_API_KEY="sk-dashscope-test-0001",
-            KB_LLM_ADAPTER="unused-adapter",
-        )
-        streamed_reply(qwen_agent_model(llm_from_settings(remote)), QUESTION)
+    remote = settings_from(
+        monkeypatch,
+        tmp_path,
+        KB_LLM_BASE_URL=f"{stub_chat_server.address}/v1",
+        KB_LLM_API_KEY="sk-gateway-test-0002",
+        DASHSCOPE_API_KEY="sk-dashscope-test-0001",
+        KB_LLM_ADAPTER="unused-adapter",
+    )
+    streamed_reply(qwen_agent_model(llm_from_settings(remote)), QUESTION)
     monkeypatch.delenv("KB_LLM_BASE_URL")
     qwen_agent_model(llm_from_settings(Settings.from_env(knowledge_dir=tmp_path / "knowledge")))
     describe_llm(remote)

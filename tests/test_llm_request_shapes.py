@@ -1,12 +1,10 @@
 """The LLM configurations shipped in deploy/env (DashScope, vLLM, Ollama) send the request each server
 expects. Each example file is parsed as it is; only the server address is pointed at a stub HTTP server
-on 127.0.0.1, which records the request (the test checks the request, not what the stub replies)."""
+on 127.0.0.1 (stub_chat_server), which records the request (the test checks the request, not what the stub
+replies)."""
 from __future__ import annotations
 
-import json
 import os
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -14,10 +12,10 @@ import pytest
 
 from agent.llm import describe_llm, llm_from_settings
 from agent.settings import REPO_ROOT, Settings
+from tests.stub_llm_server import STUB_REPLY, StubChatServer
 
 ENV_EXAMPLES = REPO_ROOT / "deploy" / "env"
 QUESTION = [{"role": "user", "content": "AM 是什么意思？"}]
-STUB_REPLY = "AM 是客户经理。"
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -35,64 +33,6 @@ def pointed_at(url: str, stub_address: str) -> str:
     """`url` with its scheme and host replaced by the stub's, keeping the path the example gives."""
     stub, parts = urlsplit(stub_address), urlsplit(url)
     return urlunsplit((stub.scheme, stub.netloc, parts.path, parts.query, parts.fragment))
-
-
-class RecordingLLMServer:
-    """A test double for vLLM, Ollama and DashScope: records each request and sends a minimal reply in
-    the server's own format, so the client finishes its call."""
-
-    def __init__(self):
-        self.requests: list[dict] = []
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                headers = {name.lower(): value for name, value in self.headers.items()}
-                stub.requests.append({"path": self.path, "headers": headers, "body": body})
-                if self.path.endswith("/chat/completions"):
-                    payload = _openai_reply(body)
-                    content_type = "text/event-stream" if body.get("stream") else "application/json"
-                else:
-                    payload, content_type = _dashscope_reply(), "text/event-stream;charset=UTF-8"
-                self.send_response(200)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.address = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> "RecordingLLMServer":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def _openai_reply(body: dict) -> bytes:
-    message = {"role": "assistant", "content": STUB_REPLY}
-    if not body.get("stream"):
-        return json.dumps({"id": "stub", "object": "chat.completion", "created": 0, "model": body["model"],
-                           "choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}).encode()
-    chunk = {"id": "stub", "object": "chat.completion.chunk", "created": 0, "model": body["model"],
-             "choices": [{"index": 0, "delta": message, "finish_reason": "stop"}]}
-    return f"data: {json.dumps(chunk, ensure_ascii=False)}\n\ndata: [DONE]\n\n".encode()
-
-
-def _dashscope_reply() -> bytes:
-    """One server-sent event in DashScope's text-generation format (`result_format=message`)."""
-    result = {"request_id": "stub", "usage": {"input_tokens": 1, "output_tokens": 1, "total_tokens": 2},
-              "output": {"choices": [{"finish_reason": "stop",
-                                      "message": {"role": "assistant", "content": STUB_REPLY}}]}}
-    return f"id:1\nevent:result\n:HTTP_STATUS/200\ndata:{json.dumps(result, ensure_ascii=False)}\n\n".encode()
 
 
 @pytest.fixture
@@ -114,21 +54,22 @@ def llm_env(monkeypatch, tmp_path):
     return settings
 
 
-def streamed_reply(settings: Settings) -> str:
+def ask(stub: StubChatServer, settings: Settings) -> dict:
+    """Stream QUESTION through the backend `settings` choose; the stub's reply must come back whole.
+    Returns the one request the stub received, for the test to check."""
     from qwen_agent.llm import get_chat_model
 
     *_, last = get_chat_model(llm_from_settings(settings)).chat(QUESTION, stream=True)
-    return last[-1]["content"]
+    [request] = stub.requests
+    assert last[-1]["content"] == STUB_REPLY
+    return request
 
 
-def test_the_vllm_example_posts_openai_chat_for_the_served_model(llm_env):
+def test_the_vllm_example_posts_openai_chat_for_the_served_model(llm_env, stub_chat_server):
     example = read_env_file(ENV_EXAMPLES / "vllm.env")
-    with RecordingLLMServer() as server:
-        settings = llm_env({**example, "KB_LLM_BASE_URL": pointed_at(example["KB_LLM_BASE_URL"], server.address)})
-        reply = streamed_reply(settings)
+    pointed = pointed_at(example["KB_LLM_BASE_URL"], stub_chat_server.address)
+    request = ask(stub_chat_server, llm_env({**example, "KB_LLM_BASE_URL": pointed}))
 
-    [request] = server.requests
-    assert reply == STUB_REPLY
     assert request["path"] == "/v1/chat/completions"
     assert request["body"]["model"] == "Qwen/Qwen2.5-7B-Instruct"
     assert request["body"]["messages"] == QUESTION
@@ -137,33 +78,27 @@ def test_the_vllm_example_posts_openai_chat_for_the_served_model(llm_env):
     assert request["headers"]["authorization"] == f"Bearer {example['KB_LLM_API_KEY']}"
 
 
-def test_the_ollama_example_reaches_ollamas_v1_endpoint_from_a_bare_address(llm_env):
+def test_the_ollama_example_reaches_ollamas_v1_endpoint_from_a_bare_address(llm_env, stub_chat_server):
     example = read_env_file(ENV_EXAMPLES / "ollama.env")
     assert urlsplit(example["KB_LLM_BASE_URL"]).path == ""  # the example gives the bare address
-    with RecordingLLMServer() as server:
-        settings = llm_env({**example, "KB_LLM_BASE_URL": pointed_at(example["KB_LLM_BASE_URL"], server.address)})
-        reply = streamed_reply(settings)
+    pointed = pointed_at(example["KB_LLM_BASE_URL"], stub_chat_server.address)
+    request = ask(stub_chat_server, llm_env({**example, "KB_LLM_BASE_URL": pointed}))
 
-    [request] = server.requests
-    assert reply == STUB_REPLY
     assert request["path"] == "/v1/chat/completions"
     assert request["body"]["model"] == "qwen2.5:7b"
     assert request["body"]["messages"] == QUESTION
     assert request["headers"]["authorization"] == "Bearer EMPTY"
 
 
-def test_the_dashscope_example_posts_a_text_generation_request_with_the_key(llm_env, monkeypatch):
+def test_the_dashscope_example_posts_a_text_generation_request_with_the_key(llm_env, monkeypatch, stub_chat_server):
     import dashscope
 
     example = read_env_file(ENV_EXAMPLES / "dashscope.env")
     default_base = dashscope.base_http_api_url  # the SDK's real endpoint; only its host is replaced
-    with RecordingLLMServer() as server:
-        monkeypatch.setattr(dashscope, "base_http_api_url", pointed_at(default_base, server.address))
-        settings = llm_env(example)
-        reply = streamed_reply(settings)
+    monkeypatch.setattr(dashscope, "base_http_api_url", pointed_at(default_base, stub_chat_server.address))
+    settings = llm_env(example)
+    request = ask(stub_chat_server, settings)
 
-    [request] = server.requests
-    assert reply == STUB_REPLY
     assert describe_llm(settings) == "dashscope:qwen-plus"
     assert request["path"] == f"{urlsplit(default_base).path}/services/aigc/text-generation/generation"
     assert request["headers"]["authorization"] == f"Bearer {example['DASHSCOPE_API_KEY']}"
@@ -172,7 +107,6 @@ def test_the_dashscope_example_posts_a_text_generation_request_with_the_key(llm_
     assert request["body"]["input"]["messages"] == QUESTION
     assert request["body"]["parameters"]["result_format"] == "message"
     assert request["body"]["parameters"]["max_tokens"] == int(example["KB_LLM_MAX_NEW_TOKENS"])
-
 
 
 def test_the_compose_file_points_the_app_at_the_tested_vllm_example():

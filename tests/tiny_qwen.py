@@ -1,7 +1,8 @@
 """A tiny Qwen2 chat model built offline, so tests can run real transformers code without downloads.
 
 `build_tiny_qwen(folder)` trains a byte-level BPE tokenizer on a small built-in Chinese + English
-corpus, wraps it as a Qwen2 tokenizer with Qwen's special tokens and ChatML chat template, builds a
+corpus, wrapped as a Qwen2 tokenizer with Qwen's special tokens and ChatML chat template by the same
+`train.scratch_base.build_tokenizer` the CPU rehearsal base model uses; then it builds a
 randomly initialised `Qwen2ForCausalLM` (2 layers, hidden 64) and saves both with `save_pretrained`,
 so `AutoTokenizer.from_pretrained(folder)` and `AutoModelForCausalLM.from_pretrained(folder)` load it.
 The weights are random but seeded: the same folder contents come out on every run. A folder already
@@ -23,26 +24,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from train.scratch_base import ENDOFTEXT, IM_END, build_tokenizer
+
 TINY_QWEN_VERSION = "1"
 BUILD_MARKER = "tiny_qwen_build.json"
-
-ENDOFTEXT = "<|endoftext|>"
-IM_START = "<|im_start|>"
-IM_END = "<|im_end|>"
-SPECIAL_TOKENS = [ENDOFTEXT, IM_START, IM_END]
-
-# Qwen2-Instruct's ChatML template, without the tool-calling branches.
-CHAT_TEMPLATE = (
-    "{%- for message in messages %}"
-    "{%- if loop.first and message['role'] != 'system' %}"
-    "{{- '<|im_start|>system\\nYou are a helpful assistant.<|im_end|>\\n' }}"
-    "{%- endif %}"
-    "{{- '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}"
-    "{%- endfor %}"
-    "{%- if add_generation_prompt %}"
-    "{{- '<|im_start|>assistant\\n' }}"
-    "{%- endif %}"
-)
 
 CORPUS = [
     "AM 客户经理 Account Manager",
@@ -81,11 +66,6 @@ CORPUS = [
     "If the glossary has several meanings for one abbreviation, list all of them.",
 ]
 
-PRETOKENIZE_REGEX = (
-    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"""
-    r"""|\s*[\r\n]+|\s+(?!\S)|\s+"""
-)
-
 
 def build_tiny_qwen(folder: Path, vocab_size: int = 1200) -> Path:
     """Build (or reuse) the tiny Qwen2 chat model in `folder` and return the folder."""
@@ -94,7 +74,7 @@ def build_tiny_qwen(folder: Path, vocab_size: int = 1200) -> Path:
     if marker.is_file() and json.loads(marker.read_text(encoding="utf-8")) == _build_record(vocab_size):
         return folder
     folder.mkdir(parents=True, exist_ok=True)
-    tokenizer = _build_tokenizer(vocab_size)
+    tokenizer = build_tokenizer(CORPUS, vocab_size, model_max_length=2048)
     tokenizer.save_pretrained(folder)
     _build_model(tokenizer).save_pretrained(folder)
     marker.write_text(json.dumps(_build_record(vocab_size)), encoding="utf-8")
@@ -103,41 +83,6 @@ def build_tiny_qwen(folder: Path, vocab_size: int = 1200) -> Path:
 
 def _build_record(vocab_size: int) -> dict:
     return {"version": TINY_QWEN_VERSION, "vocab_size": vocab_size}
-
-
-def _build_tokenizer(vocab_size: int):
-    """Train byte-level BPE the way Qwen2 pre-tokenises, then wrap it as a Qwen2 tokenizer."""
-    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
-    from transformers import Qwen2Tokenizer
-
-    bpe = Tokenizer(models.BPE())
-    bpe.normalizer = normalizers.NFC()
-    bpe.pre_tokenizer = pre_tokenizers.Sequence(
-        [
-            pre_tokenizers.Split(Regex(PRETOKENIZE_REGEX), behavior="isolated", invert=False),
-            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-        ]
-    )
-    bpe.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        special_tokens=SPECIAL_TOKENS,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    bpe.train_from_iterator(CORPUS, trainer=trainer)
-    trained = json.loads(bpe.to_str())["model"]
-    tokenizer = Qwen2Tokenizer(
-        vocab=trained["vocab"],
-        merges=[tuple(pair) for pair in trained["merges"]],
-        unk_token=None,
-        eos_token=IM_END,
-        pad_token=ENDOFTEXT,
-        extra_special_tokens=[IM_START, IM_END],
-        model_max_length=2048,
-    )
-    tokenizer.chat_template = CHAT_TEMPLATE
-    return tokenizer
 
 
 def _build_model(tokenizer):

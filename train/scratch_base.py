@@ -37,7 +37,7 @@ def build_scratch_base(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     corpus = _corpus(knowledge_dir)
-    tokenizer = _tokenizer(corpus, vocab_size)
+    tokenizer = build_tokenizer(corpus, vocab_size)
     tokenizer.save_pretrained(out)
     _model(tokenizer, hidden_size, layers, seed).save_pretrained(out)
     note = {
@@ -58,7 +58,11 @@ def _corpus(knowledge_dir: Path) -> list[str]:
     return texts + [form.text.replace("{x}", "") for form in FORMS] + ["You are a helpful assistant."]
 
 
-def _tokenizer(corpus: list[str], vocab_size: int):
+def build_tokenizer(corpus: list[str], vocab_size: int, model_max_length: int = 1024):
+    """A byte-level BPE trained on `corpus` with Qwen2's pre-tokenisation, wrapped as a Qwen2 tokenizer with
+    Qwen's special tokens (eos `<|im_end|>`, pad `<|endoftext|>`) and ChatML template.
+
+    Public because tests/tiny_qwen.py builds its tiny test model's tokenizer the same way."""
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
     from transformers import Qwen2Tokenizer
 
@@ -86,7 +90,7 @@ def _tokenizer(corpus: list[str], vocab_size: int):
         eos_token=IM_END,
         pad_token=ENDOFTEXT,
         extra_special_tokens=[IM_START, IM_END],
-        model_max_length=1024,
+        model_max_length=model_max_length,
     )
     tokenizer.chat_template = CHAT_TEMPLATE
     return tokenizer
