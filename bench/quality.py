@@ -371,9 +371,10 @@ def verdict(rows: list[dict]) -> str:
                  "Each change alone, on this project's own index classes: "
                  + "; ".join(f"{r['system'].replace('this project, ', '').replace(' (diagnostic)', '')}: hit@1 "
                              f"{r['hit_at_1']:.3f}, MRR {r['mrr']:.3f}" for r in diagnostics)
-                 + ". What would close the gap while keeping citable passages: leave STOPWORDS out of the question's "
-                   "tokens before the BM25 leg (no re-index), and index with jieba's precise mode (a PARSE_VERSION "
-                   "bump); both are changes to agent/kb, reported to the lead rather than made here.")
+                 + ". Leaving STOPWORDS out of the question's tokens was tried as the default and not kept: on the "
+                   "sample cases it lost \"每个月哪天发薪水？\", whose only link to its FAQ entry (searched as a "
+                   "passage) is the shared 哪天; FAQ questions are full of interrogatives. Indexing with jieba's "
+                   "precise mode is untried as a default (a PARSE_VERSION bump).")
     return text
 
 

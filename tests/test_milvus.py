@@ -173,3 +173,17 @@ def _ingested_settings(knowledge, index_dir):
     settings = Settings.from_env(knowledge_dir=knowledge, index_dir=index_dir)
     ingest(settings)
     return settings
+
+
+def test_a_released_collection_is_loaded_again_and_searched(tmp_path, company, caplog):
+    """Milvus Lite re-opens indexed collections released, and an operator may release one on a server:
+    a search then loads it instead of failing the question (seen mid-way through a benchmark run)."""
+    knowledge, passages, vectors, tokens = company
+    store = MilvusPassageStore(str(tmp_path / "milvus.db"), knowledge)
+    store.publish(passages, vectors, tokens)
+    store.client.release_collection(store.current_collection())
+
+    hits = store.search(words("退货运费由谁承担"), None, k=3)
+
+    assert hits[0].passage.source == "docs/售后服务流程.md"
+    assert "was not loaded" in caplog.text

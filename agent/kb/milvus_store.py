@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from pymilvus import MilvusException
 
 from agent.kb.fusion import fuse_rankings
 from agent.records import Passage, SearchHit
@@ -111,23 +112,37 @@ class MilvusPassageStore:
                dense_weight: float = 0.0, lexical_weight: float = 1.0) -> list[SearchHit]:
         """Passages for a question (its Tokenizer tokens and vector), best first: Milvus BM25 and cosine
         rankings fused by weighted RRF."""
-        if self.current_collection() is None:
+        collection = self.current_collection()
+        if collection is None:
             return []
-        fields = ["text", "source", "location"]
         legs = []
         if lexical_weight > 0 and query_tokens:
-            legs.append((lexical_weight, 1, self.client.search(
-                self.alias, data=[word_keys(query_tokens)], anns_field="sparse", limit=CANDIDATES, output_fields=fields,
-                search_params={"metric_type": "BM25"})[0]))
+            legs.append((1, self._search_leg(collection, word_keys(query_tokens), "sparse", "BM25")))
         if dense_weight > 0 and query_vector is not None:
-            legs.append((dense_weight, 2, self.client.search(
-                self.alias, data=[np.asarray(query_vector, dtype=np.float32).tolist()], anns_field="vector",
-                limit=CANDIDATES, output_fields=fields, search_params={"metric_type": "COSINE"})[0]))
-        entities = {hit["id"]: hit["entity"] for _, _, hits in legs for hit in hits}
-        rankings = {slot: [(hit["id"], _score(hit, slot)) for hit in hits] for _, slot, hits in legs}
+            vector = np.asarray(query_vector, dtype=np.float32).tolist()
+            legs.append((2, self._search_leg(collection, vector, "vector", "COSINE")))
+        entities = {hit["id"]: hit["entity"] for _, hits in legs for hit in hits}
+        rankings = {slot: [(hit["id"], _score(hit, slot)) for hit in hits] for slot, hits in legs}
         fused = fuse_rankings(rankings.get(1, []), rankings.get(2, []), lexical_weight, dense_weight)[:k]
         return [SearchHit(Passage(entities[key]["text"], entities[key]["source"], entities[key]["location"]),
                           score, lexical, dense) for key, score, lexical, dense in fused]
+
+    def _search_leg(self, collection: str, query, field: str, metric: str) -> list[dict]:
+        """One leg's hits. A collection can be found released (Milvus Lite re-opens indexed collections
+        released; an operator may release one on a server): it is loaded again and the search repeated."""
+        def search():
+            return self.client.search(self.alias, data=[query], anns_field=field, limit=CANDIDATES,
+                                      output_fields=["text", "source", "location"],
+                                      search_params={"metric_type": metric})[0]
+
+        try:
+            return search()
+        except MilvusException as error:
+            if "load" not in str(error).lower():
+                raise
+            log.warning("milvus: collection %s was not loaded; loading it", collection)
+            self.client.load_collection(collection)
+            return search()
 
     def drop(self) -> None:
         """Remove this knowledge folder's alias and every generation of it."""
