@@ -255,7 +255,9 @@ class _PreviousIndex:
 
 
 def _write_generation(generation: Path, parsed: list[_Parsed], previous: _PreviousIndex, parse_key: str,
-                      settings: Settings, show_progress: bool) -> tuple[list[Passage], list[list[str]], np.ndarray | None]:
+                      settings: Settings, show_progress: bool
+                      ) -> tuple[list[Passage], list[list[str]], np.ndarray | None]:
+    """Write the generation's files; returns its passages, their lexical tokens and their vectors."""
     terms = [t for item in parsed for t in item.terms]
     faq = [e for item in parsed for e in item.faq]
     passages = [p for item in parsed for p in item.passages]

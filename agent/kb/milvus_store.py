@@ -7,12 +7,12 @@ the new one, never a mix. A publish that changes nothing writes nothing. Vectors
 
 The lexical leg is Milvus's own full-text search: a BM25 function (k1 and b as bm25s uses them) over the
 words this project's Tokenizer cuts (jieba search mode with the glossary's words), so both stores rank
-with the same words. Each word is stored as a short hex key, which Milvus's standard analyzer keeps whole
-(Milvus Lite has no whitespace analyzer, and the standard one splits Chinese into characters); Milvus's built-in
-jieba analyzer, tried first, found the right CMRC2018 article first for 72% of questions against 84%
-(first 20 articles). The dense leg is a cosine search over the vectors. Both are fused by weighted reciprocal rank,
-as KnowledgeBase does with bm25s and FAISS. Works with Milvus Lite (`uri` is a file path; the `milvus-lite`
-package) and with a Milvus server (`uri` is http://host:19530, `token` its credentials).
+with the same words. Each word is stored as a short hex key that Milvus's standard analyzer keeps whole
+(Milvus Lite has no whitespace analyzer, and the standard one splits Chinese into characters). Milvus's
+built-in jieba analyzer, tried first, found the right CMRC2018 article first for 72% of questions against
+84% (first 20 articles). The dense leg is a cosine search over the vectors. Both are fused by weighted
+reciprocal rank, as KnowledgeBase does with bm25s and FAISS. Works with Milvus Lite (`uri` is a file path;
+the `milvus-lite` package) and with a Milvus server (`uri` is http://host:19530, `token` its credentials).
 """
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 CANDIDATES = 50  # per leg, before fusion
 BM25_K1, BM25_B = 1.5, 0.75  # bm25s's defaults, which the FAISS store's lexical leg uses
 MAX_TEXT_CHARS = 65535  # Milvus's VARCHAR limit
+MAX_WORDS = MAX_TEXT_CHARS // 18  # word keys are 17 characters and a space
 BATCH = 500  # rows per insert call
 
 
@@ -43,7 +44,7 @@ def alias_for(knowledge_dir: Path) -> str:
 def word_keys(tokens: list[str]) -> str:
     """The Tokenizer's tokens as space-separated ASCII keys, one per token, that any Milvus analyzer
     leaves whole: "退货 运费 m&a" becomes "w1c6b… w8a0f… w77d2…"."""
-    return " ".join("w" + hashlib.blake2b(t.encode(), digest_size=8).hexdigest() for t in tokens)
+    return " ".join("w" + hashlib.blake2b(t.encode(), digest_size=8).hexdigest() for t in tokens[:MAX_WORDS])
 
 
 def passage_id(passage: Passage, words: str) -> str:
@@ -97,7 +98,7 @@ class MilvusPassageStore:
             return changes
         collection = f"{self.alias}_g{time.time_ns()}"
         self._create_collection(collection, int(vectors.shape[1]) if len(vectors) else 1)
-        rows = [{"id": key, "text": p.text[:MAX_TEXT_CHARS], "words": words[:MAX_TEXT_CHARS], "source": p.source,
+        rows = [{"id": key, "text": p.text[:MAX_TEXT_CHARS], "words": words, "source": p.source,
                  "location": p.location, "vector": np.asarray(v, dtype=np.float32).tolist()}
                 for key, (p, v, words) in wanted.items()]
         for start in range(0, len(rows), BATCH):
