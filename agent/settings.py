@@ -74,6 +74,8 @@ class Settings:
     term_adapter: str = ""  # an adapters/NAME folder
     term_base: str = ""  # the base model folder; empty means the one named in the adapter's manifest
     term_min_accuracy: float = 0.9  # an adapter evaluated below this accuracy is refused
+    term_base_url: str = ""  # an OpenAI-compatible server serving the adapter under its folder name (vLLM)
+    term_api_key: str = field(default="", repr=False)
     # The web app (app.py): where it listens, who may sign in, who may change the knowledge.
     host: str = "127.0.0.1"
     port: int = 7860
@@ -121,6 +123,8 @@ class Settings:
             term_adapter=_env("KB_TERM_ADAPTER", ""),
             term_base=_env("KB_TERM_BASE", ""),
             term_min_accuracy=_env_float("KB_TERM_MIN_ACCURACY", 0.9),
+            term_base_url=_env("KB_TERM_BASE_URL", ""),
+            term_api_key=_env("KB_TERM_API_KEY", ""),
             watch_debounce_s=_env_float("KB_WATCH_DEBOUNCE_S", 2.0),
             **_web_app_settings(),
             **_vector_store_settings(index.resolve()),

@@ -121,5 +121,9 @@ def test_the_compose_file_points_the_app_at_the_tested_vllm_example():
         assert all((ENV_EXAMPLES.parent / path).is_file() for path in services[name]["env_file"])
     assert vllm_args[vllm_args.index("--model") + 1] == read_env_file(ENV_EXAMPLES / "vllm.env")["KB_LLM_MODEL"]
     assert "--enable-lora" in vllm_args
-    assert vllm_args[vllm_args.index("--lora-modules") + 1].startswith("glossary=/adapters/")
+    env = read_env_file(ENV_EXAMPLES / "vllm.env")
+    served_name, adapter_path = vllm_args[vllm_args.index("--lora-modules") + 1].split("=")
+    assert env["KB_TERM_ADAPTER"] == adapter_path and Path(adapter_path).name == served_name  # asked by folder name
+    assert urlsplit(env["KB_TERM_BASE_URL"]).hostname == "vllm"
+    assert any(volume.endswith(":/adapters:ro") for volume in services["app"]["volumes"])  # its manifest is read
     assert urlsplit(read_env_file(ENV_EXAMPLES / "vllm.env")["KB_LLM_BASE_URL"]).hostname == "vllm"

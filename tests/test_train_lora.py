@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from adapters.registry import AdapterBelowBarError, AdapterMissingError, check_adapter, read_manifest
-from adapters.term_model import ask_term_adapter
+from adapters.term_model import TermServerError, ask_term_adapter
 from agent.records import Term
 from agent.settings import Settings
 from tests.tiny_qwen import build_tiny_qwen
@@ -148,6 +148,45 @@ def test_the_term_adapter_is_refused_below_the_configured_bar(evaluated, base):
     settings = term_settings(term_adapter=str(evaluated), term_base=str(base), term_min_accuracy=1.01)
 
     with pytest.raises(AdapterBelowBarError):
+        ask_term_adapter(settings, "什么是KPI？")
+
+
+def test_an_adapter_served_by_an_openai_compatible_server_is_asked_by_its_name(evaluated, stub_chat_server):
+    """As vLLM serves it (`--lora-modules terms-v1=adapters/terms-v1`); the stub stands in for vLLM and
+    records the request, which must name the adapter, carry the question alone and decode greedily."""
+    from tests.stub_llm_server import STUB_REPLY
+
+    accuracy = read_manifest(evaluated).accuracy
+    settings = term_settings(term_adapter=str(evaluated), term_min_accuracy=accuracy, term_api_key="served-key",
+                             term_base_url=f"{stub_chat_server.address}/v1")
+
+    answer = ask_term_adapter(settings, "什么是KPI？")
+
+    [request] = stub_chat_server.requests
+    assert request["path"] == "/v1/chat/completions"
+    assert request["body"]["model"] == "terms-v1" and request["body"]["temperature"] == 0
+    assert request["body"]["messages"] == [{"role": "user", "content": "什么是KPI？"}]
+    assert request["headers"]["authorization"] == "Bearer served-key"
+    assert (answer.text, answer.adapter_name, answer.accuracy) == (STUB_REPLY, "terms-v1", accuracy)
+    assert stub_chat_server.address in answer.base_model
+
+
+def test_a_served_adapter_below_the_bar_is_refused_without_asking_the_server(evaluated, stub_chat_server):
+    settings = term_settings(term_adapter=str(evaluated), term_min_accuracy=1.01,
+                             term_base_url=f"{stub_chat_server.address}/v1")
+
+    with pytest.raises(AdapterBelowBarError):
+        ask_term_adapter(settings, "什么是KPI？")
+    assert stub_chat_server.requests == []
+
+
+def test_an_unreachable_term_model_server_is_a_clear_adapter_error(evaluated):
+    from tests.app_process import free_port
+
+    settings = term_settings(term_adapter=str(evaluated), term_min_accuracy=0.0,
+                             term_base_url=f"http://127.0.0.1:{free_port()}/v1")
+
+    with pytest.raises(TermServerError, match="did not answer"):
         ask_term_adapter(settings, "什么是KPI？")
 
 
