@@ -144,7 +144,7 @@ def offline_settings(knowledge_dir: Path, index_dir: Path, store: str = "faiss")
 
 LEG_NOTES = {  # what each leg is made of, per vector store
     "faiss": ("jieba search-mode words + glossary words, bm25s", "all-MiniLM-L6-v2, FAISS inner product"),
-    "milvus": ("Milvus Lite full-text search: BM25 function, jieba analyzer",
+    "milvus": ("Milvus Lite full-text search: BM25 function over the same words (one key each)",
                "all-MiniLM-L6-v2, Milvus Lite FLAT cosine"),
 }
 
