@@ -151,7 +151,7 @@ def test_the_term_adapter_is_refused_below_the_configured_bar(evaluated, base):
         ask_term_adapter(settings, "什么是KPI？")
 
 
-def test_an_adapter_served_by_an_openai_compatible_server_is_asked_by_its_name(evaluated, stub_chat_server):
+def test_an_adapter_served_by_an_openai_compatible_server_is_asked_by_its_name(evaluated, stub_chat_server, caplog):
     """As vLLM serves it (`--lora-modules terms-v1=adapters/terms-v1`); the stub stands in for vLLM and
     records the request, which must name the adapter, carry the question alone and decode greedily."""
     from tests.stub_llm_server import STUB_REPLY
@@ -169,6 +169,7 @@ def test_an_adapter_served_by_an_openai_compatible_server_is_asked_by_its_name(e
     assert request["headers"]["authorization"] == "Bearer served-key"
     assert (answer.text, answer.adapter_name, answer.accuracy) == (STUB_REPLY, "terms-v1", accuracy)
     assert stub_chat_server.address in answer.base_model
+    assert "served-key" not in caplog.text + repr(settings) + answer.base_model  # the key stays a secret
 
 
 def test_a_served_adapter_below_the_bar_is_refused_without_asking_the_server(evaluated, stub_chat_server):
