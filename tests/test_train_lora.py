@@ -261,6 +261,21 @@ def test_abbreviation_lookup_answers_a_term_the_glossary_lacks_from_the_adapter_
     assert abbreviation_lookup("SLA")["source"] == "glossary"
 
 
+def test_abbreviation_lookup_asks_the_adapter_in_the_glossary_s_spelling(glossary_without_kpi, evaluated,
+                                                                         stub_chat_server):
+    """Lower-case and full-width abbreviations reach the model as the glossary writes them."""
+    from tools.abbreviation_lookup import abbreviation_lookup
+
+    glossary_without_kpi(KB_TERM_ADAPTER=str(evaluated), KB_TERM_MIN_ACCURACY="0",
+                         KB_TERM_BASE_URL=f"{stub_chat_server.address}/v1")
+
+    results = [abbreviation_lookup(spelling) for spelling in ("kpi", "ＫＰＩ", "客户经理")]
+
+    asked = [request["body"]["messages"][-1]["content"] for request in stub_chat_server.requests]
+    assert asked == ["什么是KPI？", "什么是KPI？", "什么是客户经理？"]
+    assert all(r["found"] and r["model_generated"] for r in results)
+
+
 def test_abbreviation_lookup_refuses_an_adapter_below_the_bar(glossary_without_kpi, evaluated, base):
     from tools.abbreviation_lookup import abbreviation_lookup
 

@@ -1,7 +1,7 @@
 """Agent tool: what a company abbreviation or term means, from the glossary first and, for a term the
 glossary lacks, from the LoRA term model when one is configured (labelled as model-generated)."""
 from adapters.registry import AdapterError
-from adapters.term_model import ask_term_adapter
+from adapters.term_model import ask_term_adapter, model_spelling
 from agent.answers import term_line
 from agent.service import active_service
 from agent.tooling import kb_tool
@@ -25,7 +25,7 @@ def abbreviation_lookup(term: str) -> dict:
              "source": t.source, "location": t.location} for t in dict.fromkeys(meanings)]}
     not_found = {"found": False, "term": term, "message": f"'{term}' is not in the glossary"}
     try:
-        generated = ask_term_adapter(service.settings, f"什么是{term}？")
+        generated = ask_term_adapter(service.settings, f"什么是{model_spelling(term)}？")
     except AdapterError as error:
         return {**not_found, "term_model": f"not used: {error}"}
     if generated is None:
