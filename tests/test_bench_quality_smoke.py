@@ -37,11 +37,15 @@ def test_writing_a_section_replaces_only_that_section(tmp_path):
     assert text.startswith("# Benchmarks\n\nintro")
 
 
-@pytest.mark.skipif(not CMRC_DEV.is_file(), reason="CMRC2018 is not beside the checkout")
-def test_quality_on_a_few_articles_scores_every_system_and_writes_its_section(tmp_path):
-    docs = tmp_path / "benchmarks.md"
+@pytest.fixture(scope="module")
+def quality_on_five_articles(tmp_path_factory) -> tuple[Path, dict]:
+    docs = tmp_path_factory.mktemp("quality") / "benchmarks.md"
+    return docs, _run_bench("quality", "--limit", "5", "--no-end-to-end", "--write-docs", "--docs", str(docs))
 
-    result = _run_bench("quality", "--limit", "5", "--no-end-to-end", "--write-docs", "--docs", str(docs))
+
+@pytest.mark.skipif(not CMRC_DEV.is_file(), reason="CMRC2018 is not beside the checkout")
+def test_quality_on_a_few_articles_scores_every_system_and_writes_its_section(quality_on_five_articles):
+    docs, result = quality_on_five_articles
 
     systems = [row["system"] for row in result["retrieval"]]
     assert any(s.startswith("this project, default") for s in systems)
@@ -54,6 +58,23 @@ def test_quality_on_a_few_articles_scores_every_system_and_writes_its_section(tm
     assert {r["cases_file"] for r in result["routing"]} >= {"bench/cases/sample.jsonl"}
     text = docs.read_text(encoding="utf-8")
     assert "<!-- quality:start -->" in text and "| this project, default |" in text
+
+
+@pytest.mark.skipif(not CMRC_DEV.is_file(), reason="CMRC2018 is not beside the checkout")
+def test_quality_with_passages_in_milvus_lite_ranks_as_the_faiss_store_does(quality_on_five_articles, tmp_path):
+    pytest.importorskip("milvus_lite", reason="Milvus Lite is not installed")
+    docs = tmp_path / "benchmarks.md"
+
+    result = _run_bench("quality", "--limit", "5", "--no-end-to-end", "--store", "milvus", "--write-docs",
+                        "--docs", str(docs))
+
+    faiss = {row["system"]: row for row in quality_on_five_articles[1]["retrieval"]}
+    for system in ("this project, default", "this project, lexical leg alone"):
+        [row] = [r for r in result["retrieval"] if r["system"] == system]
+        assert (row["hit_at_1"], row["hit_at_5"], row["mrr"]) == (
+            faiss[system]["hit_at_1"], faiss[system]["hit_at_5"], faiss[system]["mrr"])
+    assert result["store"] == "milvus" and result["routing"][0]["route_accuracy"] > 0.9
+    assert "<!-- quality-milvus:start -->" in docs.read_text(encoding="utf-8")
 
 
 @pytest.mark.skipif(not CMRC_DEV.is_file(), reason="CMRC2018 is not beside the checkout")
