@@ -1,6 +1,6 @@
 """`python app.py [--knowledge DIR] [--index DIR] [--host HOST] [--port PORT]`: the web app employees chat in.
 
-Brings the index up to date, then serves the chat and knowledge tabs (agent/ui) and, on the same port, the
+Brings the index up to date, then serves the chat and knowledge tabs (agent/surfaces/web) and, on the same port, the
 HTTP API (agent/api: /v1/chat/completions, /v1/knowledge/status, /healthz). Sign-in, admins, API tokens, the
 upload limit and the language come from KB_USERS, KB_ADMINS, KB_API_TOKENS, KB_MAX_UPLOAD_MB and KB_UI_LANG."""
 from __future__ import annotations
@@ -34,10 +34,10 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
 
-    from agent.api import api_router
-    from agent.service import KnowledgeService
-    from agent.ui.access import bind_host
-    from agent.ui.blocks import build_app, launch_options
+    from agent.surfaces.api import api_router
+    from agent.answer.service import KnowledgeService
+    from agent.surfaces.web.access import bind_host
+    from agent.surfaces.web.blocks import build_app, launch_options
 
     service = KnowledgeService(settings, show_progress=True)
     service.warm_up()  # the first visitor's question should not wait for jieba's dictionary

@@ -84,7 +84,7 @@ class Settings:
     max_upload_mb: float = 20.0
     ui_lang: str = "zh"  # zh | en
     watch_debounce_s: float = 2.0  # the app re-indexes this long after the last change to a knowledge file
-    # The HTTP API (agent/api.py): bearer tokens it accepts; empty with KB_USERS set means the API is closed.
+    # The HTTP API (agent/surfaces/api.py): bearer tokens it accepts; empty with KB_USERS set means the API is closed.
     api_tokens: tuple[str, ...] = field(default=(), repr=False)
     vector_store: str = "faiss"  # faiss (in-process) | milvus (passages and vectors also in Milvus)
     milvus_uri: str = ""  # a Milvus Lite file or a server URI; default: milvus.db in the index folder

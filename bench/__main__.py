@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
                              help="work folder for generated knowledge, indexes and caches (default bench/.work)")
     args = parser.parse_args(argv)
     report.configure_logging(logging.WARNING if args.json else logging.INFO)
-    for noisy in ("faiss", "jieba", "sentence_transformers", "httpx", "urllib3", "agent.kb.ingest"):
+    for noisy in ("faiss", "jieba", "sentence_transformers", "httpx", "urllib3", "agent.index.build"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if args.command == "quality":
         from bench import quality

@@ -28,12 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-from agent.kb import store
-from agent.kb.dense import DenseIndex
-from agent.kb.embedding import load_embedder
-from agent.kb.ingest import ingest
-from agent.kb.knowledge_base import CANDIDATES
-from agent.kb.lexical import LexicalIndex, Tokenizer
+from agent.index import store
+from agent.index.dense import DenseIndex
+from agent.index.embedding import load_embedder
+from agent.index.build import ingest
+from agent.index.knowledge_base import CANDIDATES
+from agent.index.lexical import LexicalIndex, Tokenizer
 from agent.records import Passage
 from agent.settings import REPO_ROOT, Settings
 
@@ -248,7 +248,7 @@ def measure_loaded_index(generation: Path, queries: list[str]) -> dict:
     import bm25s  # noqa: F401  imported up front, so load time is the index's own
     import faiss  # noqa: F401
 
-    from agent.kb.knowledge_base import KnowledgeBase
+    from agent.index.knowledge_base import KnowledgeBase
 
     baseline = peak_rss_mb()
     settings = replace(Settings.from_env(knowledge_dir=generation.parent, index_dir=generation.parent),

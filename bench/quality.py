@@ -24,11 +24,12 @@ from typing import Callable, Iterable
 
 from tqdm import tqdm
 
-from agent.evaluation import Case, evaluate, load_cases
-from agent.kb.ingest import ingest
-from agent.kb.knowledge_base import KnowledgeBase
-from agent.kb.lexical import STOPWORDS, LexicalIndex
-from agent.kb.normalize import fold
+from agent.surfaces.evaluation import Case, evaluate, load_cases
+from agent.index.build import ingest
+from agent.index.knowledge_base import KnowledgeBase
+from agent.index.lexical import LexicalIndex
+from agent.text.stopwords import STOPWORDS
+from agent.text.normalize import fold
 from agent.settings import REPO_ROOT, Settings
 from bench import report
 from bench.alternatives import LangChainRecipe, QwenAgentRetrieval
@@ -185,7 +186,7 @@ def whole_article_diagnostic(settings: Settings, questions: list[Question]) -> R
 
 def tokenization_diagnostics(settings: Settings, questions: list[Question]) -> list[RetrievalScore]:
     """The lexical leg on the same passages with two changes to what BM25 counts, built with the index's own
-    LexicalIndex: function words (agent.kb.lexical.STOPWORDS) dropped from the question, and jieba's
+    LexicalIndex: function words (agent.text.stopwords.STOPWORDS) dropped from the question, and jieba's
     precise mode instead of search mode with those words dropped on both sides. Interrogatives such as
     什么, 谁, 哪个, 多少 are rare in declarative text, so BM25 gives them a high idf."""
     import jieba
@@ -219,7 +220,7 @@ def end_to_end_score(settings: Settings, questions: list[Question]) -> dict:
     """The whole product path, as `python -m agent eval` scores it: KnowledgeService.ask (router, search
     with k=5, relevance check, extractive answer) and the rank of the expected file among the answer's
     sources (passage ranks, not deduplicated by article)."""
-    from agent.service import KnowledgeService
+    from agent.answer.service import KnowledgeService
 
     service = KnowledgeService(settings)
     service.warm_up()
@@ -257,7 +258,7 @@ def alternative_scores(files: list[Path], questions: list[Question], work: Path,
 
 def routing_quality(work: Path, store: str) -> list[dict]:
     """Route and answer accuracy per route on every bench/cases/*.jsonl over the sample knowledge folder."""
-    from agent.service import KnowledgeService
+    from agent.answer.service import KnowledgeService
 
     service = KnowledgeService(offline_settings(SAMPLE_KNOWLEDGE, work / "sample-index", store))
     service.warm_up()

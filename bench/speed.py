@@ -29,11 +29,11 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from agent.kb import store
-from agent.kb.dense import DenseIndex
-from agent.kb.ingest import faq_passage, ingest
-from agent.kb.knowledge_base import CANDIDATES, KnowledgeBase
-from agent.kb.lexical import LexicalIndex, Tokenizer
+from agent.index import store
+from agent.index.dense import DenseIndex
+from agent.index.build import faq_passage, ingest
+from agent.index.knowledge_base import CANDIDATES, KnowledgeBase
+from agent.index.lexical import LexicalIndex, Tokenizer
 from agent.records import FaqEntry, Passage, Term
 from agent.settings import REPO_ROOT
 from bench import report
@@ -266,7 +266,7 @@ def _proc_status_mb(field: str) -> float | None:
 
 
 def term_worker(size: int, queries: int, work: Path) -> dict:
-    from agent.router import Router
+    from agent.answer.router import Router
 
     baseline = current_rss_mb()
     terms = synthetic_terms(size)
@@ -286,8 +286,8 @@ def term_worker(size: int, queries: int, work: Path) -> dict:
 
 
 def fact_worker(size: int, queries: int, work: Path) -> dict:
-    from agent.faq_match import FaqMatcher
-    from agent.router import Router
+    from agent.answer.faq_match import FaqMatcher
+    from agent.answer.router import Router
 
     baseline = current_rss_mb()
     entries = synthetic_faq(size)
@@ -377,7 +377,7 @@ def _embedding_latencies(kb: KnowledgeBase, embedded: list[str], size: int) -> d
     """Hybrid search and the question's embedding alone, with torch's default threads and with one."""
     import torch
 
-    from agent.kb.embedding import load_embedder
+    from agent.index.embedding import load_embedder
 
     kb.search(embedded[0], dense_weight=1.0)  # loads the embedding model
     embedder = load_embedder(kb.settings.embedding_model)
@@ -453,7 +453,7 @@ def matmul_gflops(n: int = 2048) -> float:
 def ingest_rates(corpus: Corpus, plan: Plan, embedding_model: str, gflops: float) -> dict:
     from rank_bm25 import BM25Okapi
 
-    from agent.kb.embedding import load_embedder
+    from agent.index.embedding import load_embedder
 
     passages, tokens = synthetic_passages(corpus, max(plan.embedding_sample, plan.lexical_sample), seed=61)
     texts = [p.text for p in passages]
@@ -562,8 +562,8 @@ def reingest(work: Path, corpus: Corpus, plan: Plan) -> dict:
 
 
 def throughput(work: Path, plan: Plan, threads: int = 8) -> dict:
-    from agent.evaluation import load_cases
-    from agent.service import KnowledgeService
+    from agent.surfaces.evaluation import load_cases
+    from agent.answer.service import KnowledgeService
 
     service = KnowledgeService(offline_settings(SAMPLE_KNOWLEDGE, work / "sample-index"))
     distinct = [c.question for path in sorted(CASES_DIR.glob("*.jsonl")) for c in load_cases(path)]

@@ -104,7 +104,7 @@ def company_knowledge(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def company_service(company_knowledge):
     """One KnowledgeService over the company knowledge per test module, with no LLM configured."""
-    from agent.service import KnowledgeService
+    from agent.answer.service import KnowledgeService
     from agent.settings import Settings
 
     with pytest.MonkeyPatch.context() as patch:

@@ -13,7 +13,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from agent.api import ChatMessage, question_and_history
+from agent.surfaces.api import ChatMessage, question_and_history
 from tests.app_process import AppProcess
 
 TOKEN = "api-test-token-0001"

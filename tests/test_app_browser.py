@@ -14,8 +14,8 @@ import openpyxl
 import pytest
 from playwright.sync_api import expect
 
-from agent.kb.faq import load_faq
-from agent.kb.glossary import load_glossary
+from agent.ingest.faq import load_faq
+from agent.ingest.glossary import load_glossary
 from agent.settings import REPO_ROOT
 from tests.app_process import AppProcess
 

@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from agent.kb.glossary import load_glossary
-from agent.kb.ingest import FileReport, IngestReport
+from agent.ingest.glossary import load_glossary
+from agent.index.build import FileReport, IngestReport
 from agent.records import Answer, FaqEntry, Passage, Source, Term
 from agent.settings import REPO_ROOT, ConfigError, Settings
-from agent.ui.access import LOCAL_HOST, bind_host, may_manage, password_check
-from agent.ui.labels import LABELS, labels_for
-from agent.ui.render import answer_message, as_text, example_questions, format_latency, status_line
-from agent.ui.tables import faq_table, files_table, glossary_table, write_glossary_template
-from agent.ui.uploads import UploadRejected, change_summary, safe_file_name, save_upload
+from agent.surfaces.web.access import LOCAL_HOST, bind_host, may_manage, password_check
+from agent.surfaces.web.labels import LABELS, labels_for
+from agent.surfaces.web.render import answer_message, as_text, example_questions, format_latency, status_line
+from agent.surfaces.web.tables import faq_table, files_table, glossary_table, write_glossary_template
+from agent.surfaces.web.uploads import UploadRejected, change_summary, safe_file_name, save_upload
 
 pytestmark = pytest.mark.usefixtures("no_kb_env")
 
@@ -350,14 +350,14 @@ GLOSSARY_ROWS = [["序号", "缩略语", "英文全称", "中文解释"], [1, "A
 @pytest.fixture
 def glossary_service(tmp_path, monkeypatch, write_workbook):
     """A real service over a glossary-only folder (nothing to embed), with sign-in: alice administers."""
-    from agent.service import KnowledgeService
+    from agent.answer.service import KnowledgeService
 
     write_workbook(tmp_path / "knowledge" / "glossary" / "术语.xlsx", {"缩略语": GLOSSARY_ROWS})
     return KnowledgeService(_settings(tmp_path, monkeypatch, KB_USERS="alice:pw1,bob:pw2", KB_ADMINS="alice"))
 
 
 def test_an_admin_upload_answers_its_new_term_at_once(glossary_service, tmp_path, write_workbook):
-    from agent.ui.manage import upload_and_refresh
+    from agent.surfaces.web.manage import upload_and_refresh
 
     upload = write_workbook(tmp_path / "incoming" / "新术语.xlsx",
                             {"缩略语": [GLOSSARY_ROWS[0], [1, "QZX", "Quantum Zebra Exchange", "量子斑马交换"]]})
@@ -368,7 +368,7 @@ def test_an_admin_upload_answers_its_new_term_at_once(glossary_service, tmp_path
 
 
 def test_a_reader_upload_is_refused_and_writes_nothing(glossary_service, tmp_path, write_workbook):
-    from agent.ui.manage import upload_and_refresh
+    from agent.surfaces.web.manage import upload_and_refresh
 
     upload = write_workbook(tmp_path / "incoming" / "越权.xlsx", {"缩略语": GLOSSARY_ROWS})
     result = upload_and_refresh(glossary_service, [str(upload)], "glossary", "bob", ZH)
@@ -377,14 +377,14 @@ def test_a_reader_upload_is_refused_and_writes_nothing(glossary_service, tmp_pat
 
 
 def test_a_reader_may_not_reindex(glossary_service):
-    from agent.ui.manage import reindex
+    from agent.surfaces.web.manage import reindex
 
     assert "没有权限" in reindex(glossary_service, "bob", ZH)
     assert ZH["refresh_unchanged"] in reindex(glossary_service, "alice", ZH)
 
 
 def test_a_chat_turn_shows_the_question_then_the_answer_and_keeps_plain_history(glossary_service):
-    from agent.ui.chat import chat_turn
+    from agent.surfaces.web.chat import chat_turn
 
     turns = list(chat_turn(glossary_service, ZH, "AM是什么意思", [], []))
     first_chat, _ = turns[0]
@@ -399,7 +399,7 @@ def test_a_chat_turn_shows_the_question_then_the_answer_and_keeps_plain_history(
 def test_the_app_is_built_in_each_interface_language(glossary_service, lang, tab):
     import dataclasses
 
-    from agent.ui.blocks import build_app
+    from agent.surfaces.web.blocks import build_app
 
     glossary_service.settings = dataclasses.replace(glossary_service.settings, ui_lang=lang)
     config = build_app(glossary_service).get_config_file()
@@ -427,8 +427,8 @@ def test_app_refuses_an_admin_who_is_not_a_user(tmp_path):
 def test_the_status_line_says_when_the_last_re_index_failed_and_the_old_index_answers():
     from types import SimpleNamespace
 
-    from agent.ui.labels import labels_for
-    from agent.ui.render import status_line
+    from agent.surfaces.web.labels import labels_for
+    from agent.surfaces.web.render import status_line
 
     kb = SimpleNamespace(terms=[1], faq=[], passages=[], updated="2026-11-22T05:00:00+0000")  # a stand-in index
     line = status_line(kb, "none", labels_for("zh"), refresh_error="KnowledgeFileError: <bad> file")

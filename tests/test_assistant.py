@@ -15,9 +15,9 @@ import pytest
 from qwen_agent.llm.base import BaseChatModel
 from qwen_agent.llm.schema import ASSISTANT, FUNCTION, SYSTEM, USER, FunctionCall, Message
 
-from agent.answers import NO_LLM_NOTE_ZH
-from agent.assistant import KnowledgeAssistant, answer_from_messages
-from agent.service import KnowledgeService
+from agent.answer.replies import NO_LLM_NOTE_ZH
+from agent.answer.assistant import KnowledgeAssistant, answer_from_messages
+from agent.answer.service import KnowledgeService
 from agent.settings import Settings
 from tests.conftest import PLANTED_INSTRUCTION, clear_assistant_env
 from tests.tiny_qwen import build_tiny_qwen
@@ -306,7 +306,7 @@ def test_doc_search_says_when_no_passage_is_relevant(active_service, query):
 
 
 TOOL_FILE = '''"""Who is on duty: a tool written by a developer and dropped into the tools folder."""
-from agent.tooling import kb_tool
+from agent.answer.tooling import kb_tool
 
 
 @kb_tool
@@ -382,7 +382,7 @@ def test_api_keys_never_reach_the_logs_or_the_llm_description(company_knowledge,
 def test_an_unreachable_llm_falls_back_to_quoted_passages(company_knowledge, monkeypatch, tmp_path):
     import socket
 
-    from agent.service import KnowledgeService
+    from agent.answer.service import KnowledgeService
     from agent.settings import Settings
     from tests.conftest import clear_assistant_env
 

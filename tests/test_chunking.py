@@ -1,7 +1,7 @@
 """Splitting located sections into passages for retrieval."""
 from __future__ import annotations
 
-from agent.kb.chunking import split_sections
+from agent.ingest.chunking import split_sections
 from agent.records import Passage, Section
 
 SENTENCES = [f"第{number}条：员工每月五日前提交报销单。" for number in range(1, 31)]

@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
-from agent.cli import main
-from agent.evaluation import Case, evaluate
+from agent.surfaces.cli import main
+from agent.surfaces.evaluation import Case, evaluate
 from agent.settings import REPO_ROOT
 
 ASK_KEYS = {"answer", "route", "reason", "confidence", "sources", "latency_ms", "llm"}

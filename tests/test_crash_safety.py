@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.kb import store
-from agent.kb.ingest import ingest
-from agent.kb.knowledge_base import KnowledgeBase
+from agent.index import store
+from agent.index.build import ingest
+from agent.index.knowledge_base import KnowledgeBase
 from agent.settings import REPO_ROOT, Settings
 
 pytestmark = pytest.mark.usefixtures("no_kb_env")

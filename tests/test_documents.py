@@ -14,8 +14,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
-from agent.kb.documents import ROWS_PER_SHEET_SECTION, read_sections
-from agent.kb.errors import KnowledgeFileError
+from agent.ingest.documents import ROWS_PER_SHEET_SECTION, read_sections
+from agent.ingest.errors import KnowledgeFileError
 from agent.records import Section
 
 pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))

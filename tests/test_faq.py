@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.kb.errors import KnowledgeFileError
-from agent.kb.faq import load_faq
+from agent.ingest.errors import KnowledgeFileError
+from agent.ingest.faq import load_faq
 
 ANSWER = "登录 OA 系统，进入“请假申请”，填写日期后提交给直属上级审批。"
 

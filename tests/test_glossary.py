@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from agent.kb.errors import KnowledgeFileError
-from agent.kb.glossary import load_glossary, split_variants
-from agent.kb.ingest import ingest
-from agent.kb.knowledge_base import KnowledgeBase
+from agent.ingest.errors import KnowledgeFileError
+from agent.ingest.glossary import load_glossary, split_variants
+from agent.index.build import ingest
+from agent.index.knowledge_base import KnowledgeBase
 from agent.settings import Settings
 
 HEADER = ["序号", "缩略语", "英文全称", "中文解释"]

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from agent.kb import sheets
-from agent.kb.documents import read_sections
-from agent.kb.errors import KnowledgeFileError
-from agent.kb.faq import load_faq
-from agent.kb.glossary import load_glossary
-from agent.kb.ingest import ingest
-from agent.service import MAX_QUESTION_CHARS
+from agent.ingest import sheets
+from agent.ingest.documents import read_sections
+from agent.ingest.errors import KnowledgeFileError
+from agent.ingest.faq import load_faq
+from agent.ingest.glossary import load_glossary
+from agent.index.build import ingest
+from agent.answer.service import MAX_QUESTION_CHARS
 from agent.settings import Settings
-from agent.ui.uploads import UploadRejected, safe_file_name, save_upload
+from agent.surfaces.web.uploads import UploadRejected, safe_file_name, save_upload
 
 pytestmark = pytest.mark.usefixtures("no_kb_env")
 

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from agent.cli import main
-from agent.kb import store
-from agent.kb.embedding import Embedder
-from agent.kb.ingest import ingest, scan_knowledge
-from agent.kb.knowledge_base import KnowledgeBase
+from agent.surfaces.cli import main
+from agent.index import store
+from agent.index.embedding import Embedder
+from agent.index.build import ingest
+from agent.ingest.folder import scan_knowledge
+from agent.index.knowledge_base import KnowledgeBase
 from agent.settings import REPO_ROOT, Settings
 
 pytestmark = pytest.mark.usefixtures("no_kb_env")
@@ -63,8 +64,8 @@ def by_path(report) -> dict:
 @pytest.fixture
 def parse_spy(monkeypatch) -> list[str]:
     """A spy around the real loaders: records the name of every file handed to one, then calls it."""
-    import agent.kb.documents
-    import agent.kb.ingest
+    import agent.ingest.documents
+    import agent.index.build
 
     parsed: list[str] = []
 
@@ -76,9 +77,9 @@ def parse_spy(monkeypatch) -> list[str]:
             return real(path, *args, **kwargs)
         monkeypatch.setattr(module, name, spy)
 
-    spying(agent.kb.ingest, "load_glossary")
-    spying(agent.kb.ingest, "load_faq")
-    spying(agent.kb.documents, "read_sections")
+    spying(agent.index.build, "load_glossary")
+    spying(agent.index.build, "load_faq")
+    spying(agent.ingest.documents, "read_sections")
     return parsed
 
 
@@ -352,7 +353,7 @@ def test_a_missing_embedding_model_is_one_clear_error_naming_the_variable(knowle
 
 def test_a_file_that_failed_for_a_passing_reason_is_read_again_on_the_next_run(tmp_path, write_workbook, no_kb_env,
                                                                                 monkeypatch):
-    import agent.kb.ingest as ingest_module
+    import agent.index.build as ingest_module
 
     knowledge = tmp_path / "knowledge"
     write_workbook(knowledge / "glossary" / "g.xlsx", {"术语": [["缩略语", "英文全称", "中文解释"],

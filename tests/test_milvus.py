@@ -9,10 +9,10 @@ import pytest
 
 pytest.importorskip("milvus_lite", reason="Milvus Lite is not installed (pip install milvus-lite)")
 
-from agent.kb.embedding import load_embedder  # noqa: E402
-from agent.kb.ingest import ingest  # noqa: E402
-from agent.kb.knowledge_base import KnowledgeBase  # noqa: E402
-from agent.kb.milvus_store import MilvusPassageStore, alias_for  # noqa: E402
+from agent.index.embedding import load_embedder  # noqa: E402
+from agent.index.build import ingest  # noqa: E402
+from agent.index.knowledge_base import KnowledgeBase  # noqa: E402
+from agent.index.milvus_store import MilvusPassageStore, alias_for  # noqa: E402
 from agent.settings import Settings  # noqa: E402
 
 
@@ -46,7 +46,7 @@ def ingested(knowledge):
 
 def words(text):
     """A question's words as KnowledgeBase.search hands them to Milvus."""
-    from agent.kb.lexical import Tokenizer
+    from agent.index.lexical import Tokenizer
 
     return Tokenizer().tokens(text)
 
@@ -125,7 +125,7 @@ def test_search_before_any_publish_finds_nothing(tmp_path):
 
 
 def test_with_kb_vector_store_milvus_ingest_and_ask_run_against_milvus(knowledge, monkeypatch, tmp_path):
-    from agent.service import KnowledgeService
+    from agent.answer.service import KnowledgeService
 
     monkeypatch.setenv("KB_VECTOR_STORE", "milvus")
     monkeypatch.setenv("KB_MILVUS_URI", str(tmp_path / "flow.db"))

@@ -10,11 +10,11 @@ import openpyxl
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from agent.kb.errors import KnowledgeFileError
-from agent.kb.glossary import load_glossary
-from agent.kb.normalize import clean_cell, fold, fold_compact
+from agent.ingest.errors import KnowledgeFileError
+from agent.ingest.glossary import load_glossary
+from agent.text.normalize import clean_cell, fold, fold_compact
 from agent.records import Term
-from agent.terms import GlossaryMatcher
+from agent.answer.terms import GlossaryMatcher
 
 pytestmark = pytest.mark.usefixtures("no_kb_env")
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from agent.records import Term
-from agent.router import RELEVANCE_THRESHOLD, passage_relevance
-from agent.terms import GlossaryMatcher
+from agent.answer.router import RELEVANCE_THRESHOLD, passage_relevance
+from agent.answer.terms import GlossaryMatcher
 from tests.conftest import COMPANY_FAQ_ROWS
 
 ANNUAL_LEAVE_ANSWER = COMPANY_FAQ_ROWS[1][2]

@@ -8,9 +8,9 @@ import os
 import openpyxl
 import pytest
 
-from agent.kb.ingest import ingest
-from agent.kb.knowledge_base import KnowledgeBase
-from agent.kb.lexical import Tokenizer
+from agent.index.build import ingest
+from agent.index.knowledge_base import KnowledgeBase
+from agent.index.lexical import Tokenizer
 from agent.settings import Settings
 
 DOCS = {

@@ -6,10 +6,10 @@ import builtins
 
 import pytest
 
-from agent import synonyms
-from agent.faq_match import FaqMatcher
+from agent.text import synonyms
+from agent.answer.faq_match import FaqMatcher
 from agent.records import FaqEntry
-from agent.router import FAQ_THRESHOLD
+from agent.answer.router import FAQ_THRESHOLD
 
 PAYROLL = FaqEntry(question="薪资什么时候发放？", answer="每月10日发放上月薪资。", source="faq/hr.xlsx", row=2)
 BADGE = FaqEntry(question="访客证遗失如何处理？", answer="到前台登记并补办。", source="faq/admin.xlsx", row=3)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agent.records import Term
-from agent.terms import GlossaryMatcher
+from agent.answer.terms import GlossaryMatcher
 
 AM = Term(("AM",), "Account Manager", "客户经理", source="glossary/公司术语表.xlsx", sheet="术语", row=3)
 KAM = Term(("KAM",), "Key Account Manager", "大客户经理", source="glossary/公司术语表.xlsx", sheet="术语", row=4)

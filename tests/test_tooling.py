@@ -16,7 +16,7 @@ from qwen_agent.llm import BaseChatModel
 from qwen_agent.llm.schema import ASSISTANT, FUNCTION, USER, FunctionCall, Message
 from qwen_agent.tools.base import TOOL_REGISTRY
 
-from agent.tooling import discover_tools, kb_tool
+from agent.answer.tooling import discover_tools, kb_tool
 
 REPO_TOOLS = Path(__file__).resolve().parent.parent / "tools"
 
@@ -339,7 +339,7 @@ def test_exception_inside_the_tool_gives_a_json_error():
 GUESTBOOK_TOOL = '''
 from pathlib import Path
 
-from agent.tooling import kb_tool
+from agent.answer.tooling import kb_tool
 
 
 @kb_tool
@@ -388,7 +388,7 @@ def test_discovery_reports_broken_modules_and_still_loads_the_others(tmp_path):
 
 def test_tools_of_a_module_that_fails_halfway_are_not_registered(tmp_path):
     write_tool_file(tmp_path, "half.py", '''
-        from agent.tooling import kb_tool
+        from agent.answer.tooling import kb_tool
 
         @kb_tool
         def half_done(text: str) -> str:

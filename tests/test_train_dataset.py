@@ -6,7 +6,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-from agent.kb.normalize import fold_compact
+from agent.text.normalize import fold_compact
 from agent.records import Term
 from train.__main__ import main
 from train.dataset import build_dataset, group_terms, read_split, write_dataset

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.registry import AdapterBelowBarError, AdapterMissingError, check_adapter, read_manifest
-from adapters.term_model import TermServerError, ask_term_adapter
+from agent.llm.adapter_registry import AdapterBelowBarError, AdapterMissingError, check_adapter, read_manifest
+from agent.llm.term_model import TermServerError, ask_term_adapter
 from agent.records import Term
 from agent.settings import Settings
 from tests.tiny_qwen import build_tiny_qwen
@@ -230,7 +230,7 @@ def test_eval_and_list_commands_print_side_by_side_figures(evaluated, base, data
 @pytest.fixture
 def glossary_without_kpi(tmp_path, monkeypatch, write_workbook):
     """A service whose glossary knows SLA but not KPI, so only the term model can answer KPI."""
-    from agent.service import KnowledgeService
+    from agent.answer.service import KnowledgeService
 
     for name in [n for n in __import__("os").environ if n.startswith("KB_")]:
         monkeypatch.delenv(name)
@@ -247,7 +247,7 @@ def glossary_without_kpi(tmp_path, monkeypatch, write_workbook):
 
 def test_abbreviation_lookup_answers_a_term_the_glossary_lacks_from_the_adapter_labelled(
         glossary_without_kpi, evaluated, base):
-    from adapters.registry import read_manifest
+    from agent.llm.adapter_registry import read_manifest
     from tools.abbreviation_lookup import abbreviation_lookup
 
     accuracy = read_manifest(evaluated).accuracy

@@ -1,6 +1,6 @@
 """Knowledge the product was never tuned on: a hospital's glossary laid out differently from the sample
 (English headers, a title row, a 备注 column), an FAQ with English headers on other topics, and documents in
-Markdown and plain text. A case list written here, in its own words, is scored by `agent.evaluation`.
+Markdown and plain text. A case list written here, in its own words, is scored by `agent.surfaces.evaluation`.
 
 Run with `python -m pytest -s tests/test_unseen_knowledge.py` to see the figures."""
 from __future__ import annotations
@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from agent.evaluation import Case, evaluate, format_table
-from agent.service import KnowledgeService
+from agent.surfaces.evaluation import Case, evaluate, format_table
+from agent.answer.service import KnowledgeService
 from agent.settings import Settings
 from tests.conftest import _write_workbook, clear_assistant_env
 
@@ -153,7 +153,7 @@ def hospital_service(tmp_path_factory) -> KnowledgeService:
 def summary(hospital_service) -> dict:
     hospital_service.warm_up()  # latencies per question, as `python -m agent eval` measures them
     result = evaluate(hospital_service.ask, CASES)
-    print("\nUnseen knowledge (hospital), evaluated through agent.evaluation:\n" + format_table(result))
+    print("\nUnseen knowledge (hospital), evaluated through agent.surfaces.evaluation:\n" + format_table(result))
     print(json.dumps({k: v for k, v in result.items() if k != "failures"}, ensure_ascii=False))
     return result
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.kb.watcher import KnowledgeWatcher
-from agent.service import KnowledgeService
+from agent.ingest.watcher import KnowledgeWatcher
+from agent.answer.service import KnowledgeService
 from agent.settings import Settings
 
 pytestmark = pytest.mark.usefixtures("no_kb_env")

@@ -1,10 +1,10 @@
 """Agent tool: what a company abbreviation or term means, from the glossary first and, for a term the
 glossary lacks, from the LoRA term model when one is configured (labelled as model-generated)."""
-from adapters.registry import AdapterError
-from adapters.term_model import ask_term_adapter, model_spelling
-from agent.answers import term_line
-from agent.service import active_service
-from agent.tooling import kb_tool
+from agent.llm.adapter_registry import AdapterError
+from agent.llm.term_model import ask_term_adapter, model_spelling
+from agent.answer.replies import term_line
+from agent.answer.service import active_service
+from agent.answer.tooling import kb_tool
 
 
 @kb_tool

@@ -2,7 +2,7 @@
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from agent.tooling import kb_tool
+from agent.answer.tooling import kb_tool
 
 
 @kb_tool

@@ -1,7 +1,7 @@
 """Agent tool: passages from the company's documents, with their sources."""
-from agent.router import RELEVANCE_THRESHOLD, expansion_names, passage_relevance
-from agent.service import active_service
-from agent.tooling import kb_tool
+from agent.answer.router import RELEVANCE_THRESHOLD, expansion_names, passage_relevance
+from agent.answer.service import active_service
+from agent.answer.tooling import kb_tool
 
 
 @kb_tool

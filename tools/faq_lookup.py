@@ -1,7 +1,7 @@
 """Agent tool: the FAQ entries that match a question, with their scores."""
-from agent.router import FAQ_THRESHOLD
-from agent.service import active_service
-from agent.tooling import kb_tool
+from agent.answer.router import FAQ_THRESHOLD
+from agent.answer.service import active_service
+from agent.answer.tooling import kb_tool
 
 
 @kb_tool

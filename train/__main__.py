@@ -215,7 +215,7 @@ def _percent(value: float | None) -> str:
 
 
 def _list(args) -> int:
-    from adapters.registry import ADAPTERS_DIR, list_adapters
+    from agent.llm.adapter_registry import ADAPTERS_DIR, list_adapters
 
     adapters = list_adapters(args.root or ADAPTERS_DIR)
     if args.json:

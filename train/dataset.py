@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable
 
-from agent.kb.normalize import fold_compact
+from agent.text.normalize import fold_compact
 from agent.records import Term
 from train.forms import ABOUT_ABBREVIATION, ABOUT_CHINESE, ABOUT_ENGLISH, EVAL, FORMS, TRAIN, VALID, QuestionForm
 from train.quality import CheckReport, check_lines, question_key
@@ -251,8 +251,8 @@ class GlossaryLoad:
 
 def load_knowledge_glossaries(knowledge_dir: Path) -> GlossaryLoad:
     """Every glossary under knowledge_dir/glossary, read by the same loader the assistant uses."""
-    from agent.kb.errors import KnowledgeFileError
-    from agent.kb.glossary import load_glossary
+    from agent.ingest.errors import KnowledgeFileError
+    from agent.ingest.glossary import load_glossary
 
     loaded = GlossaryLoad([], [], [], [])
     for path in glossary_files(knowledge_dir):

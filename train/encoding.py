@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from adapters.term_model import term_question_messages
+from agent.llm.term_model import term_question_messages
 from train.dataset import TrainingRow
 
 logger = logging.getLogger(__name__)

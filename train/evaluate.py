@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from adapters.registry import ACCURACY_MEASURED_ON, read_manifest, write_manifest
-from agent.kb.normalize import fold, fold_compact
+from agent.llm.adapter_registry import ACCURACY_MEASURED_ON, read_manifest, write_manifest
+from agent.text.normalize import fold, fold_compact
 from train.dataset import TrainingRow, dataset_hash, read_split
 from train.forms import EVAL, TRAIN
 

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from adapters.registry import AdapterManifest, read_manifest, write_manifest
+from agent.llm.adapter_registry import AdapterManifest, read_manifest, write_manifest
 from train.dataset import TrainingRow, dataset_hash, read_split
 from train.encoding import IGNORE_INDEX, EncodedRows
 from train.forms import TRAIN, VALID

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from agent.kb.normalize import fold_compact
+from agent.text.normalize import fold_compact
 
 INVALID_JSON = "invalid_json"
 EMPTY_FIELD = "empty_field"

@@ -1,0 +1,77 @@
+"""Matching a question to FAQ entries, by their stored question and every similar question.
+
+The score is an F-measure of shared content units weighted by how rare they are among the FAQ's own
+questions: both the user's question and the stored one must be mostly covered, so a long document
+question that shares one word with an FAQ does not match it. Scores lie in [0, 1], which lets one
+threshold hold across FAQ sheets of any size. Synonyms are written one way on both sides first
+(agent.text.synonyms), so that "门卡不见了" meets "门禁卡丢失".
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from agent.records import FaqEntry
+from agent.text.synonyms import canonical
+from agent.text.units import content_units
+
+
+@dataclass(frozen=True)
+class FaqMatch:
+    entry: FaqEntry
+    score: float
+    matched_question: str  # the stored or similar question that matched best
+
+
+class FaqMatcher:
+    def __init__(self, entries: list[FaqEntry]):
+        self.entries = entries
+        self._probe_entry: list[int] = []
+        self._probe_text: list[str] = []
+        probe_units: list[set[str]] = []
+        for number, entry in enumerate(entries):
+            for question in (entry.question, *entry.similar):
+                units = content_units(canonical(question))
+                if units:
+                    self._probe_entry.append(number)
+                    self._probe_text.append(question)
+                    probe_units.append(units)
+        vocabulary: dict[str, int] = {}
+        rows, cols = [], []
+        for row, units in enumerate(probe_units):
+            for unit in units:
+                rows.append(row)
+                cols.append(vocabulary.setdefault(unit, len(vocabulary)))
+        self._vocabulary = vocabulary
+        shape = (len(probe_units), max(1, len(vocabulary)))
+        self._matrix = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=shape)
+        document_frequency = np.asarray(self._matrix.sum(axis=0)).ravel()
+        count = max(1, len(probe_units))
+        self._idf = np.log((count + 1) / (document_frequency + 0.5)).astype(np.float32)
+        self._unknown_idf = math.log((count + 1) / 0.5)
+        self._probe_weight = self._matrix @ self._idf
+
+    def match(self, question: str, k: int = 3) -> list[FaqMatch]:
+        """The best k entries (one score per entry: its best-matching question), best first."""
+        units = content_units(canonical(question))
+        if not units or not self._probe_text:
+            return []
+        known = [self._vocabulary[u] for u in units if u in self._vocabulary]
+        query_weight = float(self._idf[known].sum()) + self._unknown_idf * (len(units) - len(known))
+        query = np.zeros(self._matrix.shape[1], dtype=np.float32)
+        query[known] = self._idf[known]
+        overlap = self._matrix @ query
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scores = np.where(overlap > 0, 2 * overlap / (query_weight + self._probe_weight), 0.0)
+        best: dict[int, tuple[float, int]] = {}
+        for probe in np.argsort(-scores)[: 8 * k]:
+            if scores[probe] <= 0:
+                break
+            entry = self._probe_entry[probe]
+            if entry not in best:
+                best[entry] = (float(scores[probe]), int(probe))
+        ranked = sorted(best.items(), key=lambda item: -item[1][0])[:k]
+        return [FaqMatch(self.entries[e], s, self._probe_text[p]) for e, (s, p) in ranked]

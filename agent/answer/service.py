@@ -1,0 +1,189 @@
+"""The running assistant for one knowledge folder: keeps the index up to date, holds the loaded
+knowledge, and answers questions. The CLI, the web app, the HTTP API and the tools all go through it."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from agent.answer.replies import answer_without_llm, extractive_answer
+from agent.index.build import IngestReport, ingest
+from agent.text.normalize import has_cjk, readable
+from agent.index.knowledge_base import KnowledgeBase
+from agent.records import Answer
+from agent.answer.router import Router
+from agent.settings import REPO_ROOT, Settings
+from agent.llm import describe_llm
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 2000
+BUILTIN_TOOLS_DIR = REPO_ROOT / "tools"  # abbreviation_lookup, faq_lookup, doc_search: the assistant needs them
+_active: "KnowledgeService | None" = None
+
+
+@dataclass
+class _Loaded:
+    """Knowledge, router and assistant of one index generation, swapped as a whole."""
+
+    kb: KnowledgeBase
+    router: Router
+    _assistant_factory: object
+
+    @cached_property
+    def assistant(self):
+        return self._assistant_factory(self.router)
+
+
+def active_service() -> "KnowledgeService":
+    """The service the agent tools answer from."""
+    if _active is None:
+        raise RuntimeError("no knowledge service is running")
+    return _active
+
+
+class KnowledgeService:
+    def __init__(self, settings: Settings, tools_dir: Path | None = None, show_progress: bool = False):
+        global _active
+        self.settings = settings
+        self.llm_name = describe_llm(settings)
+        self.tools_dir = tools_dir or BUILTIN_TOOLS_DIR
+        self._refresh_lock = threading.Lock()
+        self._loaded: _Loaded | None = None
+        self.last_report: IngestReport | None = None
+        self.last_refresh_error: str | None = None  # why the latest re-index failed, for the knowledge tab
+        self._watcher = None
+        _active = self
+        self.refresh(show_progress=show_progress)
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        return self._loaded.kb
+
+    @property
+    def router(self) -> Router:
+        return self._loaded.router
+
+    def refresh(self, show_progress: bool = False) -> IngestReport:
+        """Re-index what changed; questions keep being answered from the old index until the new one
+        is loaded, then switch to it at once."""
+        with self._refresh_lock:
+            try:
+                report = ingest(self.settings, show_progress=show_progress)
+                if report.changed or self._loaded is None or self._published_elsewhere():
+                    self._loaded = self._load()
+            except Exception as exc:
+                self.last_refresh_error = f"{type(exc).__name__}: {exc}"
+                raise
+            self.last_report, self.last_refresh_error = report, None
+            return report
+
+    def warm_up(self) -> None:
+        """Load now what the first FAQ or document question would otherwise wait a second for (jieba's
+        dictionary, the thesaurus, the FAQ matcher). Left out of start-up by default, so a glossary answer
+        from a cold start stays fast."""
+        self.router.faq.match("预热")
+        self.kb.tokenizer.tokens("预热")
+
+    def watch(self, debounce_s: float | None = None) -> None:
+        """Re-index by itself whenever knowledge files change (see agent/ingest/watcher); a failure keeps the
+        old index answering and is kept in last_refresh_error."""
+        from agent.ingest.watcher import KnowledgeWatcher
+
+        if self._watcher is None:
+            delay = self.settings.watch_debounce_s if debounce_s is None else debounce_s
+            self._watcher = KnowledgeWatcher(self.settings.knowledge_dir, self.refresh, delay).start()
+
+    def stop_watching(self) -> None:
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
+
+    def _published_elsewhere(self) -> bool:
+        """Another process (an ingest worker, another replica) may have published a newer generation."""
+        from agent.index import store
+
+        return store.current_generation(self.settings.index_dir) != self._loaded.kb.generation
+
+    def _load(self) -> _Loaded:
+        kb = KnowledgeBase.load(self.settings)
+        return _Loaded(kb, Router(kb), self._make_assistant)
+
+    @cached_property
+    def tools(self):
+        """Tool modules found in the built-in tools folder and in `tools_dir`; a broken one is logged and
+        skipped. The built-in folder always loads: the assistant is built with its knowledge tools."""
+        from agent.answer.tooling import ToolDiscovery, discover_tools
+
+        discovery = ToolDiscovery()
+        for folder in dict.fromkeys([BUILTIN_TOOLS_DIR.resolve(), Path(self.tools_dir).resolve()]):
+            found = discover_tools(folder)
+            discovery.tools.extend(name for name in found.tools if name not in discovery.tools)
+            discovery.errors.update(found.errors)
+        for file, error in discovery.errors.items():
+            log.error("tool module %s skipped: %s", file, error)
+        return discovery
+
+    def _make_assistant(self, router: Router):
+        """Qwen-Agent loads only when a question needs the LLM or the agent is asked for directly."""
+        from agent.answer.assistant import KNOWLEDGE_TOOLS, KnowledgeAssistant
+        from agent.llm import llm_from_settings
+
+        tool_names = list(dict.fromkeys([*KNOWLEDGE_TOOLS, *self.tools.tools]))
+        return KnowledgeAssistant(router, llm=llm_from_settings(self.settings), llm_name=self.llm_name,
+                                  function_list=tool_names)
+
+    @property
+    def assistant(self):
+        return self._loaded.assistant
+
+    def ask(self, question: str, history: list[dict] | None = None) -> Answer:
+        final = None
+        for final in self.stream(question, history):
+            pass
+        return final
+
+    def stream(self, question: str, history: list[dict] | None = None):
+        """Answers as they grow (one for glossary and FAQ answers, many while an LLM writes)."""
+        started = time.perf_counter()
+        question = readable(question or "").strip()
+        if not question:
+            yield Answer("请输入一个问题，例如“AM是什么意思？”。/ Please type a question.", "doc",
+                         "empty question: nothing to look up", 0.0)
+            return
+        notice = ""
+        if len(question) > MAX_QUESTION_CHARS:
+            question = question[:MAX_QUESTION_CHARS]
+            notice = f"（问题过长，只使用了前 {MAX_QUESTION_CHARS} 个字）\n"
+        loaded = self._loaded
+        decision = loaded.router.route(question)
+        answer = answer_without_llm(decision, question, llm_configured=self.llm_name != "none")
+        if answer is not None:
+            answer.text = notice + answer.text
+            answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
+            yield answer
+            return
+        from agent.answer.assistant import answer_from_messages
+
+        messages = [*(history or []), {"role": "user", "content": question}]
+        try:
+            for response in loaded.assistant.run(messages):
+                answer = answer_from_messages(response)
+                if answer is not None:
+                    answer.text = notice + answer.text
+                    answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
+                    yield answer
+        except Exception as exc:  # a failing LLM backend must not take the answer down with it
+            # Only the exception's type is logged and shown: messages may carry URLs or request details.
+            log.error("LLM backend %s failed (%s); answering with quoted passages", self.llm_name,
+                      type(exc).__name__)
+            note = f"（语言模型暂时不可用（{type(exc).__name__}），以下为文档原文摘录）" if has_cjk(question) else \
+                f"(The language model is unavailable ({type(exc).__name__}); these are extracts from the documents.)"
+            answer = extractive_answer(decision, question, note=note)
+            answer.text = notice + answer.text
+            answer.reason += "; the LLM failed, so the passages are quoted"
+            answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
+            yield answer

@@ -1,0 +1,318 @@
+"""Bringing the index up to date with the knowledge folder: only added or changed files are parsed and
+embedded, deleted files leave the index, a bad file is reported and never stops the rest."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from agent.index import store
+from agent.index.dense import DenseIndex
+from agent.index.embedding import load_embedder
+from agent.ingest.errors import KnowledgeFileError
+from agent.ingest.faq import load_faq
+from agent.ingest.glossary import load_glossary
+from agent.index.lexical import LexicalIndex, Tokenizer, glossary_words
+from agent.ingest.folder import KIND_EXTENSIONS, scan_knowledge
+from agent.records import FaqEntry, Passage, Term
+from agent.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PARSE_VERSION = 2  # raise when parsing changes, so every file is read again
+@dataclass
+class FileReport:
+    path: str
+    kind: str
+    status: str  # ok | error | skipped
+    terms: int = 0
+    faq: int = 0
+    chunks: int = 0
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+    hash: str = ""
+    size: int = 0
+    modified: float = 0.0
+
+
+@dataclass
+class IngestReport:
+    files: list[FileReport]
+    totals: dict[str, int]
+    changed: bool
+    changes: dict[str, list[str] | int] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        files = [{k: v for k, v in dataclasses.asdict(f).items() if k not in {"hash", "size", "modified"}}
+                 for f in self.files]
+        return {"files": files, "totals": self.totals, "changed": self.changed, "changes": self.changes}
+
+
+@dataclass
+class _Parsed:
+    report: FileReport
+    terms: list[Term] = field(default_factory=list)
+    faq: list[FaqEntry] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+
+
+def ingest(settings: Settings, show_progress: bool = False) -> IngestReport:
+    """Parse what changed, keep what did not, and publish a complete new index generation atomically."""
+    with store.ingest_lock(settings.index_dir):
+        previous = _PreviousIndex.load(settings.index_dir)
+        parse_key = f"v{PARSE_VERSION}/chunk={settings.chunk_size}/{settings.chunk_overlap}"
+        files = scan_knowledge(settings.knowledge_dir)
+        parsed: list[_Parsed] = []
+        changed = set(previous.files) != set(files) or previous.parse_key != parse_key
+        for relative, (kind, path) in files.items():
+            item = _reuse_or_parse(relative, kind, path, previous, parse_key, settings)
+            old = previous.files.get(relative, {})
+            changed |= item.report.hash != old.get("hash") or item.report.status != old.get("status")
+            parsed.append(item)
+        if not changed and previous.generation is not None and not _milvus_empty(settings):
+            # A run killed mid-way leaves its half-written generation; with nothing to publish it would stay.
+            store.remove_stale_generations(settings.index_dir, keep=previous.generation.name)
+            return _report(parsed, changed=False, changes={})
+        generation = store.new_generation(settings.index_dir)
+        try:
+            passages, tokens, vectors = _write_generation(generation, parsed, previous, parse_key, settings,
+                                                          show_progress)
+            if settings.vector_store == "milvus":
+                _milvus(settings).publish(passages, vectors if vectors is not None else np.zeros((0, 1)), tokens)
+        except BaseException:
+            store.remove_stale_generations(settings.index_dir, keep=previous.generation.name
+                                           if previous.generation else "")
+            raise
+        store.publish(settings.index_dir, generation)
+        return _report(parsed, changed=True, changes=_changes(previous, parsed))
+
+
+def _reuse_or_parse(relative: str, kind: str, path: Path, previous: "_PreviousIndex", parse_key: str,
+                    settings: Settings) -> _Parsed:
+    stat = path.stat()
+    report = FileReport(path=relative, kind=kind, status="ok", size=stat.st_size, modified=stat.st_mtime)
+    old = previous.files.get(relative, {})
+    if old and old.get("size") == stat.st_size and old.get("modified") == stat.st_mtime:
+        report.hash = old["hash"]
+    else:
+        report.hash = _file_hash(path)
+    if old.get("hash") == report.hash and previous.parse_key == parse_key and old.get("status") != "error":
+        return previous.parsed(relative, report, old)  # a file that failed is read again: the cause may be gone
+    if path.suffix.lower() not in KIND_EXTENSIONS[kind]:
+        report.status = "skipped"
+        report.warnings.append(f"'{path.suffix}' files are not read in {relative.split('/')[0]}/; "
+                               f"supported: {', '.join(sorted(KIND_EXTENSIONS[kind]))}")
+        return _Parsed(report)
+    if stat.st_size > settings.max_file_mb * 2**20:
+        return _failed(report, f"file is {stat.st_size / 2**20:.1f} MB, over the {settings.max_file_mb:g} MB "
+                               "limit (KB_MAX_FILE_MB); split it or raise the limit", previous)
+    started = time.perf_counter()
+    try:
+        item = _parse(relative, kind, path, report, settings)
+    except KnowledgeFileError as exc:
+        return _failed(report, str(exc), previous)
+    except Exception as exc:  # a parser bug on one file must not stop the others
+        log.exception("unexpected error reading %s", relative)
+        return _failed(report, f"could not be read ({type(exc).__name__}: {exc})", previous)
+    log.info("parsed %s in %.2fs", relative, time.perf_counter() - started)
+    return item
+
+
+def _parse(relative: str, kind: str, path: Path, report: FileReport, settings: Settings) -> _Parsed:
+    if kind == "glossary":
+        terms, warnings = load_glossary(path, relative)
+        report.terms, report.warnings = len(terms), warnings
+        return _Parsed(report, terms=terms)
+    if kind == "faq":
+        entries, warnings = load_faq(path, relative)
+        passages = [faq_passage(e) for e in entries]
+        report.faq, report.chunks, report.warnings = len(entries), len(passages), warnings
+        return _Parsed(report, faq=entries, passages=passages)
+    from agent.ingest.chunking import split_sections  # langchain and the document parsers load only when needed
+    from agent.ingest.documents import read_sections
+
+    passages = split_sections(read_sections(path), relative, settings.chunk_size, settings.chunk_overlap)
+    if not passages:
+        raise KnowledgeFileError("the document contains no text")
+    report.chunks = len(passages)
+    return _Parsed(report, passages=passages)
+
+
+def faq_passage(entry: FaqEntry) -> Passage:
+    """FAQ entries are searchable beside the documents: a question worded unlike any stored one can
+    still find the entry through the words of its answer."""
+    asked = "\n".join((entry.question, *entry.similar))
+    return Passage(f"{asked}\n{entry.answer}", entry.source, entry.location)
+
+
+def _failed(report: FileReport, reason: str, previous: "_PreviousIndex") -> _Parsed:
+    """An unreadable file loses nothing: whatever its last good version gave stays in the index."""
+    report.status, report.error = "error", reason
+    kept = previous.parsed(report.path, FileReport(report.path, report.kind, "ok"), previous.files.get(report.path, {}))
+    if kept.terms or kept.faq or kept.passages:
+        report.warnings.append("the previously indexed version of this file is kept until it is fixed")
+        report.terms, report.faq, report.chunks = len(kept.terms), len(kept.faq), len(kept.passages)
+    return _Parsed(report, kept.terms, kept.faq, kept.passages)
+
+
+def _file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class _PreviousIndex:
+    """What the current generation already holds, so unchanged files are neither parsed nor embedded again."""
+
+    def __init__(self, generation: Path | None, manifest: dict, records: dict[str, list]):
+        self.generation = generation
+        self.files: dict[str, dict] = manifest.get("files", {})
+        self.parse_key = manifest.get("parse_key")
+        self.embedding_model = manifest.get("embedding_model")
+        self.tokenizer_fingerprint = manifest.get("tokenizer_fingerprint")
+        self._passages: list[Passage] = records.get("passages", [])
+        self.by_source: dict[str, dict[str, list]] = {}
+        for name, items in records.items():
+            for item in items:
+                self.by_source.setdefault(item.source, {}).setdefault(name, []).append(item)
+
+    @classmethod
+    def load(cls, index_dir: Path) -> "_PreviousIndex":
+        try:
+            generation = store.current_generation(index_dir)
+            manifest = json.loads((generation / "manifest.json").read_text())
+            records = {name: store.read_records(generation / file, kind)
+                       for name, (file, kind) in store.RECORD_FILES.items()}
+            return cls(generation, manifest, records)
+        except store.IndexMissing:
+            return cls(None, {}, {})
+        except Exception as exc:  # a damaged index is rebuilt from the files, not trusted
+            log.warning("previous index in %s unreadable (%s); rebuilding from the knowledge files", index_dir, exc)
+            return cls(None, {}, {})
+
+    @cached_property
+    def passage_cache(self) -> dict[Passage, tuple[list[str] | None, np.ndarray | None]]:
+        """Tokens and vector of every indexed passage; read only when a new generation is written."""
+        if self.generation is None:
+            return {}
+        try:
+            with open(self.generation / "tokens.jsonl", encoding="utf-8") as handle:
+                tokens = [json.loads(line) for line in handle]
+            vectors = None
+            if (self.generation / "dense.faiss").is_file():
+                import faiss
+
+                index = faiss.read_index(str(self.generation / "dense.faiss"))
+                vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else None
+        except Exception as exc:
+            log.warning("cached tokens and vectors unreadable (%s); computing them again", exc)
+            return {}
+        cache = {}
+        for number, passage in enumerate(self._passages):
+            vector = vectors[number] if vectors is not None and number < len(vectors) else None
+            cache[passage] = (tokens[number] if number < len(tokens) else None, vector)
+        return cache
+
+    def parsed(self, relative: str, report: FileReport, old: dict) -> _Parsed:
+        held = self.by_source.get(relative, {})
+        report.status = old.get("status", report.status)
+        report.error = old.get("error")
+        report.warnings = list(old.get("warnings", []))
+        report.terms, report.faq, report.chunks = old.get("terms", 0), old.get("faq", 0), old.get("chunks", 0)
+        return _Parsed(report, held.get("terms", []), held.get("faq", []), held.get("passages", []))
+
+
+def _write_generation(generation: Path, parsed: list[_Parsed], previous: _PreviousIndex, parse_key: str,
+                      settings: Settings, show_progress: bool
+                      ) -> tuple[list[Passage], list[list[str]], np.ndarray | None]:
+    """Write the generation's files; returns its passages, their lexical tokens and their vectors."""
+    terms = [t for item in parsed for t in item.terms]
+    faq = [e for item in parsed for e in item.faq]
+    passages = [p for item in parsed for p in item.passages]
+    tokenizer = Tokenizer(glossary_words(terms))
+    same_tokenizer = tokenizer.fingerprint == previous.tokenizer_fingerprint
+    tokens = []
+    for passage in passages:
+        cached = previous.passage_cache.get(passage, (None, None))[0] if same_tokenizer else None
+        tokens.append(cached if cached is not None else tokenizer.tokens(passage.text))
+    vectors = _passage_vectors(passages, previous, settings, show_progress)
+    for name, (file, _) in store.RECORD_FILES.items():
+        store.write_records(generation / file, {"terms": terms, "faq": faq, "passages": passages}[name])
+    with open(generation / "tokens.jsonl", "w", encoding="utf-8") as handle:
+        for row in tokens:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    if tokens:  # bm25s cannot average the length of no passages; a glossary-only index needs none
+        LexicalIndex.build(tokens).save(generation / "lexical")
+    if vectors is not None:
+        DenseIndex.build(vectors).save(generation / "dense.faiss")
+    manifest = {
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "knowledge_dir": str(settings.knowledge_dir),
+        "parse_key": parse_key,
+        "embedding_model": settings.embedding_model,
+        "tokenizer_fingerprint": tokenizer.fingerprint,
+        "files": {item.report.path: dataclasses.asdict(item.report) for item in parsed},
+        "totals": {"terms": len(terms), "faq": len(faq), "chunks": len(passages)},
+    }
+    (generation / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
+    return passages, tokens, vectors
+
+
+def _milvus(settings: Settings):
+    from agent.index.milvus_store import MilvusPassageStore
+
+    return MilvusPassageStore(settings.milvus_uri, settings.knowledge_dir, settings.milvus_token)
+
+
+def _milvus_empty(settings: Settings) -> bool:
+    """Switching an existing index to Milvus must fill it even when no knowledge file changed."""
+    return settings.vector_store == "milvus" and _milvus(settings).current_collection() is None
+
+
+def _passage_vectors(passages: list[Passage], previous: _PreviousIndex, settings: Settings,
+                     show_progress: bool) -> np.ndarray | None:
+    if not passages:
+        return None
+    same_model = previous.embedding_model == settings.embedding_model
+    cached = [previous.passage_cache.get(p, (None, None))[1] if same_model else None for p in passages]
+    missing = [i for i, vector in enumerate(cached) if vector is None]
+    if not missing:
+        return np.vstack(cached).astype(np.float32)
+    embedder = load_embedder(settings.embedding_model)
+    log.info("embedding %d new passages", len(missing))
+    fresh = embedder.encode([passages[i].text for i in missing], show_progress=show_progress)
+    for position, number in enumerate(missing):
+        cached[number] = fresh[position]
+    return np.vstack(cached).astype(np.float32)
+
+
+def _report(parsed: list[_Parsed], changed: bool, changes: dict) -> IngestReport:
+    totals = {"terms": sum(len(i.terms) for i in parsed), "faq": sum(len(i.faq) for i in parsed),
+              "chunks": sum(len(i.passages) for i in parsed)}
+    return IngestReport([i.report for i in parsed], totals, changed, changes)
+
+
+def _changes(previous: _PreviousIndex, parsed: list[_Parsed]) -> dict:
+    def term_names(terms) -> set[str]:
+        return {" / ".join(x for x in (t.abbreviation, t.english, t.chinese) if x) for t in terms}
+
+    old_terms = term_names(t for held in previous.by_source.values() for t in held.get("terms", []))
+    new_terms = term_names(t for item in parsed for t in item.terms)
+    old_faq = {e.question for held in previous.by_source.values() for e in held.get("faq", [])}
+    new_faq = {e.question for item in parsed for e in item.faq}
+    old_passages = {p for held in previous.by_source.values() for p in held.get("passages", [])}
+    new_passages = {p for item in parsed for p in item.passages}
+    return {
+        "terms_added": sorted(new_terms - old_terms), "terms_removed": sorted(old_terms - new_terms),
+        "faq_added": sorted(new_faq - old_faq), "faq_removed": sorted(old_faq - new_faq),
+        "passages_added": len(new_passages - old_passages), "passages_removed": len(old_passages - new_passages),
+    }

@@ -1,0 +1,1 @@
+"""Stage 4, surfaces: the command line, the HTTP API, the web app and evaluation, over the answer stage."""

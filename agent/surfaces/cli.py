@@ -1,0 +1,112 @@
+"""`python -m agent ingest|ask|eval`: small subcommands over the library. With --json each prints exactly
+one JSON object on stdout; logs and progress go to stderr."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from agent.surfaces.evaluation import CaseFileError
+from agent.index.build import IngestReport, ingest
+from agent.settings import ConfigError, Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m agent", description="Enterprise knowledge assistant")
+    commands = parser.add_subparsers(dest="command", required=True)
+    _common_options(commands.add_parser("ingest", help="bring the index up to date with the knowledge folder"))
+    ask = commands.add_parser("ask", help="answer one question")
+    ask.add_argument("question")
+    _common_options(ask)
+    evaluate = commands.add_parser("eval", help="score the assistant on a JSONL file of cases")
+    evaluate.add_argument("cases", type=Path)
+    _common_options(evaluate)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.json else logging.INFO, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("faiss", "bm25s", "jieba", "sentence_transformers", "httpx", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        settings = Settings.from_env(args.knowledge, args.index)
+        if args.command == "ingest":
+            return _ingest(settings, args.json)
+        if args.command == "ask":
+            return _ask(settings, args.question, args.json)
+        return _eval(settings, args.cases, args.json)
+    except (ConfigError, CaseFileError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 1
+
+
+def _common_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--knowledge", help="knowledge folder (default: KB_KNOWLEDGE_DIR or knowledge/)")
+    command.add_argument("--index", help="index folder (default: KB_INDEX_DIR or .index/ beside the knowledge)")
+    command.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _ingest(settings: Settings, as_json: bool) -> int:
+    if not settings.knowledge_dir.is_dir():
+        print(f"error: knowledge folder {settings.knowledge_dir} does not exist", file=sys.stderr)
+        return 2
+    report = ingest(settings, show_progress=not as_json)
+    if as_json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        print(format_ingest_table(report))
+    all_failed = report.files and all(f.status == "error" for f in report.files)
+    return 1 if all_failed else 0
+
+
+def format_ingest_table(report: IngestReport) -> str:
+    lines = [f"{'status':7} {'kind':8} {'terms':>6} {'faq':>5} {'chunks':>6}  file"]
+    for f in report.files:
+        lines.append(f"{f.status:7} {f.kind:8} {f.terms:6} {f.faq:5} {f.chunks:6}  {f.path}")
+        lines.extend(f"{'':30}  ! {w}" for w in f.warnings)
+        if f.error:
+            lines.append(f"{'':30}  error: {f.error}")
+    totals = report.totals
+    state = "index updated" if report.changed else "index already up to date"
+    lines.append(f"{state}: {totals['terms']} terms, {totals['faq']} FAQ entries, {totals['chunks']} passages")
+    return "\n".join(lines)
+
+
+def _service(settings: Settings, as_json: bool):
+    from agent.answer.service import KnowledgeService
+
+    if not settings.knowledge_dir.is_dir():
+        raise ConfigError(f"knowledge folder {settings.knowledge_dir} does not exist (KB_KNOWLEDGE_DIR / --knowledge)")
+    return KnowledgeService(settings, show_progress=not as_json)
+
+
+def _ask(settings: Settings, question: str, as_json: bool) -> int:
+    service = _service(settings, as_json)
+    answer = service.ask(question)
+    if as_json:
+        print(json.dumps({
+            "answer": answer.text, "route": answer.route, "reason": answer.reason, "confidence": answer.confidence,
+            "sources": [{"source": s.source, "location": s.location, "score": s.score} for s in answer.sources],
+            "latency_ms": answer.latency_ms, "llm": answer.llm,
+        }, ensure_ascii=False))
+        return 0
+    print(answer.text)
+    print(f"\n[{answer.route}] {answer.reason} · confidence {answer.confidence:.2f} · {answer.latency_ms:.0f} ms "
+          f"· LLM: {answer.llm}")
+    for number, source in enumerate(answer.sources[:5], 1):
+        print(f"  {number}. {source.source} ({source.location})")
+    return 0
+
+
+def _eval(settings: Settings, cases_path: Path, as_json: bool) -> int:
+    from agent.surfaces.evaluation import evaluate, format_table, load_cases
+
+    if not cases_path.is_file():
+        raise ConfigError(f"case file {cases_path} does not exist")
+    cases = load_cases(cases_path)
+    service = _service(settings, as_json)
+    service.warm_up()  # latencies are per question, not counting start-up
+    summary = evaluate(service.ask, cases)
+    print(json.dumps(summary, ensure_ascii=False) if as_json else format_table(summary))
+    return 0

