@@ -24,23 +24,22 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("faiss", "bm25s", "jieba", "sentence_transformers", "httpx", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    try:
+    try:  # a bad setting, found now or while the service starts, is one line that names it
         settings = Settings.from_env(args.knowledge, args.index)
+        if not settings.knowledge_dir.is_dir():
+            raise ConfigError(f"knowledge folder {settings.knowledge_dir} does not exist (KB_KNOWLEDGE_DIR / --knowledge)")
+        from agent.answer.service import KnowledgeService
+
+        service = KnowledgeService(settings, show_progress=True)
+        service.warm_up()  # the first visitor's question should not wait for jieba's dictionary
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if not settings.knowledge_dir.is_dir():
-        print(f"error: knowledge folder {settings.knowledge_dir} does not exist (KB_KNOWLEDGE_DIR / --knowledge)",
-              file=sys.stderr)
-        return 2
 
     from agent.surfaces.api import api_router
-    from agent.answer.service import KnowledgeService
     from agent.surfaces.web.access import bind_host
     from agent.surfaces.web.blocks import build_app, launch_options
 
-    service = KnowledgeService(settings, show_progress=True)
-    service.warm_up()  # the first visitor's question should not wait for jieba's dictionary
     if not args.no_watch:
         service.watch()
     host = bind_host(settings, args.host)

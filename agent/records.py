@@ -71,10 +71,13 @@ class Source:
     text: str = ""  # the passage, FAQ answer or glossary row behind it
 
 
+ROUTES = ("term", "fact", "doc")  # an answer from the glossary, a stored FAQ answer, or the documents
+
+
 @dataclass
 class Answer:
     text: str
-    route: str  # "term" | "fact" | "doc"
+    route: str  # one of ROUTES
     reason: str
     confidence: float
     sources: list[Source] = field(default_factory=list)

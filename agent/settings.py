@@ -1,6 +1,7 @@
 """Every environment variable the product reads, with its default, in one place."""
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,7 +10,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 class ConfigError(Exception):
-    """A setting points at something that is not there; the message names the variable."""
+    """A setting is malformed, out of range or points at nothing; the one-line message names the variable."""
 
 
 def _default_embedding_model() -> str:
@@ -26,14 +27,40 @@ def _env(name: str, default: str) -> str:
     return value or default
 
 
-def _env_float(name: str, default: float) -> float:
+def _env_float(name: str, default: float, minimum: float = 0.0, maximum: float = math.inf,
+               above_minimum: bool = False) -> float:
+    """A number within [minimum, maximum] (or above the minimum): a bad value stops start-up, not a later search."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
     try:
-        return float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name}={raw!r} is not a number") from exc
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise ConfigError(f"{name}={raw!r} is not a number")
+    if value < minimum or value > maximum or (above_minimum and value == minimum):
+        raise ConfigError(f"{name}={raw} must be {_allowed(minimum, maximum, above_minimum)}")
+    return value
+
+
+def _env_int(name: str, default: int, minimum: int, maximum: float = math.inf) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+    if not minimum <= value <= maximum:
+        raise ConfigError(f"{name}={raw} must be {_allowed(minimum, maximum)}")
+    return value
+
+
+def _allowed(minimum: float, maximum: float, above_minimum: bool = False) -> str:
+    if maximum != math.inf:
+        return f"between {minimum:g} and {maximum:g}"
+    return f"more than {minimum:g}" if above_minimum else f"at least {minimum:g}"
 
 
 def _env_users(name: str) -> tuple[tuple[str, str], ...]:
@@ -54,6 +81,9 @@ def _env_names(name: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Settings:
+    """A field's default is the setting's only default: from_env and other modules read it from here
+    (`Settings.llm_max_new_tokens`). from_env checks every value, so a bad one stops start-up."""
+
     knowledge_dir: Path
     index_dir: Path
     embedding_model: str  # a local folder holding a sentence-transformers model
@@ -110,29 +140,28 @@ class Settings:
             embedding_model=configured_model or _default_embedding_model(),
             embedding_model_is_default=not configured_model,
             dense_weight=_env("KB_DENSE_WEIGHT", "auto"),
-            max_file_mb=_env_float("KB_MAX_FILE_MB", 50.0),
-            chunk_size=int(_env_float("KB_CHUNK_SIZE", 300)),
-            chunk_overlap=int(_env_float("KB_CHUNK_OVERLAP", 60)),
+            max_file_mb=_env_float("KB_MAX_FILE_MB", 50.0, above_minimum=True),
+            **_chunk_settings(),
             dashscope_api_key=_env("DASHSCOPE_API_KEY", ""),
-            llm_model=_env("KB_LLM_MODEL", "qwen-plus"),
-            llm_base_url=_env("KB_LLM_BASE_URL", ""),
+            llm_model=_env("KB_LLM_MODEL", cls.llm_model),
+            llm_base_url=_env_url("KB_LLM_BASE_URL"),
             llm_api_key=_env("KB_LLM_API_KEY", ""),
             llm_local_path=_env("KB_LLM_LOCAL_PATH", ""),
             llm_adapter=_env("KB_LLM_ADAPTER", ""),
-            llm_max_new_tokens=int(_env_float("KB_LLM_MAX_NEW_TOKENS", 512)),
+            llm_max_new_tokens=_env_int("KB_LLM_MAX_NEW_TOKENS", cls.llm_max_new_tokens, minimum=1),
             term_adapter=_env("KB_TERM_ADAPTER", ""),
             term_base=_env("KB_TERM_BASE", ""),
-            term_min_accuracy=_env_float("KB_TERM_MIN_ACCURACY", 0.9),
-            term_base_url=_env("KB_TERM_BASE_URL", ""),
+            term_min_accuracy=_env_float("KB_TERM_MIN_ACCURACY", cls.term_min_accuracy, maximum=1.0),
+            term_base_url=_env_url("KB_TERM_BASE_URL"),
             term_api_key=_env("KB_TERM_API_KEY", ""),
-            watch_debounce_s=_env_float("KB_WATCH_DEBOUNCE_S", 2.0),
+            watch_debounce_s=_env_float("KB_WATCH_DEBOUNCE_S", cls.watch_debounce_s),
             **_web_app_settings(),
             **_vector_store_settings(index.resolve()),
         )
 
 
 def _vector_store_settings(index_dir: Path) -> dict:
-    store = _env("KB_VECTOR_STORE", "faiss").lower()
+    store = _env("KB_VECTOR_STORE", Settings.vector_store).lower()
     if store not in {"faiss", "milvus"}:
         raise ConfigError(f"KB_VECTOR_STORE={store!r} is not one of faiss, milvus")
     return {"vector_store": store, "milvus_uri": _env("KB_MILVUS_URI", str(index_dir / "milvus.db")),
@@ -146,9 +175,26 @@ def _web_app_settings() -> dict:
     if unknown:
         raise ConfigError(f"KB_ADMINS names {', '.join(unknown)}, who {'is' if len(unknown) == 1 else 'are'} "
                           "not in KB_USERS")
-    lang = _env("KB_UI_LANG", "zh").lower()
+    lang = _env("KB_UI_LANG", Settings.ui_lang).lower()
     if lang not in {"zh", "en"}:
         raise ConfigError(f"KB_UI_LANG={lang!r} is not one of zh, en")
-    return {"host": _env("KB_HOST", "127.0.0.1"), "port": int(_env_float("KB_PORT", 7860)), "users": users,
-            "admins": admins, "max_upload_mb": _env_float("KB_MAX_UPLOAD_MB", 20.0), "ui_lang": lang,
-            "api_tokens": _env_names("KB_API_TOKENS")}
+    return {"host": _env("KB_HOST", Settings.host), "port": _env_int("KB_PORT", Settings.port, 1, 65535),
+            "users": users, "admins": admins, "ui_lang": lang, "api_tokens": _env_names("KB_API_TOKENS"),
+            "max_upload_mb": _env_float("KB_MAX_UPLOAD_MB", Settings.max_upload_mb, above_minimum=True)}
+
+
+def _chunk_settings() -> dict:
+    """Passage size and overlap: an overlap as long as the passage would never move the splitter forward."""
+    size = _env_int("KB_CHUNK_SIZE", 300, minimum=1)
+    overlap = _env_int("KB_CHUNK_OVERLAP", 60, minimum=0)
+    if overlap >= size:
+        raise ConfigError(f"KB_CHUNK_OVERLAP={overlap} must be smaller than KB_CHUNK_SIZE={size}")
+    return {"chunk_size": size, "chunk_overlap": overlap}
+
+
+def _env_url(name: str) -> str:
+    """An http(s) address or nothing; `localhost:8000` would otherwise fail only at the first question."""
+    url = _env(name, "")
+    if url and not url.lower().startswith(("http://", "https://")):
+        raise ConfigError(f"{name}={url!r} is not an http:// or https:// address")
+    return url

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Hashable
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant
+CANDIDATES = 50  # taken from each leg before fusion, by every passage store
 
 
 def fuse_rankings(lexical: list[tuple[Hashable, float]], dense: list[tuple[Hashable, float]],

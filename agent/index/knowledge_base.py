@@ -14,7 +14,7 @@ from pathlib import Path
 from agent.index import store
 from agent.index.dense import DenseIndex
 from agent.index.embedding import load_embedder
-from agent.index.fusion import fuse_rankings
+from agent.index.fusion import CANDIDATES, fuse_rankings
 
 from agent.index.lexical import LexicalIndex, Tokenizer, glossary_words
 from agent.text.normalize import has_cjk, readable
@@ -23,7 +23,6 @@ from agent.settings import Settings
 
 log = logging.getLogger(__name__)
 
-CANDIDATES = 50  # per leg, before fusion
 
 
 class KnowledgeBase:

@@ -24,12 +24,11 @@ from pathlib import Path
 import numpy as np
 from pymilvus import MilvusException
 
-from agent.index.fusion import fuse_rankings
+from agent.index.fusion import CANDIDATES, fuse_rankings
 from agent.records import Passage, SearchHit
 
 log = logging.getLogger(__name__)
 
-CANDIDATES = 50  # per leg, before fusion
 BM25_K1, BM25_B = 1.5, 0.75  # bm25s's defaults, which the FAISS store's lexical leg uses
 MAX_TEXT_CHARS = 65535  # Milvus's VARCHAR limit
 MAX_WORDS = MAX_TEXT_CHARS // 18  # word keys are 17 characters and a space

@@ -11,12 +11,11 @@ import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from agent.settings import REPO_ROOT
+from agent.settings import REPO_ROOT, Settings
 
 ADAPTERS_DIR = REPO_ROOT / "adapters"
 MANIFEST = "manifest.json"
 WEIGHTS = "adapter_model.safetensors"
-DEFAULT_MIN_ACCURACY = 0.9
 ACCURACY_MEASURED_ON = "heldout_forms"  # trained terms asked in phrasings never seen in training
 
 
@@ -92,7 +91,7 @@ def list_adapters(root: Path = ADAPTERS_DIR) -> list[tuple[Path, AdapterManifest
     return found
 
 
-def check_adapter(adapter_dir: Path, min_accuracy: float = DEFAULT_MIN_ACCURACY) -> AdapterManifest:
+def check_adapter(adapter_dir: Path, min_accuracy: float = Settings.term_min_accuracy) -> AdapterManifest:
     """The manifest of a usable adapter: weights present, evaluated, accuracy at or above the bar."""
     adapter_dir = Path(adapter_dir)
     if not (adapter_dir / WEIGHTS).is_file() and not (adapter_dir / "adapter_model.bin").is_file():

@@ -24,7 +24,6 @@ from agent.settings import REPO_ROOT, ConfigError, Settings
 logger = logging.getLogger(__name__)
 
 MODEL_TYPE = "kb_transformers"
-DEFAULT_MAX_NEW_TOKENS = 512
 STREAM_TIMEOUT_S = 300.0
 
 SPECIAL_MARKER = re.compile(r"<\|[^<>|\s]{1,64}\|>")
@@ -93,7 +92,7 @@ def generate_reply(
     model_path: str | Path,
     adapter_path: str | Path | None,
     messages: list[dict],
-    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+    max_new_tokens: int = Settings.llm_max_new_tokens,
 ) -> str:
     """Greedy reply to chat `messages` ([{"role", "content"}]), special tokens stripped."""
     tokenizer, model = load_chat_model(model_path, adapter_path)
@@ -116,7 +115,7 @@ def _generation_options(tokenizer, generate_cfg: dict) -> dict:
     Decoding is always greedy, so answers are reproducible; sampling options and `seed` are ignored.
     """
     options = {
-        "max_new_tokens": int(generate_cfg.get("max_new_tokens", DEFAULT_MAX_NEW_TOKENS)),
+        "max_new_tokens": int(generate_cfg.get("max_new_tokens", Settings.llm_max_new_tokens)),
         "do_sample": False,
         "pad_token_id": tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id,
     }

@@ -9,9 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from agent.text.normalize import fold_compact
-from agent.records import Answer
-
-ROUTES = ("term", "fact", "doc")
+from agent.records import ROUTES, Answer
 
 
 @dataclass(frozen=True)

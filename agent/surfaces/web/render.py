@@ -9,9 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from agent.index.knowledge_base import KnowledgeBase
-from agent.records import Answer, Source
-
-ROUTES = ("term", "fact", "doc")
+from agent.records import ROUTES, Answer, Source
 
 # Markdown that would make links, images, code (where entities show raw) or maths out of quoted text.
 _INERT = str.maketrans({"[": "&#91;", "]": "&#93;", "`": "&#96;", "~": "&#126;", "\\": "&#92;", "$": "&#36;"})
