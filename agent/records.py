@@ -6,12 +6,13 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Term:
-    """One glossary row: an abbreviation (with its spelling variants) and its names."""
+    """One glossary row: an abbreviation (with its spelling variants) and its names, or a term and its definition."""
 
     abbreviations: tuple[str, ...]  # spelling variants as written, first is the main one; may be empty
     english: str  # English full name, may be empty
-    chinese: str  # Chinese explanation, may be empty
+    chinese: str  # Chinese explanation (or the Chinese term itself, 星河令牌), may be empty
     aliases: tuple[str, ...] = ()  # further names (a second translation column)
+    definition: str = ""  # what the term means, in sentences ("内部积分凭证，可兑换……")
     category: str = ""
     note: str = ""
     source: str = ""  # file path relative to the knowledge folder

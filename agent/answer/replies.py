@@ -10,10 +10,12 @@ NO_LLM_NOTE_EN = "(No language model is configured; these are extracts from the 
 
 
 def term_line(term: Term) -> str:
-    names = " / ".join(term.abbreviations) or "—"
+    names = " / ".join(term.abbreviations)
     parts = [p for p in (term.english, term.chinese) if p]
+    if not names and term.definition and parts:
+        names, parts = parts[-1], parts[:-1]  # a defined term heads its own line: 星河令牌：……
     aliases = f"；又译：{'、'.join(term.aliases)}" if term.aliases else ""
-    return f"{names}：{'，'.join(parts)}{aliases}"
+    return f"{names or '—'}：{'，'.join(parts + [term.definition] if term.definition else parts)}{aliases}"
 
 
 def term_source(term: Term) -> Source:

@@ -1,4 +1,5 @@
-"""Reading spreadsheet files (xlsx, xls, csv) into plain rows, and finding a header row by its words.
+"""Reading spreadsheet files (xlsx, xls, csv) into plain rows, and keeping the sheets whose columns can be
+understood (agent/ingest/columns.py says which column holds what).
 
 Shared by the glossary and FAQ loaders; real sheets have title rows, blank rows and varying header words.
 """
@@ -9,12 +10,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.ingest.columns import Layout, SheetKind, describe_inferred, find_layout
 from agent.ingest.errors import KnowledgeFileError
-from agent.text.normalize import clean_cell, fold_compact
 from agent.ingest.text_files import decode_text
+from agent.text.normalize import clean_cell
 
 SHEET_EXTENSIONS = {".xlsx", ".xlsm", ".xls", ".csv"}
-HEADER_SEARCH_ROWS = 30
 MAX_UNZIPPED_BYTES = 300 * 1024 * 1024  # a zip bomb in disguise is refused before it is opened
 MAX_CELLS_PER_SHEET = 5_000_000  # a sheet claiming a huge used range (XFD1048576) is cut here, not read to the end
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -67,7 +68,6 @@ def _read_xlsx(path: Path, max_rows: int) -> list[Sheet]:
     except Exception as exc:  # openpyxl raises many types for damaged files
         raise KnowledgeFileError(f"not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from exc
     try:
-        sheets = []
         return [_capped_sheet(worksheet.title, worksheet.iter_rows(values_only=True), max_rows)
                 for worksheet in workbook.worksheets]
     finally:
@@ -115,48 +115,26 @@ def _capped_sheet(name: str, rows: Iterable[Sequence[object]], max_rows: int) ->
     return sheet
 
 
-@dataclass
-class Header:
-    row_index: int  # index into Sheet.rows
-    columns: dict[str, int]  # role -> column index
-
-
-def find_header(sheet: Sheet, roles: dict[str, set[str]], required: list[set[str]]) -> Header | None:
-    """The first row (among the top ones) whose cells name the roles; `required` lists role sets
-    of which the row must cover at least one complete set."""
-    synonyms = {role: {fold_compact(w) for w in words} for role, words in roles.items()}
-    for index, row in enumerate(sheet.rows[:HEADER_SEARCH_ROWS]):
-        columns: dict[str, int] = {}
-        for col, cell in enumerate(row):
-            key = fold_compact(cell)
-            for role, words in synonyms.items():
-                if key in words and role not in columns:
-                    columns[role] = col
-                    break
-        if any(need <= columns.keys() for need in required):
-            return Header(index, columns)
-    return None
-
-
-def headed_sheets(path: Path, roles: dict[str, set[str]], required: list[set[str]], header_hint: str,
-                  max_rows: int, warnings: list[str]) -> list[tuple[Sheet, Header]]:
-    """The sheets of a file that have a recognisable header row; the others become warnings, and a
-    file where no sheet has one is an error that says which header words are expected."""
+def readable_sheets(path: Path, kind: SheetKind, max_rows: int, warnings: list[str]) -> list[tuple[Sheet, Layout]]:
+    """The sheets of a file whose columns can be understood, each on its own; the others become warnings,
+    and a file where no sheet can be understood is an error that says what the sheet needs."""
     found = []
     for sheet in read_sheets(path, max_rows):
-        header = find_header(sheet, roles, required)
-        if header is None:
+        layout = find_layout(sheet.rows, kind)
+        if layout is None:
             if any(any(row) for row in sheet.rows):
-                warnings.append(f"sheet '{sheet.name}' skipped: no header row with {header_hint}")
+                warnings.append(f"工作表“{sheet.name}”未读取：{kind.needs}")
             continue
+        if layout.inferred:
+            warnings.append(f"工作表“{sheet.name}”{describe_inferred(layout, kind)}")
         if sheet.truncated:
             warnings.append(f"sheet '{sheet.name}' has more than {max_rows} rows; only the first {max_rows} were read")
         if sheet.cells_truncated:
             warnings.append(f"sheet '{sheet.name}' has more than {MAX_CELLS_PER_SHEET} cells; only the first "
                             f"{len(sheet.rows)} rows were read")
-        found.append((sheet, header))
+        found.append((sheet, layout))
     if not found:
-        raise KnowledgeFileError(f"no sheet has recognisable columns; the header row needs {header_hint}")
+        raise KnowledgeFileError(f"无法识别这个文件的列（no sheet has recognisable columns）：{kind.needs}")
     return found
 
 
