@@ -263,7 +263,8 @@ FOLDER = {
     "glossary/缩略语.xlsx": {"S": [["XX公司缩略语表"], ["序号", "缩写", "全称", "释义"], [1, "AM", "Account Manager", "客户经理"]]},
     "glossary/名词解释.xlsx": {"S": [["术语", "定义"], ["星河令牌", TOKEN], ["内购", IN_APP]]},
     "glossary/无表头术语.xlsx": {"S": [["AM", "Account Manager", "客户经理"], ["KPI", "Key Performance Indicator", "关键绩效指标"]]},
-    "glossary/English.xlsx": {"Glossary": [["Acronym", "Stands for", "Meaning"], ["SLA", "Service Level Agreement", "服务等级协议"]]},
+    "glossary/English.xlsx": {"Glossary": [["Acronym", "Stands for", "Meaning"],
+                                           ["SLA", "Service Level Agreement", "服务等级协议"]]},
     "glossary/说明列.xlsx": {"S": [["名词", "说明"], ["授权服务中心", SERVICE_CENTRE]]},
 }
 
@@ -282,3 +283,30 @@ def test_a_folder_of_differently_laid_out_sheets_all_load(tmp_path, write_workbo
     assert all(f.status == "ok" and (f.terms or f.faq) for f in files.values()), \
         {p: (f.status, f.error) for p, f in files.items() if f.status != "ok" or not (f.terms or f.faq)}
     assert files["faq/合并单元格.xlsx"].faq == 1 and files["faq/多工作表.xlsx"].faq == 2
+
+
+# ---- the knowledge tab --------------------------------------------------------------------------------------
+
+
+def test_the_knowledge_tab_says_how_each_sheet_was_understood_in_the_users_language(tmp_path, write_workbook,
+                                                                                   no_kb_env):
+    from agent.surfaces.web.labels import LABELS
+    from agent.surfaces.web.tables import files_table
+
+    write_workbook(tmp_path / "knowledge" / "faq" / "问答.xlsx", {
+        "人事": [["员工常见问题"], ["标准问题", "标准答案", "相似问题"], ["如何请假？", LEAVE, "怎么请假"]],
+        "IT": [["VPN连不上怎么办？", VPN], ["忘记密码怎么办？", "在统一身份平台通过手机验证码自助重置密码。"]],
+    })
+    settings = Settings.from_env(knowledge_dir=tmp_path / "knowledge", index_dir=tmp_path / "index")
+    ingest(settings)
+    reports = KnowledgeBase.load(settings).file_reports
+
+    zh = files_table(reports, LABELS["zh"]).to_dict("records")[0]
+    en = files_table(reports, LABELS["en"]).to_dict("records")[0]
+
+    assert zh["识别结果"].split("\n") == [
+        "人事：第2行为表头，A列为问题、B列为答案、C列为相似问题，读取 1 条",
+        "IT：无表头，A列为问题、B列为答案，读取 2 条（按内容推断：A列为问题、B列为答案）",
+    ]
+    assert en["Read as"].startswith("人事: header in row 2, A is the question; B is the answer")
+    assert "按内容推断" in zh["提示"] and zh["问答"] == 3

@@ -19,20 +19,36 @@ TEMPLATE_WIDTHS = {"A": 8, "B": 16, "C": 40, "D": 36}
 
 def files_table(file_reports: dict[str, dict], labels: dict[str, str]) -> pd.DataFrame:
     columns = [labels[c] for c in ("col_file", "col_kind", "col_status", "col_terms", "col_faq", "col_chunks",
-                                   "col_warnings", "col_error", "col_modified")]
+                                   "col_understood", "col_warnings", "col_error", "col_modified")]
     rows = []
     for path, report in sorted(file_reports.items()):
         rows.append([path, labels.get(f"kind_{report.get('kind')}", report.get("kind", "")),
                      labels.get(f"status_{report.get('status')}", report.get("status", "")),
                      report.get("terms", 0), report.get("faq", 0), report.get("chunks", 0),
+                     "\n".join(understood_sheet(sheet, labels) for sheet in report.get("sheets") or []),
                      "\n".join(report.get("warnings") or []), report.get("error") or "",
                      format_time(report.get("modified", 0.0))])
     return pd.DataFrame(rows, columns=columns)
 
 
+def understood_sheet(sheet: dict, labels: dict[str, str]) -> str:
+    """One sheet as the loader understood it (a SheetLayout from the file's report), so an owner can check
+    which column was taken for what: 人事：第3行为表头，B列为问题、C列为答案，读取 12 条."""
+    def named(roles) -> str:
+        return labels["understood_separator"].join(
+            labels["understood_column"].format(letter=sheet["columns"][role], role=labels.get(f"role_{role}", role))
+            for role in roles if role in sheet["columns"])
+
+    header = (labels["understood_header"].format(row=sheet["header_row"]) if sheet.get("header_row")
+              else labels["understood_no_header"])
+    inferred = labels["understood_inferred"].format(columns=named(sheet["inferred"])) if sheet.get("inferred") else ""
+    return labels["understood_sheet"].format(sheet=sheet["sheet"], header=header, columns=named(sheet["columns"]),
+                                             records=sheet.get("records", 0), inferred=inferred)
+
+
 def glossary_table(terms: list[Term], query: str, labels: dict[str, str]) -> pd.DataFrame:
     columns = [labels[c] for c in ("col_abbreviation", "col_english", "col_chinese", "col_source")]
-    rows = [[" / ".join(t.abbreviations), t.english, "；".join(x for x in (t.chinese, *t.aliases) if x),
+    rows = [[" / ".join(t.abbreviations), t.english, "；".join(x for x in (t.chinese, *t.aliases, t.definition) if x),
              f"{t.source} · {t.location}"] for t in terms]
     return pd.DataFrame(_matching(rows, query), columns=columns)
 
