@@ -71,6 +71,48 @@ def test_password_protected_pdf_is_refused_with_a_clear_error(tmp_path):
         read_sections(path)
 
 
+def write_laid_out_pdf(path: Path, flowables: list[tuple[str, str]]) -> Path:
+    """A PDF typeset as word processors do: ("h", text) a 16-point heading, ("p", text) an 11-point paragraph
+    wrapped over several lines."""
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.platypus import Paragraph, SimpleDocTemplate
+
+    heading = ParagraphStyle("h", fontName="STSong-Light", fontSize=16, leading=22, spaceAfter=8)
+    body = ParagraphStyle("p", fontName="STSong-Light", fontSize=11, leading=16, spaceAfter=8, wordWrap="CJK")
+    english = ParagraphStyle("e", parent=body, wordWrap=None)
+    styles = {"h": heading, "p": body, "e": english}
+    SimpleDocTemplate(str(path)).build([Paragraph(text, styles[kind]) for kind, text in flowables])
+    return path
+
+
+PRICE_RULE = "特价申请须由客户经理在系统中提交，写明客户名称、产品型号、数量和申请价格，并附上竞争对手报价等依据。" * 2
+PRICE_RULE_EN = ("Special prices must be requested by the account manager in the system, stating the customer, the "
+                 "product, the quantity and the requested price, with competitor quotes attached as evidence.")
+
+
+def test_pdf_paragraphs_are_rebuilt_without_mid_sentence_line_breaks_and_headings_stand_apart(tmp_path):
+    path = write_laid_out_pdf(tmp_path / "价格.pdf", [("h", "第三章 特价审批"), ("p", PRICE_RULE), ("e", PRICE_RULE_EN),
+                                                       ("h", "3.1 审批权限"), ("p", "低于AIP的报价须经销售总监审批。")])
+
+    [section] = read_sections(path)
+
+    assert section.location == "p. 1"
+    assert section.text.split("\n\n") == ["第三章 特价审批", PRICE_RULE, PRICE_RULE_EN, "3.1 审批权限",
+                                          "低于AIP的报价须经销售总监审批。"]
+
+
+def test_pdf_list_items_stay_on_their_own_lines(tmp_path):
+    pdf = canvas.Canvas(str(tmp_path / "步骤.pdf"))
+    pdf.setFont("STSong-Light", 12)
+    for number, text in enumerate(["退货步骤：", "1. 客户提交退货申请；", "2. 客户经理审核；", "3. 仓库收货。"]):
+        pdf.drawString(72, 700 - 16 * number, text)
+    pdf.save()
+
+    [section] = read_sections(tmp_path / "步骤.pdf")
+
+    assert section.text.split("\n\n") == ["退货步骤：", "1. 客户提交退货申请；", "2. 客户经理审核；", "3. 仓库收货。"]
+
+
 # ---- docx --------------------------------------------------------------------------------------
 
 
@@ -130,6 +172,30 @@ def test_docx_cell_merged_across_columns_is_read_once(tmp_path):
     document.save(path)
 
     assert read_sections(path)[0].text == "合并单元格 | 右侧"
+
+
+def test_docx_numbered_and_bulleted_lists_keep_their_numbers(tmp_path):
+    document = docx.Document()
+    document.add_heading("退货流程", level=1)
+    document.add_paragraph("客户提交退货申请。", style="List Number")
+    document.add_paragraph("客户经理审核。", style="List Number")
+    document.add_paragraph("退货运费由公司承担。", style="List Bullet")
+    path = tmp_path / "a.docx"
+    document.save(path)
+
+    assert read_sections(path)[0].text == "退货流程\n1. 客户提交退货申请。\n2. 客户经理审核。\n• 退货运费由公司承担。"
+
+
+def test_docx_table_cell_of_several_lines_stays_in_its_row(tmp_path):
+    document = docx.Document()
+    table = document.add_table(rows=1, cols=2)
+    table.cell(0, 0).text = "客户经理"
+    table.cell(0, 1).text = "受理诉求"
+    table.cell(0, 1).add_paragraph("跟踪工单直至关闭")
+    path = tmp_path / "a.docx"
+    document.save(path)
+
+    assert read_sections(path)[0].text == "客户经理 | 受理诉求 跟踪工单直至关闭"
 
 
 # ---- pptx --------------------------------------------------------------------------------------

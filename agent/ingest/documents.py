@@ -7,6 +7,7 @@ keeps it. Errors come out as KnowledgeFileError in words a knowledge owner can a
 from __future__ import annotations
 
 import re
+import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import pptx
 import pypdf
 import xlrd
 from bs4 import BeautifulSoup, Comment, NavigableString
+from docx.oxml.ns import qn
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 from pptx.shapes.base import BaseShape
@@ -86,7 +88,7 @@ def _read_pdf(path: Path) -> Iterator[Section]:
         raise KnowledgeFileError(
             f"{path.name} is password-protected; save a copy without a password and add that instead"
         )
-    page_texts = [page.extract_text() or "" for page in reader.pages]
+    page_texts = [_pdf_page_text(page) for page in reader.pages]
     if not any(text.strip() for text in page_texts):
         raise KnowledgeFileError(
             f"{path.name} has no text layer: it is probably a scanned document. Run it through OCR "
@@ -94,6 +96,102 @@ def _read_pdf(path: Path) -> Iterator[Section]:
         )
     for number, text in enumerate(page_texts, start=1):
         yield Section(text, f"p. {number}")
+
+
+@dataclass
+class _PdfLine:
+    text: str
+    y: float  # baseline height on the page; larger is higher up
+    size: float  # font size in points
+
+
+_PDF_SENTENCE_END = tuple("。！？；：.!?;:")
+_LIST_MARKER = re.compile(r"^\s*(?:[•●○■◆▪·\-–]|\d{1,3}[.)、．]|[（(]\d{1,3}[)）]|[一二三四五六七八九十]{1,3}[、.．]"
+                          r"|[（(][一二三四五六七八九十]{1,3}[)）]|第[一二三四五六七八九十百\d]+[章节条])")
+HEADING_SIZE_RATIO = 1.15  # a line this much larger than the body text is a heading
+PARAGRAPH_GAP_RATIO = 1.3  # a gap this much wider than the usual line pitch starts a paragraph
+
+
+def _pdf_page_text(page: pypdf.PageObject) -> str:
+    """A page's text rebuilt from where its lines sit: lines of one paragraph joined (no break in mid-sentence),
+    paragraphs apart by a blank line, and lines set larger than the body text standing alone as headings."""
+    lines = _pdf_lines(page)
+    if not lines:
+        return page.extract_text() or ""
+    body_size = _body_font_size(lines)
+    pitches = sorted(a.y - b.y for a, b in zip(lines, lines[1:])
+                     if abs(a.size - body_size) < 0.5 and abs(b.size - body_size) < 0.5 and a.y > b.y)
+    pitch = pitches[len(pitches) // 2] if pitches else body_size * 1.5
+    full_width = max((_display_width(line.text) for line in lines if abs(line.size - body_size) < 0.5), default=0)
+    paragraphs: list[str] = []
+    for previous, line in zip([None, *lines], lines):
+        heading = line.size >= body_size * HEADING_SIZE_RATIO
+        if previous is not None and _same_paragraph(previous, line, heading, body_size, pitch, full_width):
+            paragraphs[-1] = _join_lines(paragraphs[-1], line.text)
+        else:
+            paragraphs.append(line.text)
+    return "\n\n".join(paragraphs)
+
+
+def _same_paragraph(previous: _PdfLine, line: _PdfLine, heading: bool, body_size: float, pitch: float,
+                    full_width: int) -> bool:
+    if abs(previous.size - line.size) >= 0.5:
+        return False  # a heading ends, or begins
+    if heading:
+        return previous.y - line.y <= pitch * PARAGRAPH_GAP_RATIO * line.size / body_size  # a wrapped heading
+    if not 0 < previous.y - line.y <= pitch * PARAGRAPH_GAP_RATIO:
+        return False
+    if _LIST_MARKER.match(line.text):
+        return False
+    short = _display_width(previous.text) < 0.85 * full_width
+    return not (short and previous.text.rstrip().endswith(_PDF_SENTENCE_END))
+
+
+def _pdf_lines(page: pypdf.PageObject) -> list[_PdfLine]:
+    """The page's lines in drawing order, with their height and font size, from pypdf's text visitor."""
+    lines: list[_PdfLine] = []
+    open_line = False
+
+    def visit(text: str, cm: list[float], tm: list[float], font: object, font_size: float) -> None:
+        nonlocal open_line
+        if not text:
+            return
+        y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+        size = abs(font_size * (tm[3] or 1) * (cm[3] or 1))
+        for number, part in enumerate(text.split("\n")):
+            if number > 0:
+                open_line = False
+            if not part.strip():
+                continue
+            if open_line and lines and abs(lines[-1].y - y) < max(size, 1) / 2:
+                lines[-1].text += part
+            else:
+                lines.append(_PdfLine(part, y, round(size, 1)))
+                open_line = True
+
+    page.extract_text(visitor_text=visit)
+    for line in lines:
+        line.text = _SPACES.sub(" ", line.text).strip()
+    return [line for line in lines if line.text]
+
+
+def _body_font_size(lines: list[_PdfLine]) -> float:
+    """The font size most of the page's characters are set in."""
+    weight: dict[float, int] = {}
+    for line in lines:
+        weight[line.size] = weight.get(line.size, 0) + len(line.text)
+    return max(weight, key=weight.__getitem__)
+
+
+def _display_width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _join_lines(before: str, after: str) -> str:
+    """Chinese lines join directly; English words across a line break keep a space between them."""
+    if _display_width(before[-1:]) == 2 or _display_width(after[:1]) == 2:
+        return before + after
+    return f"{before} {after}"
 
 
 # ---- headings: docx, markdown and html share one way of grouping text under headings ----------
@@ -135,13 +233,69 @@ _DOCX_HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*([1-9])", re.IGNORECASE
 
 def _read_docx(path: Path) -> list[Section]:
     document = docx.Document(str(path))
+    numbering = _DocxNumbering(document)
     blocks: list[tuple[int, str]] = []
     for block in document.iter_inner_content():
         if isinstance(block, Table):
             blocks.append((0, _docx_table_text(block)))
         elif block.text.strip():
-            blocks.append((_docx_heading_level(block), block.text.strip()))
+            level = _docx_heading_level(block)
+            marker = "" if level else numbering.marker(block)
+            blocks.append((level, marker + block.text.strip()))
     return _sections_under_headings(blocks)
+
+
+class _DocxNumbering:
+    """Word keeps list numbers in formatting, not in the text; counting them here keeps "1." "2." and
+    bullets in front of list items, so a numbered procedure still reads as steps."""
+
+    def __init__(self, document: docx.document.Document):
+        self._levels: dict[tuple[str, str], tuple[str, str]] = {}  # (numId, ilvl) -> (numFmt, lvlText)
+        self._counters: dict[str, list[int]] = {}  # numId -> count per level
+        try:
+            numbering = document.part.numbering_part.element
+        except (KeyError, NotImplementedError):
+            return  # a document without lists
+        abstract = {a.get(qn("w:abstractNumId")): a for a in numbering.findall(qn("w:abstractNum"))}
+        for num in numbering.findall(qn("w:num")):
+            abstract_id = num.find(qn("w:abstractNumId"))
+            definition = abstract.get(abstract_id.get(qn("w:val")) if abstract_id is not None else None)
+            for level in definition.findall(qn("w:lvl")) if definition is not None else ():
+                number_format, text = level.find(qn("w:numFmt")), level.find(qn("w:lvlText"))
+                self._levels[(num.get(qn("w:numId")), level.get(qn("w:ilvl")))] = (
+                    number_format.get(qn("w:val")) if number_format is not None else "decimal",
+                    text.get(qn("w:val")) if text is not None else "%1.")
+
+    def marker(self, paragraph: Paragraph) -> str:
+        numbering = _docx_numbering_properties(paragraph)
+        if numbering is None or numbering.numId is None or numbering.numId.val == 0:
+            return ""
+        num_id = str(numbering.numId.val)
+        level = numbering.ilvl.val if numbering.ilvl is not None else 0
+        number_format, text = self._levels.get((num_id, str(level)), ("decimal", f"%{level + 1}."))
+        if number_format == "bullet":
+            return "• "
+        if number_format == "none":
+            return ""
+        counts = self._counters.setdefault(num_id, [0] * 9)
+        counts[level] += 1
+        counts[level + 1:] = [0] * (8 - level)
+        marker = re.sub(r"%([1-9])", lambda m: str(counts[int(m[1]) - 1] or 1), text)
+        return f"{marker} "
+
+
+def _docx_numbering_properties(paragraph: Paragraph):
+    """The list numbering of a paragraph, set on the paragraph itself or on its style (List Number)."""
+    properties = paragraph._p.pPr
+    if properties is not None and properties.numPr is not None:
+        return properties.numPr
+    style = paragraph.style
+    while style is not None:
+        style_properties = style.element.pPr
+        if style_properties is not None and style_properties.numPr is not None:
+            return style_properties.numPr
+        style = style.base_style
+    return None
 
 
 def _docx_heading_level(paragraph: Paragraph) -> int:
@@ -154,7 +308,7 @@ def _docx_table_text(table: Table) -> str:
     rows = []
     for row in table.rows:
         # A cell merged across columns comes back once per column as the same object; groupby keeps one.
-        cells = [cell.text.strip() for cell, _ in groupby(row.cells)]
+        cells = [" ".join(cell.text.split()) for cell, _ in groupby(row.cells)]  # a cell's own lines stay in its row
         if any(cells):
             rows.append(" | ".join(cells))
     return "\n".join(rows)
