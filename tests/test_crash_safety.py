@@ -1,6 +1,7 @@
-"""A real `python -m agent ingest` killed with SIGKILL at many moments: the index on disk always loads and
-holds either the previous knowledge or the new, never a mix; the next run finishes the work; and no run
-ever changes a knowledge file. Real workbooks, the real embedding model, real processes and signals."""
+"""A real `python -m agent ingest` killed with SIGKILL at each step of its own sequence (tests/ingest_killed_at.py):
+the index on disk always loads and holds the previous knowledge until CURRENT moves and the new after, never a
+mix; the next run finishes the work; and no run ever changes a knowledge file. Real workbooks, the real
+embedding model, real processes and signals."""
 from __future__ import annotations
 
 import hashlib
@@ -9,7 +10,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,13 +18,17 @@ from agent.index import store
 from agent.index.build import ingest
 from agent.index.knowledge_base import KnowledgeBase
 from agent.settings import REPO_ROOT, Settings
+from tests.ingest_killed_at import STAGES
 
 pytestmark = pytest.mark.usefixtures("no_kb_env")
 
 GLOSSARY_HEADER = ["缩略语", "英文全称", "中文解释"]
 OLD_MEANING, NEW_MEANING = "旧版客户经理", "新版客户经理"
-NEW_DOCUMENTS = 15  # enough passages to embed that a full run takes several seconds
+NEW_DOCUMENTS = 3
 RUN_LIMIT_S = 240
+# What the index holds after a kill at each stage: the old knowledge until CURRENT moves, the new after.
+HOLDS_AFTER_KILL = {"scanned": "old", "generation-created": "old", "passages-written": "old", "before-publish": "old",
+                    "before-pointer-moves": "old", "after-pointer-moves": "new"}
 
 
 def _document_text(number: int) -> str:
@@ -71,30 +75,14 @@ def _knowledge_hashes(knowledge: Path) -> dict[str, str]:
             for p in sorted(knowledge.rglob("*")) if p.is_file()}
 
 
-def _start_ingest(knowledge: Path, index: Path) -> subprocess.Popen:
+def _ingest(knowledge: Path, index: Path, killed_at: str | None = None) -> int:
+    """The exit status of `python -m agent ingest`, or of the same run killed at a stage (-9 once it got there)."""
+    runner = ["-m", "tests.ingest_killed_at", killed_at] if killed_at else ["-m", "agent"]
+    arguments = [] if killed_at else ["ingest"]
     environment = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
-    return subprocess.Popen([sys.executable, "-m", "agent", "ingest", "--knowledge", str(knowledge), "--index",
-                             str(index), "--json"], cwd=REPO_ROOT, env=environment,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def _kill_when(process: subprocess.Popen, ready, limit_s: float = RUN_LIMIT_S) -> bool:
-    """SIGKILL the process as soon as ready() is true; False when it exited first."""
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        if ready():
-            process.send_signal(signal.SIGKILL)
-            process.wait()
-            return True
-        if process.poll() is not None:
-            return False
-        time.sleep(0.002)
-    process.kill()
-    raise AssertionError(f"ingest neither reached the kill point nor ended within {limit_s} s")
-
-
-def _new_generations(index: Path, old: str) -> list[Path]:
-    return [p for p in index.glob(f"{store.GENERATION_PREFIX}*") if p.name != old]
+    return subprocess.run([sys.executable, *runner, *arguments, "--knowledge", str(knowledge), "--index", str(index),
+                           "--json"], cwd=REPO_ROOT, env=environment, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL, timeout=RUN_LIMIT_S).returncode
 
 
 def _content(index: Path) -> str:
@@ -113,51 +101,34 @@ def _content(index: Path) -> str:
     raise AssertionError(f"mixed index: meanings {meanings}, {len(sources)} document sources")
 
 
-KILL_POINTS = {
-    "after 0.2 s": lambda index, old, started: time.monotonic() - started > 0.2,
-    "after 0.5 s": lambda index, old, started: time.monotonic() - started > 0.5,
-    "after 1 s": lambda index, old, started: time.monotonic() - started > 1.0,
-    "after 2 s": lambda index, old, started: time.monotonic() - started > 2.0,
-    "after 3 s": lambda index, old, started: time.monotonic() - started > 3.0,
-    "as the new generation folder appears": lambda index, old, started: bool(_new_generations(index, old)),
-    "while the generation's files are written": lambda index, old, started: any(
-        (g / "passages.jsonl").exists() for g in _new_generations(index, old)),
-    "once the manifest is written, before CURRENT moves": lambda index, old, started: any(
-        (g / "manifest.json").exists() for g in _new_generations(index, old)),
-    "right after CURRENT moves, while old generations are removed": lambda index, old, started:
-        (index / store.POINTER).read_text().strip() != old,
-}
-
-
-@pytest.mark.parametrize("point", KILL_POINTS)
-def test_sigkill_leaves_an_index_that_loads_with_the_old_or_the_new_content_never_a_mix(old_index, tmp_path, point):
-    knowledge, pristine = old_index
-    index = tmp_path / "index"
+def _fresh_copy(pristine: Path, folder: Path) -> Path:
+    index = folder / "index"
     shutil.copytree(pristine, index)
-    old_generation = (index / store.POINTER).read_text().strip()
-    before = _knowledge_hashes(knowledge)
-    started = time.monotonic()
-    process = _start_ingest(knowledge, index)
-    killed = _kill_when(process, lambda: KILL_POINTS[point](index, old_generation, started))
+    return index
 
-    assert killed, f"ingest finished before the kill point ({point}); the knowledge folder is too small"
-    content = _content(index)
-    print(f"SIGKILL {point}: index loads, holds the {content} content")  # counted in docs/reliability.md
-    assert content in {"old", "new"}
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stage", STAGES)
+def test_sigkill_at_each_stage_leaves_an_index_that_loads_with_the_old_or_the_new_content(old_index, tmp_path, stage):
+    knowledge, pristine = old_index
+    index = _fresh_copy(pristine, tmp_path)
+    before = _knowledge_hashes(knowledge)
+
+    status = _ingest(knowledge, index, killed_at=stage)
+
+    assert status == -signal.SIGKILL, f"ingest ended with {status} without reaching the stage {stage}"
+    assert _content(index) == HOLDS_AFTER_KILL[stage]
     assert _knowledge_hashes(knowledge) == before
 
 
+@pytest.mark.slow
 def test_the_run_after_a_kill_completes_the_work(old_index, tmp_path):
     knowledge, pristine = old_index
-    index = tmp_path / "index"
-    shutil.copytree(pristine, index)
-    old_generation = (index / store.POINTER).read_text().strip()
-    process = _start_ingest(knowledge, index)
-    _kill_when(process, lambda: any((g / "passages.jsonl").exists() for g in _new_generations(index, old_generation)))
+    index = _fresh_copy(pristine, tmp_path)
+    assert _ingest(knowledge, index, killed_at="passages-written") == -signal.SIGKILL
     assert _content(index) == "old"
 
-    finishing = _start_ingest(knowledge, index)
-    assert finishing.wait(RUN_LIMIT_S) == 0
+    assert _ingest(knowledge, index) == 0
 
     assert _content(index) == "new"
     assert [p.name for p in index.glob(f"{store.GENERATION_PREFIX}*")] == [(index / store.POINTER).read_text().strip()]
