@@ -1,6 +1,7 @@
 """The HTTP API served by `python app.py` beside the web app: OpenAI-compatible chat with the route and
-sources in `kb`, the health check, the knowledge status, and bearer-token access. The real app runs in a
-subprocess on a free local port and is called with the `openai` client."""
+sources in `kb`, the health check, the knowledge status, and bearer-token access. The API's router runs in
+process behind FastAPI's TestClient and is called with the `openai` client; one smoke test starts the real app
+in a subprocess to show that app.py serves the same API beside the web page."""
 from __future__ import annotations
 
 import json
@@ -12,63 +13,68 @@ from pathlib import Path
 
 import openai
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
-from agent.surfaces.api import ChatMessage, question_and_history
+from agent.answer.service import KnowledgeService
+from agent.settings import Settings
+from agent.surfaces.api import ChatMessage, api_router, question_and_history
 from tests.app_process import AppProcess
+from tests.conftest import clear_assistant_env
 
 TOKEN = "api-test-token-0001"
 OTHER_TOKEN = "api-test-token-0002"
 LLM_KEY = "sk-api-test-llm-key-0003"
+GUARDED = {"KB_API_TOKENS": f"{TOKEN}, {OTHER_TOKEN}", "KB_USERS": "alice:pw-alice",
+           "KB_LLM_BASE_URL": "http://127.0.0.1:9/v1", "KB_LLM_MODEL": "Qwen2.5-7B-Instruct", "KB_LLM_API_KEY": LLM_KEY}
 
 
-class RunningApp(AppProcess):
-    """The app on its own copy of the knowledge, with a broken workbook it must skip; called through the API."""
+class Api:
+    """The API's router over a KnowledgeService of its own settings, in process."""
 
-    def __init__(self, folder: Path, knowledge: Path, **env: str):
-        copy = folder / "knowledge"
-        shutil.copytree(knowledge, copy)
-        (copy / "glossary" / "损坏.xlsx").write_bytes(b"not a workbook")
-        super().__init__(folder, copy, **env)
+    def __init__(self, knowledge: Path, **env: str):
+        with pytest.MonkeyPatch.context() as patch:
+            clear_assistant_env(patch)
+            for name, value in env.items():
+                patch.setenv(name, value)
+            settings = Settings.from_env(knowledge_dir=knowledge, index_dir=knowledge.parent / "index")
+        app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+        app.include_router(api_router(KnowledgeService(settings)))
+        self.http = TestClient(app)
 
     def client(self, token: str = "no-token") -> openai.OpenAI:
-        return openai.OpenAI(base_url=f"{self.url}/v1", api_key=token, max_retries=0, timeout=60)
+        return openai.OpenAI(base_url="http://testserver/v1", api_key=token, max_retries=0, http_client=self.http)
 
     def get(self, path: str, token: str | None = None) -> tuple[int, dict]:
-        request = urllib.request.Request(f"{self.url}{path}")
-        if token:
-            request.add_header("Authorization", f"Bearer {token}")
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"{}")
+        response = self.http.get(path, headers={"Authorization": f"Bearer {token}"} if token else {})
+        return response.status_code, response.json()
 
 
 @pytest.fixture(scope="module")
-def open_app(tmp_path_factory, company_knowledge):
+def knowledge(tmp_path_factory, company_knowledge) -> Path:
+    """The company's knowledge with a broken workbook the service must skip."""
+    copy = tmp_path_factory.mktemp("api") / "knowledge"
+    shutil.copytree(company_knowledge, copy)
+    (copy / "glossary" / "损坏.xlsx").write_bytes(b"not a workbook")
+    return copy
+
+
+@pytest.fixture(scope="module")
+def open_app(knowledge):
     """No sign-in and no tokens: the API is open, like the app on 127.0.0.1."""
-    running = RunningApp(tmp_path_factory.mktemp("open-app"), company_knowledge)
-    yield running
-    running.stop()
+    return Api(knowledge)
 
 
 @pytest.fixture(scope="module")
-def guarded_app(tmp_path_factory, company_knowledge):
+def guarded_app(knowledge):
     """Two API tokens, sign-in on for the UI, and an OpenAI-compatible LLM configured with a key."""
-    running = RunningApp(tmp_path_factory.mktemp("guarded-app"), company_knowledge,
-                         KB_API_TOKENS=f"{TOKEN}, {OTHER_TOKEN}", KB_USERS="alice:pw-alice",
-                         KB_LLM_BASE_URL="http://127.0.0.1:9/v1", KB_LLM_MODEL="Qwen2.5-7B-Instruct",
-                         KB_LLM_API_KEY=LLM_KEY)
-    yield running
-    running.stop()
+    return Api(knowledge, **GUARDED)
 
 
 @pytest.fixture(scope="module")
-def closed_app(tmp_path_factory, company_knowledge):
+def closed_app(knowledge):
     """Sign-in on for the UI but no API tokens: nobody may use the API."""
-    running = RunningApp(tmp_path_factory.mktemp("closed-app"), company_knowledge, KB_USERS="alice:pw-alice")
-    yield running
-    running.stop()
+    return Api(knowledge, KB_USERS="alice:pw-alice")
 
 
 # --- chat completions ------------------------------------------------------------------------------
@@ -210,15 +216,32 @@ def test_with_sign_in_on_and_no_tokens_the_api_is_closed(closed_app):
     assert closed_app.get("/healthz")[0] == 200
 
 
-def test_the_web_app_is_served_on_the_same_port(open_app):
-    with urllib.request.urlopen(f"{open_app.url}/", timeout=30) as response:
-        page = response.read().decode()
-
-    assert response.status == 200 and "<html" in page.lower()
+# --- the real app ----------------------------------------------------------------------------------
 
 
-def test_no_interactive_api_consoles_are_exposed(open_app):
-    """FastAPI's /docs and /redoc consoles would let anyone on the network call every endpoint by hand."""
-    for path in ("/docs", "/redoc"):
-        status, _ = open_app.get(path)
-        assert status == 404, path
+@pytest.mark.slow
+def test_the_real_app_serves_the_guarded_api_beside_the_web_page(knowledge, open_app):
+    app = AppProcess(knowledge.parent, knowledge, **GUARDED)  # on the index open_app brought up to date
+    try:
+        client = openai.OpenAI(base_url=f"{app.url}/v1", api_key=TOKEN, max_retries=0, timeout=60)
+        reply = client.chat.completions.create(model="kb", messages=[{"role": "user", "content": "AM是什么意思？"}])
+        with urllib.request.urlopen(f"{app.url}/", timeout=30) as response:
+            page = response.read().decode()
+
+        assert reply.model_extra["kb"]["route"] == "term" and "客户经理" in reply.choices[0].message.content
+        assert _status(f"{app.url}/healthz") == 200
+        assert _status(f"{app.url}/v1/knowledge/status") == 401  # no token
+        assert response.status == 200 and "<html" in page.lower()
+        # FastAPI's /docs and /redoc consoles would let anyone on the network call every endpoint by hand.
+        assert (_status(f"{app.url}/docs"), _status(f"{app.url}/redoc")) == (404, 404)
+        assert LLM_KEY not in app.log_text()
+    finally:
+        app.stop()
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
