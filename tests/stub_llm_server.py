@@ -15,8 +15,11 @@ class StubChatServer:
     """A test double for OpenAI-compatible servers (vLLM, Ollama: paths ending in /chat/completions) and for
     DashScope (any other path). The streamed OpenAI reply comes in two chunks, so clients must join them."""
 
-    def __init__(self, reply: str = STUB_REPLY):
+    def __init__(self, reply: str = STUB_REPLY, refuse_key: bool = False):
+        """With refuse_key, every request is refused with 401 and an error that quotes the key it was sent,
+        as careless gateways do: what the client does with that message is what a key-leak test checks."""
         self.reply = reply
+        self.refuse_key = refuse_key
         self.requests: list[dict] = []
         stub = self
 
@@ -25,13 +28,16 @@ class StubChatServer:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 headers = {name.lower(): value for name, value in self.headers.items()}
                 stub.requests.append({"path": self.path, "headers": headers, "body": body})
-                if not self.path.endswith("/chat/completions"):
+                status = 401 if stub.refuse_key else 200
+                if stub.refuse_key:
+                    content_type, payload = "application/json", stub._refusal(headers.get("authorization", ""))
+                elif not self.path.endswith("/chat/completions"):
                     content_type, payload = "text/event-stream;charset=UTF-8", stub._dashscope_events()
                 elif body.get("stream"):
                     content_type, payload = "text/event-stream", stub._openai_stream_events(body["model"])
                 else:
                     content_type, payload = "application/json", stub._openai_completion(body["model"])
-                self.send_response(200)
+                self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
@@ -43,6 +49,13 @@ class StubChatServer:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.address = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @staticmethod
+    def _refusal(authorization: str) -> bytes:
+        """An error in both OpenAI's shape (`error.message`) and DashScope's (`code`, `message`)."""
+        message = f"Incorrect API key provided: {authorization.removeprefix('Bearer ')}"
+        return json.dumps({"error": {"message": message, "type": "invalid_request_error", "code": "invalid_api_key"},
+                           "code": "InvalidApiKey", "message": message, "request_id": "stub"}).encode()
 
     def _openai_completion(self, model: str) -> bytes:
         message = {"role": "assistant", "content": self.reply}

@@ -345,3 +345,41 @@ def test_api_keys_never_reach_the_logs(monkeypatch, tmp_path, caplog, stub_chat_
     assert caplog.records  # the backends did log; none of it may carry a key
     assert "sk-gateway-test-0002" not in caplog.text
     assert "sk-dashscope-test-0001" not in caplog.text
+
+
+# --- a failing LLM keeps the key to itself ---------------------------------------------------------
+
+REFUSED_KEY = "sk-test-secret-refused-5d1e"
+
+
+@pytest.mark.parametrize("backend", ["openai-compatible", "dashscope"])
+def test_an_llm_that_refuses_the_key_and_quotes_it_back_leaks_it_nowhere(backend, company_knowledge, monkeypatch,
+                                                                        caplog, capfd):
+    """The key reaches the LLM, the LLM fails with the key in its error message, and the answer falls back
+    to quoted passages: neither the answer, the logs nor anything printed shows the key."""
+    import dashscope
+
+    from agent.answer.service import KnowledgeService
+    from tests.conftest import clear_assistant_env
+    from tests.stub_llm_server import StubChatServer
+
+    clear_assistant_env(monkeypatch)
+    monkeypatch.setattr(dashscope, "api_key", None)  # Qwen-Agent's DashScope client sets it process-wide
+    caplog.set_level(logging.DEBUG)
+    with StubChatServer(refuse_key=True) as stub:
+        if backend == "dashscope":
+            monkeypatch.setattr(dashscope, "base_http_api_url", f"{stub.address}/api/v1")
+            monkeypatch.setenv("DASHSCOPE_API_KEY", REFUSED_KEY)
+        else:
+            monkeypatch.setenv("KB_LLM_BASE_URL", f"{stub.address}/v1")
+            monkeypatch.setenv("KB_LLM_API_KEY", REFUSED_KEY)
+        service = KnowledgeService(Settings.from_env(knowledge_dir=company_knowledge,
+                                                     index_dir=company_knowledge.parent / "index"))
+        answer = service.ask("在产品售后流程里，AM负责哪些事情？")  # a document question: it goes to the LLM
+
+    assert stub.requests and all(REFUSED_KEY in r["headers"]["authorization"] for r in stub.requests)
+    assert answer.route == "doc" and "语言模型暂时不可用" in answer.text and answer.sources
+    out, err = capfd.readouterr()
+    shown = [answer.text, answer.reason, answer.llm, service.llm_name, *(s.text for s in answer.sources)]
+    for place, text in {"answer": "\n".join(shown), "logs": caplog.text, "stdout": out, "stderr": err}.items():
+        assert REFUSED_KEY not in text, place
