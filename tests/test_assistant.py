@@ -16,7 +16,7 @@ from qwen_agent.llm.base import BaseChatModel
 from qwen_agent.llm.schema import ASSISTANT, FUNCTION, SYSTEM, USER, FunctionCall, Message
 
 from agent.answer.replies import NO_LLM_NOTE_ZH
-from agent.answer.assistant import KnowledgeAssistant, answer_from_messages
+from agent.answer.assistant import answer_from_messages
 from agent.answer.service import KnowledgeService
 from agent.settings import Settings
 from tests.conftest import PLANTED_INSTRUCTION, clear_assistant_env
@@ -77,8 +77,8 @@ def final_answer(responses: list[list]):
 
 
 def run_with(llm, service: KnowledgeService, question: str):
-    assistant = KnowledgeAssistant(service.router, llm=llm, llm_name=llm.model)
-    return final_answer(list(assistant.run([{"role": USER, "content": question}])))
+    """The question through the production path (`KnowledgeService.ask`) with `llm` as the chat model."""
+    return KnowledgeService(service.settings, llm=llm).ask(question)
 
 
 def prompt_of(llm: CountingLLM) -> tuple[str, str]:
@@ -93,13 +93,6 @@ def prompt_of(llm: CountingLLM) -> tuple[str, str]:
 def service(company_service) -> KnowledgeService:
     company_service.tools  # registers the knowledge tools the assistant is built with
     return company_service
-
-
-@pytest.fixture
-def active_service(company_knowledge, monkeypatch) -> KnowledgeService:
-    """A service of its own, so the agent tools (which answer from the active service) use this knowledge."""
-    clear_assistant_env(monkeypatch)
-    return KnowledgeService(settings_for(company_knowledge))
 
 
 def call_tool(service: KnowledgeService, name: str, arguments: dict) -> dict:
@@ -164,10 +157,35 @@ def test_document_question_is_answered_by_the_llm_in_one_call(service):
     assert answer.sources[0].source == "docs/食堂通知.md"
 
 
-def test_llm_can_call_a_knowledge_tool_and_answer_from_its_result(active_service):
+def test_a_document_question_is_decided_once_when_the_llm_answers_it(service, monkeypatch):
+    llm = CountingLLM()
+    answering = KnowledgeService(service.settings, llm=llm)
+    decisions = []
+    route = answering.router.route
+    monkeypatch.setattr(answering.router, "route", lambda question: decisions.append(question) or route(question))
+
+    answer = answering.ask(DOC_QUESTION)
+
+    assert answer.llm == "counting-test-double"
+    assert decisions == [DOC_QUESTION]
+
+
+def test_each_service_answers_its_own_tool_calls(service, tmp_path):
+    other_knowledge = tmp_path / "knowledge"
+    (other_knowledge / "glossary").mkdir(parents=True)
+    (other_knowledge / "glossary" / "terms.csv").write_text("缩略语,英文全称,中文解释\nQPS,Queries Per Second,每秒查询数\n",
+                                                           encoding="utf-8")
+    other = KnowledgeService(settings_for(other_knowledge))
+
+    assert call_tool(other, "abbreviation_lookup", {"term": "QPS"})["found"] is True
+    assert call_tool(service, "abbreviation_lookup", {"term": "QPS"})["found"] is False
+    assert call_tool(service, "abbreviation_lookup", {"term": "AM"})["found"] is True
+
+
+def test_llm_can_call_a_knowledge_tool_and_answer_from_its_result(service):
     llm = ScriptedLLM("abbreviation_lookup", {"term": "AM"})
 
-    answer = run_with(llm, active_service, "在产品售后流程里，AM负责哪些事情？")
+    answer = run_with(llm, service, "在产品售后流程里，AM负责哪些事情？")
 
     assert len(llm.calls) == 2
     assert answer.route == "doc"
@@ -259,38 +277,38 @@ def test_with_a_local_model_glossary_questions_still_skip_it(local_llm_service):
 # --- the knowledge tools -------------------------------------------------------------------------
 
 
-def test_abbreviation_lookup_gives_every_meaning_with_its_source(active_service):
-    result = call_tool(active_service, "abbreviation_lookup", {"term": "FTA"})
+def test_abbreviation_lookup_gives_every_meaning_with_its_source(service):
+    result = call_tool(service, "abbreviation_lookup", {"term": "FTA"})
 
     assert result["found"] is True
     assert {(m["chinese"], m["source"]) for m in result["meanings"]} == {
         ("自由贸易协定", "glossary/公司术语表.xlsx"), ("自由贸易区", "glossary/外贸术语.xlsx")}
 
 
-def test_abbreviation_lookup_says_when_a_term_is_not_in_the_glossary(active_service):
-    result = call_tool(active_service, "abbreviation_lookup", {"term": "XYZ"})
+def test_abbreviation_lookup_says_when_a_term_is_not_in_the_glossary(service):
+    result = call_tool(service, "abbreviation_lookup", {"term": "XYZ"})
 
     assert result["found"] is False
     assert "not in the glossary" in result["message"]
 
 
-def test_faq_lookup_finds_the_stored_answer(active_service):
-    result = call_tool(active_service, "faq_lookup", {"question": "几号发工资"})
+def test_faq_lookup_finds_the_stored_answer(service):
+    result = call_tool(service, "faq_lookup", {"question": "几号发工资"})
 
     assert result["found"] is True
     assert result["entries"][0]["question"] == "工资什么时候发？"
 
 
 @pytest.mark.parametrize("question", ["公司班车有哪些线路", "How do I renew my passport?"])
-def test_faq_lookup_says_when_no_entry_matches(active_service, question):
-    result = call_tool(active_service, "faq_lookup", {"question": question})
+def test_faq_lookup_says_when_no_entry_matches(service, question):
+    result = call_tool(service, "faq_lookup", {"question": question})
 
     assert result == {"found": False, "message": result["message"]}
     assert "no FAQ entry" in result["message"]
 
 
-def test_doc_search_finds_a_passage_by_an_abbreviation_it_never_names(active_service):
-    result = call_tool(active_service, "doc_search", {"query": "AM 职责"})
+def test_doc_search_finds_a_passage_by_an_abbreviation_it_never_names(service):
+    result = call_tool(service, "doc_search", {"query": "AM 职责"})
 
     assert result["found"] is True
     assert result["passages"][0]["source"] == "docs/售后服务流程.md"
@@ -298,8 +316,8 @@ def test_doc_search_finds_a_passage_by_an_abbreviation_it_never_names(active_ser
 
 
 @pytest.mark.parametrize("query", ["公司班车有哪些线路", "zebra migration routes"])
-def test_doc_search_says_when_no_passage_is_relevant(active_service, query):
-    result = call_tool(active_service, "doc_search", {"query": query})
+def test_doc_search_says_when_no_passage_is_relevant(service, query):
+    result = call_tool(service, "doc_search", {"query": query})
 
     assert result == {"found": False, "message": result["message"]}
     assert "no passage" in result["message"]

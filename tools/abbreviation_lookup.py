@@ -3,12 +3,11 @@ glossary lacks, from the LoRA term model when one is configured (labelled as mod
 from agent.llm.adapter_registry import AdapterError
 from agent.llm.term_model import ask_term_adapter, model_spelling
 from agent.answer.replies import term_line
-from agent.answer.service import active_service
 from agent.answer.tooling import kb_tool
 
 
 @kb_tool
-def abbreviation_lookup(term: str) -> dict:
+def abbreviation_lookup(term: str, *, service) -> dict:
     """Look up a company abbreviation, English full name or Chinese name in the glossary.
 
     Args:
@@ -17,7 +16,6 @@ def abbreviation_lookup(term: str) -> dict:
     term = term.strip()
     if not term:
         return {"found": False, "message": "empty term"}
-    service = active_service()
     meanings = [t for m in service.router.glossary.find(term) for t in m.terms]
     if meanings:
         return {"found": True, "term": term, "source": "glossary", "meanings": [

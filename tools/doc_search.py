@@ -1,11 +1,10 @@
 """Agent tool: passages from the company's documents, with their sources."""
 from agent.answer.router import RELEVANCE_THRESHOLD, expansion_names, passage_relevance
-from agent.answer.service import active_service
 from agent.answer.tooling import kb_tool
 
 
 @kb_tool
-def doc_search(query: str, top_k: int = 5) -> dict:
+def doc_search(query: str, top_k: int = 5, *, service) -> dict:
     """Search the company's documents; glossary terms in the query are expanded to their full names.
 
     Args:
@@ -14,7 +13,6 @@ def doc_search(query: str, top_k: int = 5) -> dict:
     """
     if not query.strip():
         return {"found": False, "message": "empty query"}
-    service = active_service()
     mentions = service.router.glossary.find(query)
     hits = service.kb.search(query, k=max(1, min(top_k, 10)), expansions=expansion_names(mentions))
     # Search always ranks something; only passages the router would answer from count as found.

@@ -1,11 +1,10 @@
 """Agent tool: the FAQ entries that match a question, with their scores."""
 from agent.answer.router import FAQ_THRESHOLD
-from agent.answer.service import active_service
 from agent.answer.tooling import kb_tool
 
 
 @kb_tool
-def faq_lookup(question: str, top_k: int = 3) -> dict:
+def faq_lookup(question: str, top_k: int = 3, *, service) -> dict:
     """Find stored FAQ answers for a question.
 
     Args:
@@ -14,7 +13,7 @@ def faq_lookup(question: str, top_k: int = 3) -> dict:
     """
     if not question.strip():
         return {"found": False, "message": "empty question"}
-    matches = active_service().router.faq.match(question, k=max(1, min(top_k, 10)))
+    matches = service.router.faq.match(question, k=max(1, min(top_k, 10)))
     matches = [m for m in matches if m.score >= FAQ_THRESHOLD]  # the router's bar for "this FAQ answers it"
     if not matches:
         return {"found": False, "message": "no FAQ entry matches this question"}

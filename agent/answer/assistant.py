@@ -1,10 +1,10 @@
-"""The Qwen-Agent assistant: routes each question (term / fact / doc) and, for document questions,
-lets the LLM answer from fenced passages with the knowledge tools at hand."""
+"""The Qwen-Agent assistant: for a document question, the LLM answers from fenced passages with the
+knowledge tools at hand. The service decides each question once and passes the decision in; used on its
+own (Qwen-Agent's WebUI, `assistant.run(messages)`), the assistant asks its `decide` function itself."""
 from __future__ import annotations
 
 import dataclasses
-import time
-from typing import Iterator
+from typing import Callable, Iterator
 
 from qwen_agent.agents import FnCallAgent
 from qwen_agent.llm.schema import ASSISTANT, USER, Message
@@ -12,7 +12,7 @@ from qwen_agent.llm.schema import ASSISTANT, USER, Message
 from agent.answer.replies import answer_without_llm, fenced_passages, passage_sources
 from agent.text.normalize import has_cjk
 from agent.records import Answer
-from agent.answer.router import Router
+from agent.answer.router import RouteDecision
 
 KNOWLEDGE_TOOLS = ["abbreviation_lookup", "faq_lookup", "doc_search"]
 
@@ -25,26 +25,26 @@ SYSTEM_PROMPT = """你是公司的企业知识助手，回答员工关于公司�
 
 
 class KnowledgeAssistant(FnCallAgent):
-    def __init__(self, router: Router, llm=None, llm_name: str = "none", function_list: list[str] | None = None):
+    def __init__(self, decide: Callable[[str], RouteDecision], llm=None, llm_name: str = "none",
+                 function_list: list | None = None):
         # Retrieval is ours; without this FnCallAgent would build Qwen-Agent's own file memory from the LLM.
         self.mem = None
         super().__init__(function_list=function_list if function_list is not None else KNOWLEDGE_TOOLS,
                          llm=llm, system_message=SYSTEM_PROMPT, name="knowledge_assistant")
-        self.router = router
+        self.decide = decide
         self.llm_name = llm_name
 
-    def _run(self, messages: list[Message], lang: str = "zh", **kwargs) -> Iterator[list[Message]]:
-        started = time.perf_counter()
+    def _run(self, messages: list[Message], lang: str = "zh", decision: RouteDecision | None = None,
+             **kwargs) -> Iterator[list[Message]]:
         question = _last_user_text(messages)
-        decision = self.router.route(question)
+        decision = decision or self.decide(question)
         answer = answer_without_llm(decision, question, llm_configured=self.llm is not None)
         if answer is None:
-            yield from self._generate(messages, question, decision, lang, started)
+            yield from self._generate(messages, question, decision, lang)
             return
-        answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
         yield [_answer_message(answer)]
 
-    def _generate(self, messages, question, decision, lang, started) -> Iterator[list[Message]]:
+    def _generate(self, messages, question, decision, lang) -> Iterator[list[Message]]:
         """The LLM answers from the fenced passages; its streamed text is passed on as it grows."""
         prompt = (f"参考资料：\n{fenced_passages(decision.hits)}\n\n问题：{question}" if has_cjk(question)
                   else f"Reference passages:\n{fenced_passages(decision.hits)}\n\nQuestion: {question}")
@@ -56,9 +56,7 @@ class KnowledgeAssistant(FnCallAgent):
             if response and response[-1].role == ASSISTANT and isinstance(response[-1].content, str):
                 answer.text = response[-1].content
             yield response[:-1] + [_answer_message(answer, response[-1])] if response else response
-        answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
         yield response[:-1] + [_answer_message(answer, response[-1] if response else None)]
-        return answer
 
 
 def _answer_message(answer: Answer, message: Message | None = None) -> Message:

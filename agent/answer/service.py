@@ -22,7 +22,6 @@ log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
 BUILTIN_TOOLS_DIR = REPO_ROOT / "tools"  # abbreviation_lookup, faq_lookup, doc_search: the assistant needs them
-_active: "KnowledgeService | None" = None
 
 
 @dataclass
@@ -38,25 +37,20 @@ class _Loaded:
         return self._assistant_factory(self.router)
 
 
-def active_service() -> "KnowledgeService":
-    """The service the agent tools answer from."""
-    if _active is None:
-        raise RuntimeError("no knowledge service is running")
-    return _active
-
-
 class KnowledgeService:
-    def __init__(self, settings: Settings, tools_dir: Path | None = None, show_progress: bool = False):
-        global _active
+    def __init__(self, settings: Settings, tools_dir: Path | None = None, show_progress: bool = False,
+                 llm=None):
+        """`llm`: a Qwen-Agent chat model to use instead of the one the settings name (tests pass their
+        named test doubles here, so they exercise the same path as production)."""
         self.settings = settings
-        self.llm_name = describe_llm(settings)
+        self._llm = llm
+        self.llm_name = llm.model if llm is not None else describe_llm(settings)
         self.tools_dir = tools_dir or BUILTIN_TOOLS_DIR
         self._refresh_lock = threading.Lock()
         self._loaded: _Loaded | None = None
         self.last_report: IngestReport | None = None
         self.last_refresh_error: str | None = None  # why the latest re-index failed, for the knowledge tab
         self._watcher = None
-        _active = self
         self.refresh(show_progress=show_progress)
 
     @property
@@ -128,13 +122,16 @@ class KnowledgeService:
         return discovery
 
     def _make_assistant(self, router: Router):
-        """Qwen-Agent loads only when a question needs the LLM or the agent is asked for directly."""
+        """Qwen-Agent loads only when a question needs the LLM or the agent is asked for directly. Each
+        tool gets this service through its Qwen-Agent configuration."""
         from agent.answer.assistant import KNOWLEDGE_TOOLS, KnowledgeAssistant
+        from agent.answer.tooling import SERVICE
         from agent.llm import llm_from_settings
 
         tool_names = list(dict.fromkeys([*KNOWLEDGE_TOOLS, *self.tools.tools]))
-        return KnowledgeAssistant(router, llm=llm_from_settings(self.settings), llm_name=self.llm_name,
-                                  function_list=tool_names)
+        llm = self._llm if self._llm is not None else llm_from_settings(self.settings)
+        return KnowledgeAssistant(router.route, llm=llm, llm_name=self.llm_name,
+                                  function_list=[{"name": name, SERVICE: self} for name in tool_names])
 
     @property
     def assistant(self):
@@ -147,8 +144,14 @@ class KnowledgeService:
         return final
 
     def stream(self, question: str, history: list[dict] | None = None):
-        """Answers as they grow (one for glossary and FAQ answers, many while an LLM writes)."""
+        """Answers as they grow (one for glossary and FAQ answers, many while an LLM writes). The question
+        is decided once here; the assistant gets the decision and only writes the document answer."""
         started = time.perf_counter()
+        for answer in self._answers(question, history):
+            answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
+            yield answer
+
+    def _answers(self, question: str, history: list[dict] | None):
         question = readable(question or "").strip()
         if not question:
             yield Answer("请输入一个问题，例如“AM是什么意思？”。/ Please type a question.", "doc",
@@ -163,18 +166,16 @@ class KnowledgeService:
         answer = answer_without_llm(decision, question, llm_configured=self.llm_name != "none")
         if answer is not None:
             answer.text = notice + answer.text
-            answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
             yield answer
             return
         from agent.answer.assistant import answer_from_messages
 
         messages = [*(history or []), {"role": "user", "content": question}]
         try:
-            for response in loaded.assistant.run(messages):
+            for response in loaded.assistant.run(messages, decision=decision):
                 answer = answer_from_messages(response)
                 if answer is not None:
                     answer.text = notice + answer.text
-                    answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
                     yield answer
         except Exception as exc:  # a failing LLM backend must not take the answer down with it
             # Only the exception's type is logged and shown: messages may carry URLs or request details.
@@ -185,5 +186,4 @@ class KnowledgeService:
             answer = extractive_answer(decision, question, note=note)
             answer.text = notice + answer.text
             answer.reason += "; the LLM failed, so the passages are quoted"
-            answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
             yield answer

@@ -3,6 +3,11 @@
 A tool is written once, as a function: its name, description and argument schema come from the
 signature and the docstring, so they cannot drift apart (the smolagents `@tool` idea on top of
 Qwen-Agent's `register_tool` registry).
+
+A tool that needs the running knowledge service declares a keyword-only argument `service`; it is not
+part of the schema the model sees, and the value comes from the tool's Qwen-Agent configuration
+(`{"name": ..., "service": ...}` in the agent's `function_list`), so each assistant's tools answer from
+its own service and never from a process-wide global.
 """
 from __future__ import annotations
 
@@ -29,6 +34,7 @@ _JSON_TYPES: dict[type, str] = {str: "string", int: "integer", float: "number", 
 _TOOL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")  # what function-calling APIs accept
 _ARGS_HEADER = re.compile(r"^(Args|Arguments|Parameters):\s*$")
 _SECTION_HEADER = re.compile(r"^(Args|Arguments|Parameters|Returns|Raises|Yields|Examples?|Notes?):\s*$")
+SERVICE = "service"  # the keyword-only argument, and the configuration key, that carries the service
 _ARG_ENTRY = re.compile(r"^(\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)$")  # "name (type): text" or "name: text"
 
 
@@ -37,6 +43,7 @@ class FunctionTool(BaseTool):
 
     function_to_call: Callable[..., Any]
     argument_defaults: dict[str, Any] = {}  # optional arguments the model may leave out
+    wants_service: bool = False  # the function takes the knowledge service as keyword-only `service`
 
     def call(self, params: str | dict | None, **kwargs) -> str:
         """Run the function; bad arguments or a failing function give a JSON error the model can read."""
@@ -46,6 +53,10 @@ class FunctionTool(BaseTool):
             message = _validation_message(exc)
             logger.info("tool %s refused arguments %r: %s", self.name, params, message)
             return _json_error(f"invalid arguments for tool '{self.name}': {message}")
+        if self.wants_service:
+            if self.cfg.get(SERVICE) is None:
+                return _json_error(f"tool '{self.name}' needs a knowledge service in its configuration")
+            arguments = {**arguments, SERVICE: self.cfg[SERVICE]}
         try:
             result = type(self).function_to_call(**{**self.argument_defaults, **arguments})
         except Exception as exc:  # a tool bug must not end the conversation; the model sees why
@@ -152,6 +163,7 @@ def _register_function_tool(func: Callable, tool_name: str) -> type[FunctionTool
             "description": summary,
             "parameters": parameters,
             "argument_defaults": defaults,
+            "wants_service": _wants_service(func),
             "function_to_call": staticmethod(func),
         },
     )
@@ -205,8 +217,14 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip())
 
 
+def _wants_service(func: Callable) -> bool:
+    parameter = inspect.signature(func).parameters.get(SERVICE)
+    return parameter is not None and parameter.kind is parameter.KEYWORD_ONLY
+
+
 def _parameter_schema(func: Callable, argument_docs: dict[str, str]) -> tuple[dict, dict[str, Any]]:
-    """The JSON schema of the arguments, and the values to pass for optional ones left out."""
+    """The JSON schema of the arguments the model gives (not `service`), and the values to pass for
+    optional ones left out."""
     signature = inspect.signature(func)
     hints = get_type_hints(func)
     undocumented_extra = sorted(set(argument_docs) - set(signature.parameters))
@@ -216,6 +234,8 @@ def _parameter_schema(func: Callable, argument_docs: dict[str, str]) -> tuple[di
     required: list[str] = []
     defaults: dict[str, Any] = {}
     for parameter in signature.parameters.values():
+        if parameter.name == SERVICE and parameter.kind is parameter.KEYWORD_ONLY:
+            continue
         where = f"{func.__qualname__}({parameter.name})"
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD, parameter.POSITIONAL_ONLY):
             raise TypeError(f"{where}: tools take named arguments only, not *args, **kwargs or positional-only")
