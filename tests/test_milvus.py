@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("milvus_lite", reason="Milvus Lite is not installed (pip install milvus-lite)")
 
-from agent.index.embedding import load_embedder  # noqa: E402
+from agent.index.embedders import create_embedder  # noqa: E402
 from agent.index.build import ingest  # noqa: E402
 from agent.index.knowledge_base import KnowledgeBase  # noqa: E402
 from agent.index.milvus_store import MilvusPassageStore, alias_for  # noqa: E402
@@ -40,8 +40,8 @@ def ingested(knowledge):
     settings = Settings.from_env(knowledge_dir=knowledge, index_dir=knowledge.parent / "index")
     ingest(settings)
     kb = KnowledgeBase.load(settings)
-    embedder = load_embedder(settings.embedding_model)
-    return kb.passages, embedder.encode([p.text for p in kb.passages]), [kb.tokenizer.tokens(p.text) for p in kb.passages]
+    vectors = create_embedder(settings).encode_passages([p.text for p in kb.passages])
+    return kb.passages, vectors, [kb.tokenizer.tokens(p.text) for p in kb.passages]
 
 
 def words(text):

@@ -149,7 +149,8 @@ def test_the_service_watching_its_folder_answers_from_a_dropped_changed_and_remo
 
 def test_a_failed_reindex_keeps_the_old_index_and_records_why(service, write_workbook):
     knowledge = service.settings.knowledge_dir
-    service.settings = dataclasses.replace(service.settings, embedding_model=str(knowledge / "no-such-model"))
+    service.settings = dataclasses.replace(service.settings, embedder="sentence_transformers",
+                                           embedding_model=str(knowledge / "no-such-model"))
     service.watch(debounce_s=DEBOUNCE_S)
 
     _glossary(write_workbook, knowledge, "新版客户经理")

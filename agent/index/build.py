@@ -1,21 +1,30 @@
 """Bringing the index up to date with the knowledge folder: only added or changed files are parsed and
-embedded, deleted files leave the index, a bad file is reported and never stops the rest."""
+embedded, deleted files leave the index, a bad file is reported and never stops the rest.
+
+The lexical part of a generation is cheap; vectors are not. `ingest(wait_for_vectors=False)` publishes
+the generation with whatever vectors the cache already holds and returns the rest as a `PendingVectors`
+job, whose `run()` embeds them and publishes the same generation again with its vectors complete."""
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import json
 import logging
+import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Callable, Iterator
 
 import numpy as np
+from tqdm import tqdm
 
 from agent.index import store
-from agent.index.dense import DenseIndex
-from agent.index.embedding import load_embedder
+from agent.index.embedders import Embedder, create_embedder
+from agent.index.vector_cache import VectorCache
+from agent.index.vectors import VectorPlan, embed_missing, write_vectors
 from agent.ingest.errors import KnowledgeFileError
 from agent.ingest.faq import load_faq
 from agent.ingest.glossary import load_glossary
@@ -26,7 +35,7 @@ from agent.settings import Settings
 
 log = logging.getLogger(__name__)
 
-PARSE_VERSION = 2  # raise when parsing changes, so every file is read again
+PARSE_VERSION = 3  # raise when parsing changes, so every file is read again
 @dataclass
 class FileReport:
     path: str
@@ -36,6 +45,7 @@ class FileReport:
     faq: int = 0
     chunks: int = 0
     warnings: list[str] = field(default_factory=list)
+    sheets: list = field(default_factory=list)  # SheetLayout of each sheet read (dicts once back from the manifest)
     error: str | None = None
     hash: str = ""
     size: int = 0
@@ -48,9 +58,10 @@ class IngestReport:
     totals: dict[str, int]
     changed: bool
     changes: dict[str, list[str] | int] = field(default_factory=dict)
+    pending: "PendingVectors | None" = None  # vectors still to embed, when not waited for
 
     def to_json(self) -> dict:
-        files = [{k: v for k, v in dataclasses.asdict(f).items() if k not in {"hash", "size", "modified"}}
+        files = [{k: v for k, v in dataclasses.asdict(f).items() if k not in {"hash", "size", "modified", "sheets"}}
                  for f in self.files]
         return {"files": files, "totals": self.totals, "changed": self.changed, "changes": self.changes}
 
@@ -63,8 +74,13 @@ class _Parsed:
     passages: list[Passage] = field(default_factory=list)
 
 
-def ingest(settings: Settings, show_progress: bool = False) -> IngestReport:
-    """Parse what changed, keep what did not, and publish a complete new index generation atomically."""
+def ingest(settings: Settings, show_progress: bool = False, embedder: Embedder | None = None,
+           wait_for_vectors: bool = True) -> IngestReport:
+    """Parse what changed, keep what did not, and publish a new index generation atomically: with every
+    vector when `wait_for_vectors`, else with those already cached and a `pending` job for the rest.
+    The embedder is loaded first, so a broken one stops the run before anything is written."""
+    embedder = embedder or create_embedder(settings)
+    wait_for_vectors = wait_for_vectors or settings.vector_store == "milvus"  # Milvus takes passages with vectors
     with store.ingest_lock(settings.index_dir):
         previous = _PreviousIndex.load(settings.index_dir)
         parse_key = f"v{PARSE_VERSION}/chunk={settings.chunk_size}/{settings.chunk_overlap}"
@@ -76,22 +92,107 @@ def ingest(settings: Settings, show_progress: bool = False) -> IngestReport:
             old = previous.files.get(relative, {})
             changed |= item.report.hash != old.get("hash") or item.report.status != old.get("status")
             parsed.append(item)
-        if not changed and previous.generation is not None and not _milvus_empty(settings):
+        vectors_current = previous.vectors.get("embedder") == embedder.name and previous.vectors.get("complete")
+        if not changed and vectors_current and previous.generation is not None and not _milvus_empty(settings):
             # A run killed mid-way leaves its half-written generation; with nothing to publish it would stay.
             store.remove_stale_generations(settings.index_dir, keep=previous.generation.name)
             return _report(parsed, changed=False, changes={})
         generation = store.new_generation(settings.index_dir)
         try:
-            passages, tokens, vectors = _write_generation(generation, parsed, previous, parse_key, settings,
-                                                          show_progress)
+            passages, tokens, plan = _write_generation(generation, parsed, previous, parse_key, settings,
+                                                       embedder.name)
+            cache = VectorCache(settings.index_dir)
+            if wait_for_vectors:
+                with _progress_bar(show_progress) as progress:
+                    embed_missing(plan, embedder, cache, progress)
+            complete = _add_vectors(generation, plan, cache)
             if settings.vector_store == "milvus":
-                _milvus(settings).publish(passages, vectors if vectors is not None else np.zeros((0, 1)), tokens)
+                parts = plan.complete_parts(cache)
+                _milvus(settings).publish(passages, parts.get("passages", np.zeros((0, 1))), tokens)
         except BaseException:
             store.remove_stale_generations(settings.index_dir, keep=previous.generation.name
                                            if previous.generation else "")
             raise
         store.publish(settings.index_dir, generation)
-        return _report(parsed, changed=True, changes=_changes(previous, parsed))
+        pending = None if complete else PendingVectors(settings, embedder, plan, generation.name)
+        return _report(parsed, changed=True, changes=_changes(previous, parsed), pending=pending)
+
+
+class PendingVectors:
+    """The vectors a just-published generation still lacks: `run()` embeds them (progress in `done` and
+    `total`; `cancel()` stops it between batches) and publishes the generation again with them."""
+
+    def __init__(self, settings: Settings, embedder: Embedder, plan: VectorPlan, generation: str):
+        self.settings, self.embedder, self.plan, self.generation = settings, embedder, plan, generation
+        self.done, self.total = 0, plan.total
+        self._cancelled = False
+
+    def cancel(self) -> None:
+        self._cancelled = True
+
+    def run(self) -> bool:
+        """True when the generation was published with all its vectors; False when cancelled or when a
+        newer generation replaced it meanwhile (the vectors stay cached for it). Embedder errors propagate."""
+        cache = VectorCache(self.settings.index_dir)
+        if not embed_missing(self.plan, self.embedder, cache, self._progress, lambda: self._cancelled):
+            return False
+        with store.ingest_lock(self.settings.index_dir):
+            try:
+                current = store.current_generation(self.settings.index_dir)
+            except store.IndexMissing:
+                return False
+            if current.name != self.generation or self._cancelled:
+                return False
+            generation = store.new_generation(self.settings.index_dir)
+            try:
+                store.link_generation(current, generation)
+                _add_vectors(generation, self.plan, VectorCache(self.settings.index_dir))
+            except BaseException:
+                store.remove_stale_generations(self.settings.index_dir, keep=current.name)
+                raise
+            store.publish(self.settings.index_dir, generation)
+        log.info("vectors complete: %d texts embedded with %s", self.total, self.embedder.name)
+        return True
+
+    def _progress(self, done: int, total: int) -> None:
+        if done * 10 // max(total, 1) != self.done * 10 // max(total, 1):
+            log.info("vectors: %d of %d", done, total)
+        self.done, self.total = done, total
+
+
+def _add_vectors(generation: Path, plan: VectorPlan, cache: VectorCache) -> bool:
+    """Write the parts whose vectors are all cached and record in the manifest what the generation holds;
+    True when nothing is missing."""
+    parts = plan.complete_parts(cache)
+    write_vectors(generation, parts)
+    complete = not plan.missing(cache)
+    manifest_path = generation / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["vectors"] = {"embedder": plan.embedder_name, "complete": complete, "parts": sorted(parts)}
+    manifest_path.unlink()  # it may be a hard link to the previous generation's manifest
+    manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
+    if complete:
+        cache.compact({key for keys in plan.keys.values() for key in keys})
+    return complete
+
+
+@contextmanager
+def _progress_bar(show: bool) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr for the command line; a log line every tenth otherwise."""
+    bar = tqdm(desc="embedding", unit="text", file=sys.stderr, disable=not show)
+    logged = [-1]
+
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+        if total and done * 10 // total != logged[0]:
+            logged[0] = done * 10 // total
+            log.info("vectors: %d of %d", done, total)
+    try:
+        yield update
+    finally:
+        bar.close()
 
 
 def _reuse_or_parse(relative: str, kind: str, path: Path, previous: "_PreviousIndex", parse_key: str,
@@ -127,11 +228,11 @@ def _reuse_or_parse(relative: str, kind: str, path: Path, previous: "_PreviousIn
 
 def _parse(relative: str, kind: str, path: Path, report: FileReport, settings: Settings) -> _Parsed:
     if kind == "glossary":
-        terms, warnings = load_glossary(path, relative)
+        terms, warnings = load_glossary(path, relative, layouts=report.sheets)
         report.terms, report.warnings = len(terms), warnings
         return _Parsed(report, terms=terms)
     if kind == "faq":
-        entries, warnings = load_faq(path, relative)
+        entries, warnings = load_faq(path, relative, layouts=report.sheets)
         passages = [faq_passage(e) for e in entries]
         report.faq, report.chunks, report.warnings = len(entries), len(passages), warnings
         return _Parsed(report, faq=entries, passages=passages)
@@ -177,7 +278,7 @@ class _PreviousIndex:
         self.generation = generation
         self.files: dict[str, dict] = manifest.get("files", {})
         self.parse_key = manifest.get("parse_key")
-        self.embedding_model = manifest.get("embedding_model")
+        self.vectors: dict = manifest.get("vectors", {})
         self.tokenizer_fingerprint = manifest.get("tokenizer_fingerprint")
         self._passages: list[Passage] = records.get("passages", [])
         self.by_source: dict[str, dict[str, list]] = {}
@@ -200,41 +301,32 @@ class _PreviousIndex:
             return cls(None, {}, {})
 
     @cached_property
-    def passage_cache(self) -> dict[Passage, tuple[list[str] | None, np.ndarray | None]]:
-        """Tokens and vector of every indexed passage; read only when a new generation is written."""
+    def token_cache(self) -> dict[Passage, list[str]]:
+        """Lexical tokens of every indexed passage; read only when a new generation is written."""
         if self.generation is None:
             return {}
         try:
             with open(self.generation / "tokens.jsonl", encoding="utf-8") as handle:
                 tokens = [json.loads(line) for line in handle]
-            vectors = None
-            if (self.generation / "dense.faiss").is_file():
-                import faiss
-
-                index = faiss.read_index(str(self.generation / "dense.faiss"))
-                vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else None
         except Exception as exc:
-            log.warning("cached tokens and vectors unreadable (%s); computing them again", exc)
+            log.warning("cached tokens unreadable (%s); computing them again", exc)
             return {}
-        cache = {}
-        for number, passage in enumerate(self._passages):
-            vector = vectors[number] if vectors is not None and number < len(vectors) else None
-            cache[passage] = (tokens[number] if number < len(tokens) else None, vector)
-        return cache
+        return dict(zip(self._passages, tokens))
 
     def parsed(self, relative: str, report: FileReport, old: dict) -> _Parsed:
         held = self.by_source.get(relative, {})
         report.status = old.get("status", report.status)
         report.error = old.get("error")
         report.warnings = list(old.get("warnings", []))
+        report.sheets = list(old.get("sheets", []))
         report.terms, report.faq, report.chunks = old.get("terms", 0), old.get("faq", 0), old.get("chunks", 0)
         return _Parsed(report, held.get("terms", []), held.get("faq", []), held.get("passages", []))
 
 
 def _write_generation(generation: Path, parsed: list[_Parsed], previous: _PreviousIndex, parse_key: str,
-                      settings: Settings, show_progress: bool
-                      ) -> tuple[list[Passage], list[list[str]], np.ndarray | None]:
-    """Write the generation's files; returns its passages, their lexical tokens and their vectors."""
+                      settings: Settings, embedder_name: str) -> tuple[list[Passage], list[list[str]], VectorPlan]:
+    """Write the generation's records and lexical index; returns its passages, their lexical tokens and
+    the texts it needs vectors for (added by _add_vectors)."""
     terms = [t for item in parsed for t in item.terms]
     faq = [e for item in parsed for e in item.faq]
     passages = [p for item in parsed for p in item.passages]
@@ -242,9 +334,8 @@ def _write_generation(generation: Path, parsed: list[_Parsed], previous: _Previo
     same_tokenizer = tokenizer.fingerprint == previous.tokenizer_fingerprint
     tokens = []
     for passage in passages:
-        cached = previous.passage_cache.get(passage, (None, None))[0] if same_tokenizer else None
+        cached = previous.token_cache.get(passage) if same_tokenizer else None
         tokens.append(cached if cached is not None else tokenizer.tokens(passage.text))
-    vectors = _passage_vectors(passages, previous, settings, show_progress)
     for name, (file, _) in store.RECORD_FILES.items():
         store.write_records(generation / file, {"terms": terms, "faq": faq, "passages": passages}[name])
     with open(generation / "tokens.jsonl", "w", encoding="utf-8") as handle:
@@ -252,19 +343,16 @@ def _write_generation(generation: Path, parsed: list[_Parsed], previous: _Previo
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     if tokens:  # bm25s cannot average the length of no passages; a glossary-only index needs none
         LexicalIndex.build(tokens).save(generation / "lexical")
-    if vectors is not None:
-        DenseIndex.build(vectors).save(generation / "dense.faiss")
     manifest = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "knowledge_dir": str(settings.knowledge_dir),
         "parse_key": parse_key,
-        "embedding_model": settings.embedding_model,
         "tokenizer_fingerprint": tokenizer.fingerprint,
         "files": {item.report.path: dataclasses.asdict(item.report) for item in parsed},
         "totals": {"terms": len(terms), "faq": len(faq), "chunks": len(passages)},
     }
     (generation / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
-    return passages, tokens, vectors
+    return passages, tokens, VectorPlan.for_records(embedder_name, terms, faq, passages)
 
 
 def _milvus(settings: Settings):
@@ -278,27 +366,11 @@ def _milvus_empty(settings: Settings) -> bool:
     return settings.vector_store == "milvus" and _milvus(settings).current_collection() is None
 
 
-def _passage_vectors(passages: list[Passage], previous: _PreviousIndex, settings: Settings,
-                     show_progress: bool) -> np.ndarray | None:
-    if not passages:
-        return None
-    same_model = previous.embedding_model == settings.embedding_model
-    cached = [previous.passage_cache.get(p, (None, None))[1] if same_model else None for p in passages]
-    missing = [i for i, vector in enumerate(cached) if vector is None]
-    if not missing:
-        return np.vstack(cached).astype(np.float32)
-    embedder = load_embedder(settings.embedding_model)
-    log.info("embedding %d new passages", len(missing))
-    fresh = embedder.encode([passages[i].text for i in missing], show_progress=show_progress)
-    for position, number in enumerate(missing):
-        cached[number] = fresh[position]
-    return np.vstack(cached).astype(np.float32)
-
-
-def _report(parsed: list[_Parsed], changed: bool, changes: dict) -> IngestReport:
+def _report(parsed: list[_Parsed], changed: bool, changes: dict, pending: PendingVectors | None = None
+            ) -> IngestReport:
     totals = {"terms": sum(len(i.terms) for i in parsed), "faq": sum(len(i.faq) for i in parsed),
               "chunks": sum(len(i.passages) for i in parsed)}
-    return IngestReport([i.report for i in parsed], totals, changed, changes)
+    return IngestReport([i.report for i in parsed], totals, changed, changes, pending)
 
 
 def _changes(previous: _PreviousIndex, parsed: list[_Parsed]) -> dict:

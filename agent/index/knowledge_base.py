@@ -1,28 +1,36 @@
 """The loaded index: glossary, FAQ and passages, with hybrid passage search.
 
-Heavy parts load on first use: jieba when a lexical query comes, the embedding model when a dense
-query comes, so a glossary answer from a cold start never waits for either.
+Heavy parts load on first use: jieba when a lexical query comes, the embedder when a vector is first
+asked for, so a glossary answer from a cold start never waits for either. Stored vectors are used only
+with the embedder that made them; a failing embedder turns the vectors off, never the answers.
 """
 from __future__ import annotations
 
 import json
 import logging
 import threading
+import time
+from collections import OrderedDict
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
+
 from agent.index import store
 from agent.index.dense import DenseIndex
-from agent.index.embedding import load_embedder
+from agent.index.embedders import Embedder, create_embedder
 from agent.index.fusion import CANDIDATES, fuse_rankings
-
 from agent.index.lexical import LexicalIndex, Tokenizer, glossary_words
-from agent.text.normalize import has_cjk, readable
+from agent.index.vectors import FAQ_FILE, PASSAGES_FILE, TERMS_FILE, faq_question_rows, read_vectors
+from agent.text.normalize import readable
 from agent.records import FaqEntry, Passage, SearchHit, Term
 from agent.settings import Settings
 
 log = logging.getLogger(__name__)
 
+AUTO_DENSE_WEIGHT = 1.0  # KB_DENSE_WEIGHT=auto, chosen on CMRC2018 trial (docs/benchmarks.md)
+RETRY_EMBEDDER_AFTER_S = 30.0  # a failed embedder is not asked again for this long: questions must not wait on it
+QUERY_VECTORS_KEPT = 256  # recent question vectors, for the several lookups one question makes
 
 
 class KnowledgeBase:
@@ -35,8 +43,15 @@ class KnowledgeBase:
         self.faq: list[FaqEntry] = records["faq"]
         self.passages: list[Passage] = records["passages"]
         self._lexical = LexicalIndex.load(generation / "lexical") if self.passages else None
-        dense_path = generation / "dense.faiss"
+        dense_path = generation / PASSAGES_FILE
         self._dense = DenseIndex.load(dense_path) if dense_path.is_file() else None
+        self._faq_vectors = read_vectors(generation, FAQ_FILE)
+        self._term_vectors = read_vectors(generation, TERMS_FILE)
+        self.faq_vector_owners: list[int] = faq_question_rows(self.faq)[1]
+        self.embedder_error: str | None = None  # why vectors are off, for the status; None when they work
+        self._embedder: Embedder | None = None
+        self._embedder_failed_at = float("-inf")
+        self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
         self._milvus = None
         if settings.vector_store == "milvus":
@@ -60,18 +75,51 @@ class KnowledgeBase:
     def tokenizer(self) -> Tokenizer:
         return Tokenizer(glossary_words(self.terms))
 
+    @property
+    def vectors_complete(self) -> bool:
+        """Whether this generation holds every vector it needs (see agent/index/build.PendingVectors)."""
+        return bool(self.manifest.get("vectors", {}).get("complete"))
+
+    @property
+    def faq_vectors(self) -> np.ndarray | None:
+        """One unit row per FAQ question and similar question (owners in faq_vector_owners), embedded as
+        questions; None while not computed or when no embedder works."""
+        return self._faq_vectors if self._faq_vectors is not None and self._vectors_usable() else None
+
+    @property
+    def term_vectors(self) -> np.ndarray | None:
+        """One unit row per glossary term (its names joined), embedded as passages; None as faq_vectors."""
+        return self._term_vectors if self._term_vectors is not None and self._vectors_usable() else None
+
+    def query_vector(self, text: str) -> np.ndarray | None:
+        """The question's unit vector (query side), or None when no embedder works; safe from any thread."""
+        with self._lock:
+            cached = self._query_vectors.get(text)
+            if cached is not None:
+                self._query_vectors.move_to_end(text)
+                return cached
+        embedder = self._working_embedder()
+        if embedder is None:
+            return None
+        try:
+            vector = embedder.encode_queries([text])[0]
+        except Exception as exc:  # an endpoint gone down: answer lexically, say why in the status
+            self._embedder_failed(f"{type(exc).__name__}: {exc}")
+            return None
+        with self._lock:
+            self.embedder_error = None
+            self._query_vectors[text] = vector
+            if len(self._query_vectors) > QUERY_VECTORS_KEPT:
+                self._query_vectors.popitem(last=False)
+        return vector
+
     def dense_weight(self, query: str) -> float:
-        """How much the dense leg counts in fusion. `auto`: off for Chinese text with the default English
-        model (it finds the right CMRC2018 article for 8% of questions, against 99% for BM25), half weight
-        for other text with it, equal weight with a model chosen through KB_EMBEDDING_MODEL."""
+        """How much the dense leg counts in fusion: KB_DENSE_WEIGHT, or with `auto` the weight measured on
+        CMRC2018 trial (AUTO_DENSE_WEIGHT); 0 while passage vectors are missing."""
         if self._dense is None or self._dense.size == 0:
             return 0.0
         configured = self.settings.dense_weight
-        if configured != "auto":
-            return max(0.0, float(configured))
-        if self.settings.embedding_model_is_default:
-            return 0.0 if has_cjk(query) else 0.5
-        return 1.0
+        return AUTO_DENSE_WEIGHT if configured == "auto" else float(configured)
 
     def search(self, query: str, k: int = 5, expansions: tuple[str, ...] = (), dense_weight: float | None = None,
                lexical_weight: float = 1.0) -> list[SearchHit]:
@@ -81,17 +129,50 @@ class KnowledgeBase:
             return []
         text = readable(" ".join((query, *expansions)))
         weight = self.dense_weight(query) if dense_weight is None else dense_weight
+        vector = self.query_vector(text) if weight > 0 and self._vectors_usable() else None
+        if vector is None:
+            weight = 0.0
         if self._milvus is not None:
-            vector = self._query_vector(text) if weight > 0 else None
             return self._milvus.search(self.tokenizer.tokens(text), vector, k=k, dense_weight=weight,
                                        lexical_weight=lexical_weight)
         lexical = self._lexical.search(self.tokenizer.tokens(text), CANDIDATES) if lexical_weight > 0 else []
-        dense = self._dense.search(self._query_vector(text), CANDIDATES) if weight > 0 else []
+        dense = self._dense.search(vector, CANDIDATES) if weight > 0 else []
         fused = fuse_rankings(lexical, dense, lexical_weight, weight)[:k]
         return [SearchHit(self.passages[n], score, lexical_score, dense_score)
                 for n, score, lexical_score, dense_score in fused]
 
-    def _query_vector(self, text: str):
-        with self._lock:  # one model load even when several questions arrive at once
-            embedder = load_embedder(self.settings.embedding_model)
-        return embedder.encode([text])[0]
+    def _working_embedder(self) -> Embedder | None:
+        """The configured embedder, loaded on first use (once, however many questions arrive together);
+        None for a while after it failed."""
+        with self._lock:
+            if self._embedder is not None:
+                return self._embedder
+            if time.monotonic() - self._embedder_failed_at < RETRY_EMBEDDER_AFTER_S:
+                return None
+            try:
+                self._embedder = create_embedder(self.settings)
+            except Exception as exc:
+                self._embedder_failed_at = time.monotonic()
+                self.embedder_error = str(exc)
+                log.warning("vectors are off: %s", exc)
+                return None
+            return self._embedder
+
+    def _embedder_failed(self, error: str) -> None:
+        with self._lock:
+            self._embedder_failed_at = time.monotonic()
+            self._embedder = None  # made again after the pause: an endpoint may come back
+            self.embedder_error = error
+        log.warning("vectors are off for %.0f s: %s", RETRY_EMBEDDER_AFTER_S, error)
+
+    def _vectors_usable(self) -> bool:
+        """Stored vectors count only if the configured embedder made them: two embedders' vectors never meet."""
+        made_by = self.manifest.get("vectors", {}).get("embedder")
+        embedder = self._working_embedder()
+        if embedder is None or made_by is None:
+            return False
+        if embedder.name != made_by:
+            self.embedder_error = (f"the index's vectors were made by {made_by}, the configured embedder is "
+                                   f"{embedder.name}; re-index to use them")
+            return False
+        return True

@@ -58,6 +58,20 @@ def publish(index_dir: Path, generation: Path) -> None:
     remove_stale_generations(index_dir, keep=generation.name)
 
 
+def link_generation(source: Path, target: Path) -> None:
+    """Fill `target` with `source`'s files as hard links (copies where the file system has none), so a
+    generation that only adds files to another costs no copying."""
+    for path in sorted(source.rglob("*")):
+        destination = target / path.relative_to(source)
+        if path.is_dir():
+            destination.mkdir(exist_ok=True)
+            continue
+        try:
+            os.link(path, destination)
+        except OSError:
+            shutil.copy2(path, destination)
+
+
 def remove_stale_generations(index_dir: Path, keep: str) -> None:
     for folder in index_dir.glob(f"{GENERATION_PREFIX}*"):
         if folder.name != keep:
