@@ -315,3 +315,51 @@ def test_a_change_of_embedder_re_embeds_everything_and_never_mixes(knowledge, bu
     assert kb.faq_vectors is None and kb.term_vectors is None
     assert "another-model" in kb.embedder_error
     assert all(hit.dense_score == 0.0 for hit in kb.search("出差回来多久内要报销？", k=3))
+
+
+# --- progressive indexing ---
+
+
+def test_the_lexical_index_is_published_first_and_the_vectors_after(knowledge, bundled):
+    settings = settings_for(knowledge)
+
+    report = ingest(settings, embedder=bundled, wait_for_vectors=False)
+    lexical = KnowledgeBase.load(settings)
+    completed = report.pending.run()
+    complete = KnowledgeBase.load(settings)
+
+    assert not lexical.vectors_complete and lexical.faq_vectors is None and lexical.term_vectors is None
+    assert lexical.dense_weight("出差回来多久内要报销？") == 0.0
+    assert lexical.search("出差回来多久内要报销？", k=1)[0].passage.source == "docs/差旅.md"
+    assert completed and (report.pending.done, report.pending.total) == (6, 6)  # 3 passages (2 documents, the FAQ entry), 2 FAQ rows, 1 term
+    assert complete.vectors_complete and complete.faq_vectors.shape == (2, 384)
+    assert complete.generation != lexical.generation and complete.passages == lexical.passages
+
+
+def test_vectors_for_a_generation_replaced_meanwhile_are_kept_in_the_cache_but_not_published(knowledge, bundled):
+    settings = settings_for(knowledge)
+    first = ingest(settings, embedder=bundled, wait_for_vectors=False)
+    (knowledge / "docs" / "会议.md").write_text("会议室须提前一天在 OA 系统预订。\n", encoding="utf-8")
+    second = ingest(settings, embedder=bundled, wait_for_vectors=False)
+
+    assert not first.pending.run()
+    counting = CountingEmbedder(bundled)
+    ingest(settings, embedder=counting)
+
+    assert counting.texts == ["会议室须提前一天在 OA 系统预订。"]
+    assert KnowledgeBase.load(settings).vectors_complete and second.pending is not None
+
+
+def test_the_service_answers_before_the_vectors_and_reports_their_progress(knowledge):
+    from agent.answer.service import KnowledgeService
+
+    service = KnowledgeService(settings_for(knowledge), wait_for_vectors=False)
+    started = service.vector_progress
+
+    deadline = time.monotonic() + 120
+    while not service.kb.vectors_complete and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+    assert started["total"] == 6 and started["done"] < 6
+    assert service.kb.vectors_complete and service.vector_progress == {"done": 6, "total": 6}
+    assert service.kb.faq_vectors is not None and service.vector_error is None
