@@ -51,6 +51,12 @@ class AppProcess:
         self.stop()
         raise RuntimeError(f"app.py did not answer /healthz within {seconds}s:\n{self.log_text()}")
 
+    def client(self, token: str = "no-token"):
+        """An `openai` client on the app's HTTP API."""
+        import openai
+
+        return openai.OpenAI(base_url=f"{self.url}/v1", api_key=token, max_retries=0, timeout=60)
+
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")[-3000:]
 

@@ -223,8 +223,7 @@ def test_with_sign_in_on_and_no_tokens_the_api_is_closed(closed_app):
 def test_the_real_app_serves_the_guarded_api_beside_the_web_page(knowledge, open_app):
     app = AppProcess(knowledge.parent, knowledge, **GUARDED)  # on the index open_app brought up to date
     try:
-        client = openai.OpenAI(base_url=f"{app.url}/v1", api_key=TOKEN, max_retries=0, timeout=60)
-        reply = client.chat.completions.create(model="kb", messages=[{"role": "user", "content": "AM是什么意思？"}])
+        reply = app.client(TOKEN).chat.completions.create(model="kb", messages=[{"role": "user", "content": "AM是什么意思？"}])
         with urllib.request.urlopen(f"{app.url}/", timeout=30) as response:
             page = response.read().decode()
 

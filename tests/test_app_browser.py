@@ -30,6 +30,7 @@ INJECTION = '<img src=x onerror="window.__xss=1;document.title=\'XSS\'">'
 ADMIN, READER = ("alice", "alice-pw-1"), ("bob", "bob-pw-2")
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing: "
                        "apt-get install -y chromium chromium-driver to run the browser tests"),
 ]

@@ -167,6 +167,7 @@ def test_a_sheet_over_the_cell_cap_is_cut_with_a_warning(tmp_path, monkeypatch):
     assert any("more than 3000 cells" in w for w in warnings)
 
 
+@pytest.mark.slow
 def test_a_sheet_of_a_million_rows_is_cut_at_the_row_cap_with_a_warning(tmp_path):
     path = tmp_path / "问答.csv"
     lines = ["问题,答案"] + [f"问题{n}？,答案{n}" for n in range(1_000_000)]
@@ -180,6 +181,7 @@ def test_a_sheet_of_a_million_rows_is_cut_at_the_row_cap_with_a_warning(tmp_path
     assert time.perf_counter() - started < 30
 
 
+@pytest.mark.slow
 def test_html_nested_100000_deep_is_refused_quickly_without_a_recursion_error(tmp_path):
     path = tmp_path / "深.html"
     path.write_text("<div>" * 100_000 + "正文" + "</div>" * 100_000, encoding="utf-8")

@@ -3,6 +3,7 @@ change and are re-indexed by the watcher. Every answer must be complete and cons
 old or the new knowledge. The request count is bounded; the p95 latency is printed (pytest -s)."""
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -11,10 +12,11 @@ import numpy as np
 import pytest
 
 from tests.conftest import _write_workbook
-from tests.test_api import RunningApp
+from tests.app_process import AppProcess
 
 SESSIONS = 16
 QUESTIONS_PER_SESSION = 12
+pytestmark = pytest.mark.slow  # a real app process, sixteen sessions and two re-indexes
 NEW_TERM = ["序号", "缩略语", "英文全称", "中文解释"], [1, "QPS", "Queries Per Second", "每秒查询数"]
 
 
@@ -31,7 +33,9 @@ def _consistent(question: str, route: str, text: str) -> bool:
 
 @pytest.fixture(scope="module")
 def watched_app(tmp_path_factory, company_knowledge):
-    running = RunningApp(tmp_path_factory.mktemp("load-app"), company_knowledge, KB_WATCH_DEBOUNCE_S="0.5")
+    folder = tmp_path_factory.mktemp("load-app")
+    shutil.copytree(company_knowledge, folder / "knowledge")  # the test changes the files
+    running = AppProcess(folder, folder / "knowledge", KB_WATCH_DEBOUNCE_S="0.5")
     yield running
     running.stop()
 

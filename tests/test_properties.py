@@ -75,6 +75,7 @@ def company_router(company_service):
     return company_service.router
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(question=ANY_TEXT)
 def test_the_router_routes_any_question(company_router, question):
@@ -94,6 +95,7 @@ HEADER = st.sampled_from([["缩略语", "英文全称", "中文解释"], ["Abbre
                           ["简称", "全称", "释义", "备注"], ["随便", "什么", "表头"]])
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(HEADER, st.lists(st.lists(CELL, max_size=5), max_size=8))
 def test_the_glossary_parser_reads_any_cells_or_says_why_not(header, rows):

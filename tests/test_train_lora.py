@@ -27,6 +27,7 @@ KPI = Term(("KPI",), "Key Performance Indicator", "关键绩效指标")
 SLA = Term(("SLA",), "Service Level Agreement", "服务等级协议")
 FAST = {"epochs": 10, "learning_rate": 1e-2, "batch_size": 8, "patience": 10, "gradient_checkpointing": False}
 SHORT_REPLIES = 32  # tokens; a right answer is shorter, and the random base model's noise stops sooner
+pytestmark = pytest.mark.slow  # nearly every test waits for the module's LoRA training and evaluation
 
 
 @pytest.fixture(scope="module", autouse=True)
