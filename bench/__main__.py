@@ -1,5 +1,5 @@
-"""`python -m bench quality|speed`: this project measured beside the alternatives. With --json each prints
-exactly one JSON object on stdout; logs and progress bars go to stderr."""
+"""`python -m bench [quality|speed]`: this project measured beside the alternatives; with no command, what each
+one measures. With --json each prints exactly one JSON object on stdout; logs and progress bars go to stderr."""
 from __future__ import annotations
 
 import argparse
@@ -7,10 +7,28 @@ import logging
 
 from bench import report
 
+MEASURES = {
+    "quality": ["document search on CMRC2018 (hit@1, hit@5, MRR) beside Qwen-Agent's keyword search and the "
+                "LangChain recipe", "route and answer accuracy on the case sets in bench/cases",
+                "--store milvus: the same with passages in Milvus Lite"],
+    "speed": ["term and fact route latency as the glossary and the FAQ grow (synthetic, seeded)",
+              "document search latency as the passages grow, each leg beside rank_bm25, numpy and its floor",
+              "memory, index size on disk and load time per size", "ingest, embedding and re-ingest rates",
+              "throughput with concurrent askers, and the cold start of `python -m agent ask`",
+              "the machine's memory bandwidth and matrix-product rate, which bound the figures above"],
+}
+
+
+def measures() -> str:
+    lines = ["python -m bench COMMAND [--json] [--write-docs]  (speed --quick: tiny sizes, to check it runs)", ""]
+    for command, items in MEASURES.items():
+        lines += [f"{command}:", *(f"  - {item}" for item in items)]
+    return "\n".join(lines)
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command")
     quality = commands.add_parser("quality", help="retrieval quality on CMRC2018 and routing quality on bench/cases")
     quality.add_argument("--limit", type=int, help="only the first N CMRC2018 articles (and their questions)")
     quality.add_argument("--no-end-to-end", action="store_true",
@@ -27,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("--work", default=str(report.WORK_DIR),
                              help="work folder for generated knowledge, indexes and caches (default bench/.work)")
     args = parser.parse_args(argv)
+    if args.command is None:
+        print(measures())
+        return 0
     report.configure_logging(logging.WARNING if args.json else logging.INFO)
     for noisy in ("faiss", "jieba", "sentence_transformers", "httpx", "urllib3", "agent.index.build"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

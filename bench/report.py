@@ -19,7 +19,7 @@ WORK_DIR = REPO_ROOT / "bench" / ".work"  # git-ignored: generated knowledge fol
 DOCS_INTRO = """# Benchmarks
 
 Measured figures for the knowledge assistant, each section written by the script named in it
-(`python -m bench quality`, `python -m bench speed`, `python -m bench.knowledge_scale`), with the machine,
+(`python -m bench quality`, `python -m bench speed`), with the machine,
 the date and the library versions it ran with.
 """
 LIBRARIES = ("torch", "transformers", "faiss-cpu", "bm25s", "jieba", "qwen-agent", "langchain-community",

@@ -1,12 +1,9 @@
 """`python -m bench speed`: latency per route as the glossary, the FAQ and the document pile grow, throughput
-with concurrent askers, memory, cold start and ingest speed, each figure beside its bound or the best
-alternative measured in the same run, and the targets met or missed.
+with concurrent askers, memory, index size, cold start and ingest speed, each figure beside its bound or the
+best alternative measured in the same run, and the targets met or missed.
 
 Every size of every route runs in its own subprocess (`python -m bench.speed --worker KIND SIZE ...`), so
-its peak RSS is its own. Glossaries and FAQ sheets are synthetic (seeded); document passages are runs of
-real CMRC2018 sentences with their real jieba tokens, and random unit vectors stand in for embeddings
-(a flat FAISS search costs the same whatever the vectors say). Index generations for them are written
-with the index's own classes (LexicalIndex, DenseIndex, store) and searched through KnowledgeBase.
+its peak RSS is its own. What is measured on comes from bench/corpus.py; how much, from bench/plan.py.
 """
 from __future__ import annotations
 
@@ -16,253 +13,38 @@ import json
 import logging
 import random
 import re
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
-from agent.index import store
-from agent.index.dense import DenseIndex
 from agent.index.build import faq_passage, ingest
-from agent.index.knowledge_base import CANDIDATES, KnowledgeBase
+from agent.index.dense import DenseIndex
+from agent.index.fusion import CANDIDATES
+from agent.index.knowledge_base import KnowledgeBase
 from agent.index.lexical import LexicalIndex, Tokenizer
-from agent.records import FaqEntry, Passage, Term
 from agent.settings import REPO_ROOT
 from bench import report
-from bench.quality import CASES_DIR, CMRC_DEV, SAMPLE_KNOWLEDGE, offline_settings
+from bench.corpus import (DIMENSION, PASSAGE_CHARS, Corpus, faq_questions, load_corpus, prepare_corpus,
+                          random_unit_vectors, synthetic_faq, synthetic_passages, synthetic_terms, term_questions,
+                          write_generation)
+from bench.measure import (current_rss_mb, fastest_read_s, folder_mb, load_average, matmul_gflops,
+                           memory_bandwidth_gb_s, peak_rss_mb, timed)
+from bench.plan import FULL, QUICK, Plan
+from bench.quality import CASES_DIR, SAMPLE_KNOWLEDGE, offline_settings
 
 log = logging.getLogger(__name__)
 
-DIMENSION = 384  # all-MiniLM-L6-v2
-PASSAGE_CHARS = 300  # the default KB_CHUNK_SIZE
 TARGETS_MS = {"term": 5.0, "fact": 30.0, "doc": 100.0}  # p95 at the largest size
 REINGEST_TARGET_S = 3.0
 THROUGHPUT_ROUNDS = 3
 CACHE_SIZED_BYTES = 64 * 2**20
 RANK_BM25_MAX_SIZE = 10_000  # rank_bm25 scores every passage in Python; beyond this it only costs time
-_SENTENCE_END = re.compile(r"(?<=[。！？])")
-
-
-@dataclass(frozen=True)
-class Plan:
-    glossary_sizes: tuple[int, ...]
-    faq_sizes: tuple[int, ...]
-    passage_sizes: tuple[int, ...]
-    queries: int  # timed questions per size of the term and fact routes
-    doc_queries: int  # questions that embed (hybrid search, embedding alone) per passage count, 0: none;
-    # the other document measurements use `queries`
-    asks: int  # questions through KnowledgeService.ask, per concurrency level
-    cold_starts: int
-    embedding_sample: int
-    lexical_sample: int
-    reingest_files: int  # synthetic articles of about 3,000 characters: about 12 passages each
-    reingest_repeats: int
-    bandwidth_mb: int
-    cli_reingest: bool = True  # also time a fresh `python -m agent ingest` process (imports torch: slow)
-
-
-FULL = Plan(glossary_sizes=(100, 5_000, 50_000), faq_sizes=(100, 2_000, 20_000),
-            passage_sizes=(1_000, 10_000, 100_000), queries=300, doc_queries=100, asks=400, cold_starts=3,
-            embedding_sample=256, lexical_sample=2_000, reingest_files=840, reingest_repeats=3, bandwidth_mb=1024)
-QUICK = Plan(glossary_sizes=(100, 500), faq_sizes=(200,), passage_sizes=(500,), queries=20, doc_queries=0, asks=24,
-             cold_starts=1, embedding_sample=4, lexical_sample=50, reingest_files=3, reingest_repeats=1,
-             bandwidth_mb=64, cli_reingest=False)
-
-
-# ---- synthetic knowledge -------------------------------------------------------------------------
-
-ENGLISH_WORDS = """account asset audit balance brand budget business capital cash channel client cloud compliance
-contract control cost credit customer data delivery demand design development digital direct enterprise equity
-finance forecast growth human incident index industry information infrastructure innovation insurance integrated
-internal inventory investment key knowledge labor lead legal level logistics management manufacturing market
-master material media model network object operation order partner payment performance planning platform policy
-portfolio price process procurement product production program project quality quarterly regional research
-resource retail revenue risk sales security service settlement share software solution standard strategic supply
-support system target tax team technical trade training transfer value vendor""".split()
-CHINESE_WORDS = """客户 经理 项目 管理 平台 系统 数据 中心 服务 运营 财务 预算 合同 采购 供应 渠道 市场 销售 产品 研发
-测试 质量 安全 风险 合规 审计 人力 资源 培训 绩效 薪酬 招聘 行政 资产 设备 网络 信息 技术 架构 运维 营销 品牌 战略
-规划 投资 融资 结算 发票 税务 法务 客服 物流 仓储 库存 生产 制造 工艺 标准 流程 委员会 事业部 办公室 小组 指标 报告
-会议 方案 计划 政策""".split()
-TERM_QUESTIONS = ("{abbr}是什么意思", "{abbr}是啥", "请问{abbr}指的是什么", "{abbr}的中文全称是什么",
-                  "{chinese}的英文全称是什么", "{english}是什么意思", "What does {abbr} stand for?")
-
-FAQ_SUBJECTS = """年假 病假 婚假 产假 调休 加班费 差旅补贴 住宿标准 餐补 工资条 社保 公积金 体检 门禁卡 工牌 停车位 会议室
-打印机 VPN账号 企业邮箱 笔记本电脑 显示器 办公用品 快递 访客登记 培训课程 绩效考核 转正 离职手续 入职材料 劳动合同
-增值税发票 合同盖章 采购申请 出差审批 团建费用 年终奖 内推奖金 工作居住证 商业保险""".split()
-FAQ_ACTIONS = """申请 办理 查询 修改 取消 延期 补办 续签 审批 提交 领取 报销 预约 变更 退回 撤销 转移 确认 开具 核对
-登记 注销 激活 升级 归还""".split()
-FAQ_ASPECTS = """流程 条件 材料 时间 期限 标准 费用 负责人 入口 系统 额度 次数 审批人 截止日期 注意事项 所需天数 联系方式
-适用范围 常见问题 处理进度""".split()
-FAQ_PARAPHRASES = ("请问{s}要怎么{a}，{p}是怎样的", "想了解一下{s}{a}的{p}", "关于{s}{a}，{p}怎么规定的",
-                   "{s}{a}的话{p}是啥")
-DEPARTMENTS = ("人力资源部", "财务部", "行政部", "信息技术部", "法务部")
-
-
-def synthetic_terms(size: int, seed: int = 11) -> list[Term]:
-    """Unique random abbreviations with English and Chinese names made of business words."""
-    rng = random.Random(seed)
-    seen: set[str] = set()
-    terms = []
-    while len(terms) < size:
-        abbr = "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(rng.randint(2, 5)))
-        if rng.random() < 0.1:
-            abbr += str(rng.randint(1, 9))
-        if abbr in seen:
-            continue
-        seen.add(abbr)
-        english = " ".join(w.capitalize() for w in rng.sample(ENGLISH_WORDS, rng.randint(2, 4)))
-        chinese = "".join(rng.sample(CHINESE_WORDS, rng.randint(2, 3)))
-        terms.append(Term((abbr,), english, chinese, source="glossary/synthetic.xlsx", sheet="术语", row=len(terms) + 2))
-    return terms
-
-
-def term_questions(terms: list[Term], count: int, seed: int = 12) -> list[tuple[str, Term]]:
-    rng = random.Random(seed)
-    asked = []
-    for _ in range(count):
-        term = rng.choice(terms)
-        template = rng.choice(TERM_QUESTIONS)
-        asked.append((template.format(abbr=term.abbreviation, english=term.english, chinese=term.chinese), term))
-    return asked
-
-
-def synthetic_faq(size: int, seed: int = 21) -> list[FaqEntry]:
-    """Questions "{subject}{action}的{aspect}是什么？": up to 41 x 25 x 20 = 20,500 distinct entries, many
-    sharing all but one word with others, which makes matching harder, not easier."""
-    rng = random.Random(seed)
-    combos = [(s, a, p) for s in FAQ_SUBJECTS for a in FAQ_ACTIONS for p in FAQ_ASPECTS]
-    if size > len(combos):
-        raise ValueError(f"at most {len(combos)} synthetic FAQ entries")
-    rng.shuffle(combos)
-    entries = []
-    for number, (s, a, p) in enumerate(combos[:size]):
-        answer = (f"{s}{a}的{p}：按公司制度执行，由{rng.choice(DEPARTMENTS)}负责，"
-                  f"一般在{rng.randint(1, 15)}个工作日内完成。")
-        entries.append(FaqEntry(f"{s}{a}的{p}是什么？", answer, (f"怎么{a}{s}？{p}是怎样的？",),
-                                source="faq/synthetic.xlsx", sheet="FAQ", row=number + 2))
-    return entries
-
-
-def faq_questions(entries: list[FaqEntry], count: int, seed: int = 22) -> list[tuple[str, FaqEntry]]:
-    """Paraphrases worded unlike the stored question and its similar question."""
-    rng = random.Random(seed)
-    pattern = re.compile(rf"^({'|'.join(FAQ_SUBJECTS)})({'|'.join(FAQ_ACTIONS)})的(.+)是什么？$")
-    asked = []
-    for _ in range(count):
-        entry = rng.choice(entries)
-        s, a, p = pattern.match(entry.question).groups()
-        asked.append((rng.choice(FAQ_PARAPHRASES).format(s=s, a=a, p=p), entry))
-    return asked
-
-
-@dataclass
-class Corpus:
-    sentences: list[str]
-    tokens: list[list[str]]
-    questions: list[str]
-
-
-def prepare_corpus(work: Path) -> Path:
-    """CMRC2018 dev sentences with their jieba tokens and its questions, cached as JSON for the workers."""
-    path = work / "speed" / "cmrc-sentences.json"
-    if path.is_file():
-        return path
-    if not CMRC_DEV.is_file():
-        raise FileNotFoundError(f"CMRC2018 dev set not found at {CMRC_DEV}")
-    data = json.loads(CMRC_DEV.read_text(encoding="utf-8"))["data"]
-    sentences = [s.strip() for a in data for p in a["paragraphs"] for s in _SENTENCE_END.split(p["context"])
-                 if s.strip()]
-    questions = [q["question"] for a in data for p in a["paragraphs"] for q in p["qas"]]
-    tokenizer = Tokenizer(())
-    tokens = [tokenizer.tokens(s) for s in tqdm(sentences, desc="tokenising CMRC2018 sentences", file=sys.stderr)]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"sentences": sentences, "tokens": tokens, "questions": questions}, ensure_ascii=False))
-    return path
-
-
-def load_corpus(path: Path) -> Corpus:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return Corpus(data["sentences"], data["tokens"], data["questions"])
-
-
-def synthetic_passages(corpus: Corpus, size: int, seed: int = 31) -> tuple[list[Passage], list[list[str]]]:
-    """Passages of about PASSAGE_CHARS characters, each a random draw of real sentences (so no two repeat),
-    with the jieba tokens of those sentences."""
-    rng = random.Random(seed)
-    passages, tokens = [], []
-    for number in range(size):
-        text, words = "", []
-        while len(text) < PASSAGE_CHARS * 0.8:
-            pick = rng.randrange(len(corpus.sentences))
-            text += corpus.sentences[pick]
-            words += corpus.tokens[pick]
-        passages.append(Passage(text[:PASSAGE_CHARS], f"docs/synthetic-{number // 12:05d}.txt",
-                                f"part {number % 12 + 1}"))
-        tokens.append(words)
-    return passages, tokens
-
-
-def random_unit_vectors(count: int, seed: int = 41) -> np.ndarray:
-    vectors = np.random.default_rng(seed).standard_normal((count, DIMENSION), dtype=np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors
-
-
-def write_generation(index_dir: Path, embedding_model: str, terms=(), faq=(), passages=(), lexical=None,
-                     dense=None) -> None:
-    """A complete index generation from records and built indexes, published the way ingest publishes."""
-    generation = store.new_generation(index_dir)
-    records = {"terms": list(terms), "faq": list(faq), "passages": list(passages)}
-    for name, (file, _) in store.RECORD_FILES.items():
-        store.write_records(generation / file, records[name])
-    if lexical is not None:
-        lexical.save(generation / "lexical")
-    if dense is not None:
-        dense.save(generation / "dense.faiss")
-    manifest = {"created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "embedding_model": embedding_model,
-                "synthetic": True, "totals": {k: len(v) for k, v in records.items()}}
-    (generation / "manifest.json").write_text(json.dumps(manifest))
-    store.publish(index_dir, generation)
-
-
-# ---- measuring -----------------------------------------------------------------------------------
-
-def _timed(function, items, desc: str) -> tuple[list[float], list]:
-    """Milliseconds per call, and the results."""
-    times, results = [], []
-    for item in tqdm(items, desc=desc, unit="q", file=sys.stderr, leave=False):
-        started = time.perf_counter()
-        results.append(function(item))
-        times.append((time.perf_counter() - started) * 1000)
-    return times, results
-
-
-def peak_rss_mb() -> float:
-    """The process's high-water RSS. VmHWM, not getrusage: Linux carries the parent's RSS at spawn time
-    into a child's ru_maxrss, which would hide a small worker's own peak."""
-    return _proc_status_mb("VmHWM") or round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-
-def current_rss_mb() -> float:
-    return _proc_status_mb("VmRSS") or peak_rss_mb()
-
-
-def _proc_status_mb(field: str) -> float | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return None
 
 
 def term_worker(size: int, queries: int, work: Path) -> dict:
@@ -278,7 +60,7 @@ def term_worker(size: int, queries: int, work: Path) -> dict:
         build_s = time.perf_counter() - started
         asked = term_questions(terms, queries)
         router.route(asked[0][0])
-        times, decisions = _timed(lambda pair: router.route(pair[0]), asked, f"term route, {size} terms")
+        times, decisions = timed(lambda pair: router.route(pair[0]), asked, f"term route, {size} terms")
     correct = sum(d.route == "term" and term in d.terms for d, (_, term) in zip(decisions, asked))
     return {"route": "term", "size": size, "unit": "terms", "build_s": round(build_s, 3),
             "latency_ms": report.percentiles(times), "correct": round(correct / len(asked), 4),
@@ -286,7 +68,6 @@ def term_worker(size: int, queries: int, work: Path) -> dict:
 
 
 def fact_worker(size: int, queries: int, work: Path) -> dict:
-    from agent.answer.faq_match import FaqMatcher
     from agent.answer.router import Router
 
     baseline = current_rss_mb()
@@ -304,8 +85,8 @@ def fact_worker(size: int, queries: int, work: Path) -> dict:
         build_s = time.perf_counter() - started
         asked = faq_questions(entries, queries)
         router.route(asked[0][0])
-        times, decisions = _timed(lambda pair: router.route(pair[0]), asked, f"fact route, {size} FAQ entries")
-        match_times, matches = _timed(lambda pair: router.faq.match(pair[0]), asked, f"FaqMatcher, {size}")
+        times, decisions = timed(lambda pair: router.route(pair[0]), asked, f"fact route, {size} FAQ entries")
+        match_times, matches = timed(lambda pair: router.faq.match(pair[0]), asked, f"FaqMatcher, {size}")
     routed = sum(d.route == "fact" and d.faq is not None and d.faq.entry == entry
                  for d, (_, entry) in zip(decisions, asked))
     matched = sum(bool(m) and m[0].entry == entry for m, (_, entry) in zip(matches, asked))
@@ -335,21 +116,21 @@ def doc_worker(size: int, queries: int, work: Path, corpus_path: Path, embedded_
     query_tokens = [tokenizer.tokens(q) for q in questions]
     query_vectors = random_unit_vectors(queries, seed=42)
     result = {"size": size, "faiss_threads": faiss.omp_get_max_threads()}
-    result["bm25s_ms"] = report.percentiles(_timed(lambda t: lexical.search(t, CANDIDATES), query_tokens, "bm25s")[0])
+    result["bm25s_ms"] = report.percentiles(timed(lambda t: lexical.search(t, CANDIDATES), query_tokens, "bm25s")[0])
     result["faiss_flat_ms"] = report.percentiles(
-        _timed(lambda v: dense.search(v, CANDIDATES), query_vectors, "FAISS")[0])
+        timed(lambda v: dense.search(v, CANDIDATES), query_vectors, "FAISS")[0])
     result["numpy_flat_ms"] = report.percentiles(
-        _timed(lambda v: _numpy_top_k(vectors, v, CANDIDATES), query_vectors, "numpy brute force")[0])
-    result["vector_read_floor_ms"] = round(_fastest_read_s(vectors) * 1000, 3)
+        timed(lambda v: _numpy_top_k(vectors, v, CANDIDATES), query_vectors, "numpy brute force")[0])
+    result["vector_read_floor_ms"] = round(fastest_read_s(vectors) * 1000, 3)
     faiss.omp_set_num_threads(1)
     result["faiss_flat_one_thread_ms"] = report.percentiles(
-        _timed(lambda v: dense.search(v, CANDIDATES), query_vectors, "FAISS, one thread")[0])
+        timed(lambda v: dense.search(v, CANDIDATES), query_vectors, "FAISS, one thread")[0])
     faiss.omp_set_num_threads(result["faiss_threads"])
     if size <= RANK_BM25_MAX_SIZE:
         from rank_bm25 import BM25Okapi
 
         bm25 = BM25Okapi(tokens)
-        result["rank_bm25_ms"] = report.percentiles(_timed(
+        result["rank_bm25_ms"] = report.percentiles(timed(
             lambda t: np.argpartition(-bm25.get_scores(t), CANDIDATES)[:CANDIDATES], query_tokens, "rank_bm25")[0])
         del bm25
     with tempfile.TemporaryDirectory(dir=work) as folder:
@@ -357,13 +138,14 @@ def doc_worker(size: int, queries: int, work: Path, corpus_path: Path, embedded_
         write_generation(settings.index_dir, settings.embedding_model, passages=passages, lexical=lexical,
                          dense=dense)
         build_peak = peak_rss_mb()
-        del lexical, dense, vectors, passages, tokens
+        result["index_mb"] = folder_mb(settings.index_dir)
+        lexical = dense = vectors = passages = tokens = None  # only the loaded index stays in memory
         gc.collect()
         started = time.perf_counter()
         kb = KnowledgeBase.load(settings)
         load_s = time.perf_counter() - started
         kb.search(questions[0])
-        result["default_ms"] = report.percentiles(_timed(lambda q: kb.search(q, k=5), questions, f"search, {size}")[0])
+        result["default_ms"] = report.percentiles(timed(lambda q: kb.search(q, k=5), questions, f"search, {size}")[0])
         if embedded_queries:
             result.update(_embedding_latencies(kb, questions[:embedded_queries], size))
         result["serving_rss_mb"] = current_rss_mb()
@@ -383,13 +165,13 @@ def _embedding_latencies(kb: KnowledgeBase, embedded: list[str], size: int) -> d
     embedder = load_embedder(kb.settings.embedding_model)
     result = {"embedded_queries": len(embedded), "torch_threads": torch.get_num_threads()}
     result["hybrid_ms"] = report.percentiles(
-        _timed(lambda q: kb.search(q, k=5, dense_weight=1.0), embedded, f"hybrid search, {size}")[0])
-    result["query_embedding_ms"] = report.percentiles(_timed(lambda q: embedder.encode([q]), embedded, "embed")[0])
+        timed(lambda q: kb.search(q, k=5, dense_weight=1.0), embedded, f"hybrid search, {size}")[0])
+    result["query_embedding_ms"] = report.percentiles(timed(lambda q: embedder.encode([q]), embedded, "embed")[0])
     torch.set_num_threads(1)  # the alternative: one intra-op thread, which shared cores favour
     result["query_embedding_one_thread_ms"] = report.percentiles(
-        _timed(lambda q: embedder.encode([q]), embedded, "embed, one thread")[0])
+        timed(lambda q: embedder.encode([q]), embedded, "embed, one thread")[0])
     result["hybrid_one_thread_ms"] = report.percentiles(
-        _timed(lambda q: kb.search(q, k=5, dense_weight=1.0), embedded, f"hybrid search, one thread, {size}")[0])
+        timed(lambda q: kb.search(q, k=5, dense_weight=1.0), embedded, f"hybrid search, one thread, {size}")[0])
     return result
 
 
@@ -412,40 +194,6 @@ def run_worker(kind: str, size: int, queries: int, work: Path, corpus_path: Path
 
 
 # ---- machine bounds ------------------------------------------------------------------------------
-
-def memory_bandwidth_gb_s(megabytes: int) -> float:
-    """The fastest rate numpy reads a large float32 array here (see _fastest_read_s)."""
-    array = np.ones((megabytes * 2**20 // (4 * DIMENSION), DIMENSION), dtype=np.float32)
-    return round(array.nbytes / _fastest_read_s(array) / 1e9, 2)
-
-
-def _fastest_read_s(matrix: np.ndarray) -> float:
-    """Seconds for the fastest full read of `matrix`: a numpy sum (one thread) or a matrix-vector product
-    (BLAS, every core), the best of five each. A flat dense search cannot read its vectors faster."""
-    vector = np.ones(matrix.shape[1], dtype=np.float32)
-    best = float("inf")
-    for read in (matrix.sum, lambda: matrix @ vector):
-        for _ in range(5):
-            started = time.perf_counter()
-            read()
-            best = min(best, time.perf_counter() - started)
-    return best
-
-
-def matmul_gflops(n: int = 2048) -> float:
-    """The fastest float32 matrix product here, numpy's or torch's (which the embedding model runs on)."""
-    import torch
-
-    a = np.random.default_rng(1).standard_normal((n, n), dtype=np.float32)
-    b = np.random.default_rng(2).standard_normal((n, n), dtype=np.float32)
-    ta, tb = torch.from_numpy(a), torch.from_numpy(b)
-    best = float("inf")
-    for multiply in (lambda: a @ b, lambda: ta @ tb):
-        for _ in range(5):
-            started = time.perf_counter()
-            multiply()
-            best = min(best, time.perf_counter() - started)
-    return round(2 * n**3 / best / 1e9, 1)
 
 
 # ---- ingest, throughput, cold start ---------------------------------------------------------------
@@ -644,7 +392,7 @@ def run(plan: Plan, work: Path) -> dict:
     corpus_path = phase("corpus", prepare_corpus, work)
     corpus = load_corpus(corpus_path)
     settings = offline_settings(SAMPLE_KNOWLEDGE, work / "sample-index")
-    load_before = _load_average()
+    load_before = load_average()
     bandwidth = phase("bandwidth", memory_bandwidth_gb_s, plan.bandwidth_mb)
     gflops = phase("matmul", matmul_gflops)
     routes = phase("term", lambda: [run_worker("term", n, plan.queries, work) for n in plan.glossary_sizes])
@@ -662,7 +410,7 @@ def run(plan: Plan, work: Path) -> dict:
         "throughput": phase("throughput", throughput, work, plan),
         "cold_start": phase("cold start", cold_start, work, plan),
     }
-    result["load_average"]["after"] = _load_average()
+    result["load_average"]["after"] = load_average()
     # The bounds are the best the machine showed: measured at the start, at the end and inside the steps.
     # Vectors smaller than CACHE_SIZED_BYTES may be read from cache, faster than memory: their own fastest
     # read is their floor, and they say nothing about the memory's bandwidth.
@@ -677,13 +425,6 @@ def run(plan: Plan, work: Path) -> dict:
     result["targets"] = targets(result)
     result["phase_seconds"] = phases
     return result
-
-
-def _load_average() -> list[float] | None:
-    try:
-        return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
-    except OSError:
-        return None
 
 
 def targets(result: dict) -> list[dict]:
@@ -746,20 +487,18 @@ def markdown(result: dict) -> str:
                   "memory bandwidth, or the fastest numpy read of those same vectors, whichever is less.", ""]
     rows = []
     for r in result["documents"]:
-        def pair(key):
-            value = r.get(key)
-            return f"{value['p50']} / {value['p95']}" if value else "—"
-
-        rows.append([f"{r['size']:,}", pair("default_ms"), pair("hybrid_ms"), pair("hybrid_one_thread_ms"),
-                     pair("query_embedding_ms"), pair("query_embedding_one_thread_ms"), pair("bm25s_ms"),
-                     pair("rank_bm25_ms"), pair("faiss_flat_ms"), pair("faiss_flat_one_thread_ms"),
-                     pair("numpy_flat_ms"), f"{r['dense_floor_ms']:.2f}",
+        rows.append([f"{r['size']:,}", *(_p50_p95(r, key) for key in (
+                         "default_ms", "hybrid_ms", "hybrid_one_thread_ms", "query_embedding_ms",
+                         "query_embedding_one_thread_ms", "bm25s_ms", "rank_bm25_ms", "faiss_flat_ms",
+                         "faiss_flat_one_thread_ms", "numpy_flat_ms")),
+                     f"{r['dense_floor_ms']:.2f}", r.get("index_mb", "—"), r["load_s"],
                      f"{r['baseline_rss_mb']:.0f} / {r['serving_rss_mb']:.0f} / {r['peak_rss_mb']:.0f}"])
     threads = next((r["torch_threads"] for r in result["documents"] if "torch_threads" in r), "default")
     lines.append(report.markdown_table(
         ["passages", "default p50/p95 ms", f"hybrid ({threads} torch threads)", "hybrid (1 torch thread)",
          f"question embedding ({threads} threads)", "question embedding (1 thread)", "BM25 leg (bm25s)",
          "BM25 (rank_bm25)", "FAISS flat leg", "FAISS flat, 1 thread", "numpy brute force", "dense floor ms",
+         "index MB on disk", "load s",
          "RSS MB after imports / serving / peak"], rows))
     lines += ["", *(f"- {note}" for note in document_notes(result["documents"]))]
     t = result["throughput"]
@@ -796,6 +535,11 @@ def markdown(result: dict) -> str:
         "passages (bm25s cannot add to an index), and passages, tokens and vectors are rewritten in full.",
     ]
     return "\n".join(lines)
+
+
+def _p50_p95(row: dict, key: str) -> str:
+    value = row.get(key)
+    return f"{value['p50']} / {value['p95']}" if value else "—"
 
 
 def document_notes(documents: list[dict]) -> list[str]:

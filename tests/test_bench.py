@@ -1,5 +1,6 @@
 """`python -m bench quality` and `python -m bench speed` run end to end in their small modes, so the
-benchmark scripts cannot rot; and writing one docs section leaves the others alone."""
+benchmark scripts cannot rot; `python -m bench` alone says what each measures; and writing one docs section
+leaves the others alone."""
 from __future__ import annotations
 
 import json
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.__main__ import MEASURES, main
 from bench.report import write_docs_section
 from bench.quality import CMRC_DEV
 
@@ -43,6 +45,7 @@ def quality_on_five_articles(tmp_path_factory) -> tuple[Path, dict]:
     return docs, _run_bench("quality", "--limit", "5", "--no-end-to-end", "--write-docs", "--docs", str(docs))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not CMRC_DEV.is_file(), reason="CMRC2018 is not beside the checkout")
 def test_quality_on_a_few_articles_scores_every_system_and_writes_its_section(quality_on_five_articles):
     docs, result = quality_on_five_articles
@@ -60,6 +63,7 @@ def test_quality_on_a_few_articles_scores_every_system_and_writes_its_section(qu
     assert "<!-- quality:start -->" in text and "| this project, default |" in text
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not CMRC_DEV.is_file(), reason="CMRC2018 is not beside the checkout")
 def test_quality_with_passages_in_milvus_lite_ranks_as_the_faiss_store_does(quality_on_five_articles, tmp_path):
     pytest.importorskip("milvus_lite", reason="Milvus Lite is not installed")
@@ -77,6 +81,7 @@ def test_quality_with_passages_in_milvus_lite_ranks_as_the_faiss_store_does(qual
     assert "<!-- quality-milvus:start -->" in docs.read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not CMRC_DEV.is_file(), reason="CMRC2018 is not beside the checkout")
 def test_quick_speed_run_measures_every_part_and_writes_its_section(tmp_path):
     docs = tmp_path / "benchmarks.md"
@@ -88,8 +93,18 @@ def test_quick_speed_run_measures_every_part_and_writes_its_section(tmp_path):
         assert row["latency_ms"]["p95"] > 0 and row["correct"] > 0.5
     for row in result["documents"]:
         assert row["default_ms"]["p95"] > 0 and row["faiss_flat_ms"]["p95"] > 0 and row["dense_floor_ms"] > 0
+        assert row["index_mb"] > 0 and row["load_s"] > 0
     assert result["throughput"]["concurrent_per_s"] > 0
     assert result["cold_start"]["route"] == "term"
     assert result["reingest"]["warm_median_s"] > 0
     assert [t["met"] for t in result["targets"]] and all(isinstance(t["met"], bool) for t in result["targets"])
     assert "<!-- speed:start -->" in docs.read_text(encoding="utf-8")
+
+
+def test_with_no_command_it_lists_what_each_benchmark_measures(capsys):
+    assert main([]) == 0
+
+    printed = capsys.readouterr().out
+    assert set(MEASURES) == {"quality", "speed"}
+    assert all(f"{command}:" in printed and all(item in printed for item in items)
+               for command, items in MEASURES.items())
