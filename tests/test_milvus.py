@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 pytest.importorskip("milvus_lite", reason="Milvus Lite is not installed (pip install milvus-lite)")
+pytestmark = pytest.mark.slow  # each test starts a Milvus Lite server (seconds apiece here)
 
 from agent.index.embedders import create_embedder  # noqa: E402
 from agent.index.build import ingest  # noqa: E402
