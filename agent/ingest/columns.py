@@ -41,6 +41,7 @@ class SheetKind:
     roles: tuple[Role, ...]
     required: tuple[frozenset[str], ...]  # the sheet is readable when it has every role of one set
     needs: str  # what an unreadable sheet needs, in the owner's words
+    header_hint: str  # the same, briefly, in English
 
     def role(self, name: str) -> Role:
         return next(r for r in self.roles if r.name == name)

@@ -30,8 +30,9 @@ FAQ_SHEET = SheetKind(
              looks_like_category),
     ),
     required=(frozenset({"question", "answer"}),),
-    needs="需要问题列和答案列：表头写“问题/标准问题/Question”和“答案/标准答案/Answer”等（header row needs "
-          "问题/question and 答案/answer）；没有表头时，问题应以“？”结尾或含“吗/怎么/如何”，答案应为完整的句子",
+    needs="需要问题列和答案列：表头写“问题/标准问题/Question”和“答案/标准答案/Answer”等；"
+          "没有表头时，问题应以“？”结尾或含“吗/怎么/如何”，答案应为完整的句子",
+    header_hint="问题/question and 答案/answer",
 )
 # Several ways of asking in one cell: new lines, bars, semicolons, full-width slashes or 、.
 _SIMILAR_SPLIT = re.compile(r"[\n|｜;；／、]+")

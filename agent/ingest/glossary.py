@@ -43,6 +43,7 @@ GLOSSARY_SHEET = SheetKind(
     needs="需要两列名称（缩略语/缩写/Abbreviation、英文全称/Full name、中文解释/Meaning 中任两列），"
           "或一列术语（术语/名词/Term）加一列定义（定义/释义/说明/Definition）；"
           "没有表头时，缩略语应为大写字母，定义应为完整的句子",
+    header_hint="two of 缩略语/Abbreviation, 英文全称/Full name, 中文解释/Meaning, or 术语/Term and 定义/Definition",
 )
 
 # One cell may hold several spellings: "APP App app", "P/E PER", "DAPP/ Dapp", "P+R P&R".

@@ -134,7 +134,8 @@ def readable_sheets(path: Path, kind: SheetKind, max_rows: int, warnings: list[s
                             f"{len(sheet.rows)} rows were read")
         found.append((sheet, layout))
     if not found:
-        raise KnowledgeFileError(f"无法识别这个文件的列（no sheet has recognisable columns）：{kind.needs}")
+        raise KnowledgeFileError(f"无法识别这个文件的列：{kind.needs}（no sheet has recognisable columns; "
+                                 f"the header row needs {kind.header_hint}）")
     return found
 
 
