@@ -20,31 +20,26 @@ def _env(name: str, default: str) -> str:
 
 def _env_float(name: str, default: float, minimum: float = 0.0, maximum: float = math.inf,
                above_minimum: bool = False) -> float:
+    return _env_number(name, default, float, "a number", minimum, maximum, above_minimum)
+
+
+def _env_int(name: str, default: int, minimum: int, maximum: float = math.inf) -> int:
+    return _env_number(name, default, int, "a whole number", minimum, maximum)
+
+
+def _env_number(name: str, default, parse, kind: str, minimum: float, maximum: float, above_minimum: bool = False):
     """A number within [minimum, maximum] (or above the minimum): a bad value stops start-up, not a later search."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
     try:
-        value = float(raw)
+        value = parse(raw)
     except ValueError:
         value = math.nan
     if not math.isfinite(value):
-        raise ConfigError(f"{name}={raw!r} is not a number")
+        raise ConfigError(f"{name}={raw!r} is not {kind}")
     if value < minimum or value > maximum or (above_minimum and value == minimum):
         raise ConfigError(f"{name}={raw} must be {_allowed(minimum, maximum, above_minimum)}")
-    return value
-
-
-def _env_int(name: str, default: int, minimum: int, maximum: float = math.inf) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
-    if not minimum <= value <= maximum:
-        raise ConfigError(f"{name}={raw} must be {_allowed(minimum, maximum)}")
     return value
 
 
