@@ -28,7 +28,7 @@ from agent.settings import Settings
 
 log = logging.getLogger(__name__)
 
-AUTO_DENSE_WEIGHT = 1.0  # KB_DENSE_WEIGHT=auto, chosen on CMRC2018 trial (docs/benchmarks.md)
+AUTO_DENSE_WEIGHT = 2.0  # KB_DENSE_WEIGHT=auto: the best MRR on CMRC2018 trial (docs/benchmarks.md)
 RETRY_EMBEDDER_AFTER_S = 30.0  # a failed embedder is not asked again for this long: questions must not wait on it
 QUERY_VECTORS_KEPT = 256  # recent question vectors, for the several lookups one question makes
 
@@ -90,6 +90,30 @@ class KnowledgeBase:
     def term_vectors(self) -> np.ndarray | None:
         """One unit row per glossary term (its names joined), embedded as passages; None as faq_vectors."""
         return self._term_vectors if self._term_vectors is not None and self._vectors_usable() else None
+
+    @property
+    def embedder_name(self) -> str | None:
+        """The working embedder's name, None while none works: classifiers and calibrations fitted on one
+        embedder's vectors are kept under it."""
+        embedder = self._working_embedder()
+        return embedder.name if embedder is not None else None
+
+    def query_vectors(self, texts: list[str]) -> np.ndarray | None:
+        """Many questions at once (query side), e.g. to fit a classifier; None when no embedder works."""
+        embedder = self._working_embedder()
+        return embedder.encode_queries(texts) if embedder is not None else None
+
+    @cached_property
+    def faq_answer_vectors(self) -> np.ndarray | None:
+        """Per FAQ entry, the vector of its searchable passage (questions and answer, passage side), so a
+        question can be compared with what the entry answers; None without passage vectors."""
+        if self._dense is None or not self._vectors_usable():
+            return None
+        row_of = {(p.source, p.location): n for n, p in enumerate(self.passages)}
+        rows = [row_of.get((e.source, e.location)) for e in self.faq]
+        if any(row is None for row in rows) or self._dense.size != len(self.passages):
+            return None
+        return self._dense.vectors(rows)
 
     def query_vector(self, text: str) -> np.ndarray | None:
         """The question's unit vector (query side), or None when no embedder works; safe from any thread."""
