@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     quality.add_argument("--limit", type=int, help="only the first N CMRC2018 articles (and their questions)")
     quality.add_argument("--no-end-to-end", action="store_true",
                          help="skip scoring the CMRC2018 questions through KnowledgeService.ask")
+    quality.add_argument("--retrieval-only", action="store_true",
+                         help="CMRC2018 document search and the dense-weight sweep only: no diagnostics, "
+                              "end-to-end or routing")
     quality.add_argument("--store", choices=("faiss", "milvus"), default="faiss",
                          help="where passages live: FAISS (default, with every alternative) or Milvus Lite "
                               "(this project's rows only)")

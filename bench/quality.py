@@ -303,10 +303,11 @@ def routing_quality(work: Path, store: str) -> list[dict]:
     return results
 
 
-def run(limit: int | None, work: Path, end_to_end: bool = True, store: str = "faiss") -> dict:
+def run(limit: int | None, work: Path, end_to_end: bool = True, store: str = "faiss",
+        retrieval_only: bool = False) -> dict:
     """Everything against the FAISS store; with store="milvus", this project's rows, the end-to-end score
     and the routing again with passages in Milvus Lite (the alternatives and diagnostics do not depend on
-    the store, so they are left out)."""
+    the store, so they are left out). `retrieval_only`: the sweep, this project's rows and the alternatives."""
     import torch
 
     # One intra-op thread: on a small, shared machine two threads contending with other processes make a
@@ -321,8 +322,9 @@ def run(limit: int | None, work: Path, end_to_end: bool = True, store: str = "fa
     scores = project_scores(settings, cmrc.questions)
     keyword_check = None
     if store == "faiss":
-        scores += [whole_article_diagnostic(settings, cmrc.questions)]
-        scores += tokenization_diagnostics(settings, cmrc.questions)
+        if not retrieval_only:
+            scores += [whole_article_diagnostic(settings, cmrc.questions)]
+            scores += tokenization_diagnostics(settings, cmrc.questions)
         alternatives, keyword_check = alternative_scores(files, cmrc.questions, folder, minilm_folder())
         scores += alternatives
     return {
@@ -335,8 +337,8 @@ def run(limit: int | None, work: Path, end_to_end: bool = True, store: str = "fa
         "auto_dense_weight": AUTO_DENSE_WEIGHT,
         "retrieval": [dataclasses.asdict(s) for s in scores],
         "qwen_keyword_search_check": keyword_check,
-        "end_to_end": end_to_end_score(settings, cmrc.questions) if end_to_end else None,
-        "routing": routing_quality(work, store),
+        "end_to_end": end_to_end_score(settings, cmrc.questions) if end_to_end and not retrieval_only else None,
+        "routing": [] if retrieval_only else routing_quality(work, store),
     }
 
 
@@ -376,6 +378,8 @@ def markdown(result: dict) -> str:
                       f"sources): hit@1 {e2e['hit_at_1']:.3f}, hit@5 {e2e['hit_at_5']:.3f}, MRR {e2e['mrr']:.3f}, "
                       f"route `doc` for {e2e['route_accuracy']:.1%} of questions, {e2e['ms_per_question']:.1f} ms "
                       "per question."]
+    if not result["routing"]:
+        return "\n".join(lines)
     lines += ["", "**Routing on the sample knowledge** (`knowledge/`, no LLM configured; answer accuracy: the "
                   "answer holds the expected text and cites the expected file):", ""]
     rows = []
@@ -424,9 +428,11 @@ def verdict(rows: list[dict]) -> str:
 
 
 def main(args) -> int:
-    result = run(args.limit, Path(args.work), end_to_end=not args.no_end_to_end, store=args.store)
+    result = run(args.limit, Path(args.work), end_to_end=not args.no_end_to_end, store=args.store,
+                 retrieval_only=args.retrieval_only)
     if args.write_docs:
         section = "quality" if args.store == "faiss" else f"quality-{args.store}"
+        section += "-retrieval" if args.retrieval_only else ""
         report.write_docs_section(Path(args.docs), section, markdown(result))
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
