@@ -211,8 +211,9 @@ def _chunk_settings() -> dict:
 
 
 def _env_url(name: str) -> str:
-    """An http(s) address or nothing; `localhost:8000` would otherwise fail only at the first question."""
+    """An http(s) address or nothing; `localhost:8000` would otherwise fail only at the first question. The
+    value is not shown: an address may carry credentials (`user:password@host`)."""
     url = _env(name, "")
     if url and not url.lower().startswith(("http://", "https://")):
-        raise ConfigError(f"{name}={url!r} is not an http:// or https:// address")
+        raise ConfigError(f"{name} is not an http:// or https:// address")
     return url

@@ -261,11 +261,11 @@ def test_credentials_in_the_base_url_stay_out_of_the_description(monkeypatch, tm
     assert describe_llm(settings) == "openai-compatible:qwen-plus@https://127.0.0.1:8443/v1"
 
 
-def test_a_base_url_that_is_not_http_is_a_config_error(monkeypatch, tmp_path):
-    settings = settings_from(monkeypatch, tmp_path, KB_LLM_BASE_URL="127.0.0.1:8000")
+def test_a_base_url_that_is_not_http_is_a_config_error_at_start_up(monkeypatch, tmp_path):
+    with pytest.raises(ConfigError, match="KB_LLM_BASE_URL") as refused:
+        settings_from(monkeypatch, tmp_path, KB_LLM_BASE_URL="bot:hunter2@127.0.0.1:8000")
 
-    with pytest.raises(ConfigError, match="KB_LLM_BASE_URL"):
-        llm_from_settings(settings)
+    assert "hunter2" not in str(refused.value)
 
 
 def test_local_path_wins_over_base_url_which_wins_over_dashscope(monkeypatch, tmp_path, tiny_model):
