@@ -235,7 +235,7 @@ def _list(args) -> int:
         return 0
     if not adapters:
         print("no adapters with a manifest")
-    for path, manifest in adapters:
+    for _, manifest in adapters:
         adapter = manifest.metrics.get("adapter") or {}
         figures = ", ".join(
             f"{name} {_percent((adapter.get(name) or {}).get('accuracy'))}"

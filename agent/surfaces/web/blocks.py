@@ -46,8 +46,8 @@ def build_app(service: KnowledgeService) -> gr.Blocks:
                 faq_table(kb.faq, faq_query, labels))
 
     def ask(question, chat, history):
-        for chat, history in chat_turn(service, labels, question, chat or [], history or []):
-            yield "", chat, history
+        for shown, kept in chat_turn(service, labels, question, chat or [], history or []):
+            yield "", shown, kept
 
     def upload(paths, kind, glossary_query, faq_query, request: gr.Request):
         result = upload_and_refresh(service, list(paths or []), kind, request.username, labels)
