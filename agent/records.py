@@ -80,10 +80,12 @@ class Answer:
     text: str
     route: str  # one of ROUTES
     reason: str
-    confidence: float
+    confidence: float  # the estimated chance that the answer is right (see docs/benchmarks.md)
     sources: list[Source] = field(default_factory=list)
     latency_ms: float = 0.0
     llm: str = "none"
+    abstained: bool = False  # the knowledge holds no answer; the text says so
+    suggestions: list[str] = field(default_factory=list)  # "您是不是想问": FAQ questions or terms to ask instead
 
 
 @dataclass(frozen=True)

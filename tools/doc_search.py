@@ -1,5 +1,5 @@
 """Agent tool: passages from the company's documents, with their sources."""
-from agent.answer.router import RELEVANCE_THRESHOLD, expansion_names, passage_relevance
+from agent.answer.router import ANSWER
 from agent.answer.tooling import kb_tool
 
 
@@ -13,11 +13,10 @@ def doc_search(query: str, top_k: int = 5, *, service) -> dict:
     """
     if not query.strip():
         return {"found": False, "message": "empty query"}
-    mentions = service.router.glossary.find(query)
-    hits = service.kb.search(query, k=max(1, min(top_k, 10)), expansions=expansion_names(mentions))
+    router = service.router
+    hits, chance, _ = router.passages(router.understand(query), k=max(1, min(top_k, 10)))
     # Search always ranks something; only passages the router would answer from count as found.
-    hits = [h for h in hits if passage_relevance(query, mentions, h.passage.text) >= RELEVANCE_THRESHOLD]
-    if not hits:
+    if chance < ANSWER:
         return {"found": False, "message": "no passage is relevant to this query"}
     return {"found": True, "passages": [
         {"number": n, "text": h.passage.text, "source": h.passage.source, "location": h.passage.location,

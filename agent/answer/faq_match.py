@@ -24,11 +24,13 @@ class FaqMatch:
     entry: FaqEntry
     score: float
     matched_question: str  # the stored or similar question that matched best
+    number: int = -1  # the entry's position in the matcher's list
 
 
 class FaqMatcher:
     def __init__(self, entries: list[FaqEntry]):
         self.entries = entries
+        self._units_by_entry: dict[int, set[str]] = {}
         self._probe_entry: list[int] = []
         self._probe_text: list[str] = []
         probe_units: list[set[str]] = []
@@ -74,4 +76,23 @@ class FaqMatcher:
             if entry not in best:
                 best[entry] = (float(scores[probe]), int(probe))
         ranked = sorted(best.items(), key=lambda item: -item[1][0])[:k]
-        return [FaqMatch(self.entries[e], s, self._probe_text[p]) for e, (s, p) in ranked]
+        return [FaqMatch(self.entries[e], s, self._probe_text[p], e) for e, (s, p) in ranked]
+
+    def coverage(self, question: str, number: int) -> float:
+        """The rarity-weighted share of the question's content units that entry `number` has anywhere (its
+        questions or its answer): low when the entry lacks what the question is about."""
+        units = content_units(canonical(question))
+        if not units:
+            return 0.0
+        weights = {u: float(self._idf[self._vocabulary[u]]) if u in self._vocabulary else self._unknown_idf
+                   for u in units}
+        covered = units & self._entry_units(number)
+        return sum(weights[u] for u in covered) / sum(weights.values())
+
+    def _entry_units(self, number: int) -> set[str]:
+        cached = self._units_by_entry.get(number)
+        if cached is None:
+            entry = self.entries[number]
+            cached = content_units(canonical(" ".join((entry.question, *entry.similar, entry.answer))))
+            self._units_by_entry[number] = cached
+        return cached

@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from agent.answer.replies import answer_without_llm, extractive_answer
-from agent.index.build import IngestReport, ingest
+from agent.answer.replies import answer_without_llm, extractive_answer, term_model_answer
+from agent.index.build import IngestReport, PendingVectors, ingest
+from agent.index.embedders import Embedder, create_embedder
 from agent.text.normalize import has_cjk, readable
 from agent.index.knowledge_base import KnowledgeBase
 from agent.records import Answer
-from agent.answer.router import Router
+from agent.answer.router import RouteDecision, Router
 from agent.settings import REPO_ROOT, Settings
 from agent.llm import describe_llm
 
@@ -39,9 +40,10 @@ class _Loaded:
 
 class KnowledgeService:
     def __init__(self, settings: Settings, tools_dir: Path | None = None, show_progress: bool = False,
-                 llm=None):
+                 llm=None, wait_for_vectors: bool = True):
         """`llm`: a Qwen-Agent chat model to use instead of the one the settings name (tests pass their
-        named test doubles here, so they exercise the same path as production)."""
+        named test doubles here, so they exercise the same path as production). `wait_for_vectors=False`
+        (the web app) answers from the lexical index at once while vectors are computed in the background."""
         self.settings = settings
         self._llm = llm
         self.llm_name = llm.model if llm is not None else describe_llm(settings)
@@ -51,6 +53,10 @@ class KnowledgeService:
         self.last_report: IngestReport | None = None
         self.last_refresh_error: str | None = None  # why the latest re-index failed, for the knowledge tab
         self._watcher = None
+        self.wait_for_vectors = wait_for_vectors
+        self._embedder: tuple[Settings, Embedder] | None = None  # for indexing; the KnowledgeBase has its own
+        self._pending: PendingVectors | None = None
+        self.vector_error: str | None = None  # why the background embedding stopped, for the status
         self.refresh(show_progress=show_progress)
 
     @property
@@ -66,14 +72,51 @@ class KnowledgeService:
         is loaded, then switch to it at once."""
         with self._refresh_lock:
             try:
-                report = ingest(self.settings, show_progress=show_progress)
+                if self._pending is not None:
+                    self._pending.cancel()  # its texts stay cached; this run plans what is still missing
+                report = ingest(self.settings, show_progress=show_progress, embedder=self._index_embedder(),
+                                wait_for_vectors=self.wait_for_vectors)
                 if report.changed or self._loaded is None or self._published_elsewhere():
                     self._loaded = self._load()
             except Exception as exc:
                 self.last_refresh_error = f"{type(exc).__name__}: {exc}"
                 raise
             self.last_report, self.last_refresh_error = report, None
+            self._pending, self.vector_error = report.pending, None
+            if report.pending is not None:
+                threading.Thread(target=self._complete_vectors, args=(report.pending,), name="vectors",
+                                 daemon=True).start()
             return report
+
+    @property
+    def vector_progress(self) -> dict:
+        """Vectors embedded of those the current index needs: {"done", "total"}."""
+        pending = self._pending
+        if pending is not None:
+            return {"done": pending.done, "total": pending.total}
+        kb = self.kb
+        total = len(kb.passages) + len(kb.faq_vector_owners) + len(kb.terms)
+        return {"done": total if kb.vectors_complete else 0, "total": total}
+
+    def _index_embedder(self) -> Embedder:
+        """One embedder for indexing, made again when the settings change."""
+        if self._embedder is None or self._embedder[0] != self.settings:
+            self._embedder = (self.settings, create_embedder(self.settings))
+        return self._embedder[1]
+
+    def _complete_vectors(self, pending: PendingVectors) -> None:
+        """Background: embed what the published index lacks, then answer from the index with its vectors."""
+        try:
+            published = pending.run()
+        except Exception as exc:  # an endpoint gone down: the lexical index keeps answering
+            log.warning("vectors not completed: %s", exc)
+            self.vector_error = f"{type(exc).__name__}: {exc}"
+            return
+        with self._refresh_lock:
+            if published and self._pending is pending:
+                self._pending = None
+                if self._published_elsewhere():
+                    self._loaded = self._load()
 
     def warm_up(self) -> None:
         """Load now what the first FAQ or document question would otherwise wait a second for (jieba's
@@ -151,6 +194,22 @@ class KnowledgeService:
             answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
             yield answer
 
+    def _term_model_answer(self, decision: RouteDecision, question: str) -> Answer | None:
+        """For a question that only asks what an abbreviation the glossary lacks means: the LoRA term model's
+        labelled answer when one is configured and usable; None otherwise (the router's abstention stands)."""
+        if decision.route != "term" or not decision.unknown_terms or not self.settings.term_adapter:
+            return None
+        from agent.llm.adapter_registry import AdapterError
+        from agent.llm.term_model import ask_term_adapter, model_spelling
+
+        term = decision.unknown_terms[0].text
+        try:
+            generated = ask_term_adapter(self.settings, f"什么是{model_spelling(term)}？")
+        except AdapterError as error:
+            log.warning("term model not used: %s", error)
+            return None
+        return term_model_answer(decision, question, generated) if generated is not None else None
+
     def _answers(self, question: str, history: list[dict] | None):
         question = readable(question or "").strip()
         if not question:
@@ -163,7 +222,8 @@ class KnowledgeService:
             notice = f"（问题过长，只使用了前 {MAX_QUESTION_CHARS} 个字）\n"
         loaded = self._loaded
         decision = loaded.router.route(question)
-        answer = answer_without_llm(decision, question, llm_configured=self.llm_name != "none")
+        answer = self._term_model_answer(decision, question) or \
+            answer_without_llm(decision, question, llm_configured=self.llm_name != "none")
         if answer is not None:
             answer.text = notice + answer.text
             yield answer

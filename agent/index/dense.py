@@ -41,6 +41,12 @@ class DenseIndex:
         _single_query_threads()
         return cls(_to_gpu_if_available(faiss.read_index(str(path))))
 
+    def vectors(self, numbers: list[int]) -> np.ndarray:
+        """The stored unit vectors of the given passages, in that order."""
+        if not numbers:
+            return np.zeros((0, self._index.d), dtype=np.float32)
+        return np.vstack([self._index.reconstruct(int(n)) for n in numbers]).astype(np.float32)
+
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         """The k nearest passages as (number, cosine similarity), best first."""
         if self.size == 0 or k <= 0:

@@ -68,12 +68,14 @@ def api_router(service: KnowledgeService) -> APIRouter:
 
 
 def knowledge_summary(service: KnowledgeService) -> dict:
-    """Counts, last update, files that failed to load, and the LLM's key-free name."""
+    """Counts, last update, files that failed to load, the LLM's key-free name, and how far the vectors
+    are (`vectors`: done and total, with why they are off when they are)."""
     kb = service.kb
     failed = [{"path": path, "error": report.get("error") or ""}
               for path, report in kb.file_reports.items() if report.get("status") == "error"]
     return {"terms": len(kb.terms), "faq": len(kb.faq), "passages": len(kb.passages), "updated": kb.updated,
-            "files": len(kb.file_reports), "files_with_errors": failed, "llm": service.llm_name}
+            "files": len(kb.file_reports), "files_with_errors": failed, "llm": service.llm_name,
+            "vectors": {**service.vector_progress, "error": service.vector_error or kb.embedder_error}}
 
 
 def question_and_history(messages: list[ChatMessage]) -> tuple[str, list[dict]]:
@@ -90,6 +92,7 @@ def question_and_history(messages: list[ChatMessage]) -> tuple[str, list[dict]]:
 def kb_details(answer: Answer) -> dict:
     """The extra `kb` field: how the answer was found and where it came from."""
     return {"route": answer.route, "reason": answer.reason, "confidence": answer.confidence,
+            "abstained": answer.abstained, "suggestions": answer.suggestions,
             "sources": [{"source": s.source, "location": s.location, "score": s.score, "text": s.text}
                         for s in answer.sources],
             "latency_ms": answer.latency_ms, "llm": answer.llm}

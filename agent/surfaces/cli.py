@@ -31,10 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env(args.knowledge, args.index)
         if args.command == "ingest":
-            return _ingest(settings, args.json)
+            return _ingest(settings, args.json, wait=not args.no_wait)
         if args.command == "ask":
-            return _ask(settings, args.question, args.json)
-        return _eval(settings, args.cases, args.json)
+            return _ask(settings, args.question, args.json, wait=not args.no_wait)
+        return _eval(settings, args.cases, args.json, wait=not args.no_wait)
     except (ConfigError, CaseFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -45,13 +45,15 @@ def _common_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--knowledge", help="knowledge folder (default: KB_KNOWLEDGE_DIR or knowledge/)")
     command.add_argument("--index", help="index folder (default: KB_INDEX_DIR or .index/ beside the knowledge)")
     command.add_argument("--json", action="store_true", help="print one JSON object")
+    command.add_argument("--no-wait", action="store_true",
+                         help="do not wait for vectors still to be embedded: answer from the words alone meanwhile")
 
 
-def _ingest(settings: Settings, as_json: bool) -> int:
+def _ingest(settings: Settings, as_json: bool, wait: bool = True) -> int:
     if not settings.knowledge_dir.is_dir():
         print(f"error: knowledge folder {settings.knowledge_dir} does not exist", file=sys.stderr)
         return 2
-    report = ingest(settings, show_progress=not as_json)
+    report = ingest(settings, show_progress=not as_json, wait_for_vectors=wait)
     if as_json:
         print(json.dumps(report.to_json(), ensure_ascii=False))
     else:
@@ -73,39 +75,42 @@ def format_ingest_table(report: IngestReport) -> str:
     return "\n".join(lines)
 
 
-def _service(settings: Settings, as_json: bool):
+def _service(settings: Settings, as_json: bool, wait: bool = True):
     from agent.answer.service import KnowledgeService
 
     if not settings.knowledge_dir.is_dir():
         raise ConfigError(f"knowledge folder {settings.knowledge_dir} does not exist (KB_KNOWLEDGE_DIR / --knowledge)")
-    return KnowledgeService(settings, show_progress=not as_json)
+    return KnowledgeService(settings, show_progress=not as_json, wait_for_vectors=wait)
 
 
-def _ask(settings: Settings, question: str, as_json: bool) -> int:
-    service = _service(settings, as_json)
+def _ask(settings: Settings, question: str, as_json: bool, wait: bool = True) -> int:
+    service = _service(settings, as_json, wait)
     answer = service.ask(question)
     if as_json:
         print(json.dumps({
             "answer": answer.text, "route": answer.route, "reason": answer.reason, "confidence": answer.confidence,
+            "abstained": answer.abstained, "suggestions": answer.suggestions,
             "sources": [{"source": s.source, "location": s.location, "score": s.score} for s in answer.sources],
             "latency_ms": answer.latency_ms, "llm": answer.llm,
         }, ensure_ascii=False))
         return 0
     print(answer.text)
-    print(f"\n[{answer.route}] {answer.reason} · confidence {answer.confidence:.2f} · {answer.latency_ms:.0f} ms "
+    for number, suggestion in enumerate(answer.suggestions, 1):
+        print(f"  ? {suggestion}")
+    print(f"\n[{answer.route}{', abstained' if answer.abstained else ''}] {answer.reason} · confidence {answer.confidence:.2f} · {answer.latency_ms:.0f} ms "
           f"· LLM: {answer.llm}")
     for number, source in enumerate(answer.sources[:5], 1):
         print(f"  {number}. {source.source} ({source.location})")
     return 0
 
 
-def _eval(settings: Settings, cases_path: Path, as_json: bool) -> int:
+def _eval(settings: Settings, cases_path: Path, as_json: bool, wait: bool = True) -> int:
     from agent.surfaces.evaluation import evaluate, format_table, load_cases
 
     if not cases_path.is_file():
         raise ConfigError(f"case file {cases_path} does not exist")
     cases = load_cases(cases_path)
-    service = _service(settings, as_json)
+    service = _service(settings, as_json, wait)
     service.warm_up()  # latencies are per question, not counting start-up
     summary = evaluate(service.ask, cases)
     print(json.dumps(summary, ensure_ascii=False) if as_json else format_table(summary))

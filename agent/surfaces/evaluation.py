@@ -19,6 +19,7 @@ class Case:
     expect_contains: tuple[str, ...] = ()
     expect_any: tuple[str, ...] = ()
     expect_source: str | None = None
+    expect_abstain: bool | None = None
 
 
 class CaseFileError(Exception):
@@ -38,8 +39,11 @@ def load_cases(path: Path) -> list[Case]:
         route = data.get("expect_route")
         if route is not None and route not in ROUTES:
             raise CaseFileError(f"{path}:{number}: expect_route must be one of {', '.join(ROUTES)}")
+        abstain = data.get("expect_abstain")
+        if abstain is not None and not isinstance(abstain, bool):
+            raise CaseFileError(f"{path}:{number}: expect_abstain must be true or false")
         cases.append(Case(question, route, tuple(data.get("expect_contains") or ()),
-                          tuple(data.get("expect_any") or ()), data.get("expect_source")))
+                          tuple(data.get("expect_any") or ()), data.get("expect_source"), abstain))
     return cases
 
 
@@ -50,6 +54,7 @@ class _Result:
     latency_ms: float
     route_ok: bool | None = None
     answer_ok: bool | None = None
+    abstain_ok: bool | None = None
     source_rank: int | None = None  # 1-based rank of the expected source among the sources
     problems: list[str] = field(default_factory=list)
 
@@ -66,13 +71,18 @@ def evaluate(ask, cases: list[Case]) -> dict:
                            for route in ROUTES}
     summary["failures"] = [{"question": r.case.question, "expected": _expected(r.case),
                             "got": {"route": r.answer.route, "answer": r.answer.text[:300],
+                                    "abstained": r.answer.abstained,
                                     "sources": [s.source for s in r.answer.sources[:5]], "problems": r.problems}}
-                           for r in results if r.route_ok is False or r.answer_ok is False]
+                           for r in results if False in (r.route_ok, r.answer_ok, r.abstain_ok)]
     return summary
 
 
 def _score(case: Case, answer: Answer, latency_ms: float) -> _Result:
     result = _Result(case, answer, latency_ms)
+    if case.expect_abstain is not None:
+        result.abstain_ok = answer.abstained == case.expect_abstain
+        if not result.abstain_ok:
+            result.problems.append("answered, expected to abstain" if case.expect_abstain else "abstained")
     if case.expect_route:
         result.route_ok = answer.route == case.expect_route
         if not result.route_ok:
@@ -119,13 +129,25 @@ def _summary(results: list[_Result], brief: bool = False) -> dict:
     summary["hit_at_5"] = _rate([r.source_rank is not None and r.source_rank <= 5 for r in ranked])
     summary["mrr"] = round(sum(1 / r.source_rank if r.source_rank else 0 for r in ranked) / len(ranked), 4) \
         if ranked else None
-    order = ["cases", "route_accuracy", "answer_accuracy", "hit_at_1", "hit_at_5", "mrr", "latency_ms"]
+    summary["abstention"] = _abstention(results)
+    order = ["cases", "route_accuracy", "answer_accuracy", "abstention", "hit_at_1", "hit_at_5", "mrr", "latency_ms"]
     return {key: summary[key] for key in order}
+
+
+def _abstention(results: list[_Result]) -> dict:
+    """Over the cases that say whether to abstain: precision (of the abstentions, how many were due) and
+    recall (of the questions that should be abstained on, how many were)."""
+    judged = [r for r in results if r.case.expect_abstain is not None]
+    abstained = [r for r in judged if r.answer.abstained]
+    due = [r for r in judged if r.case.expect_abstain]
+    return {"cases": len(judged), "precision": _rate([bool(r.case.expect_abstain) for r in abstained]),
+            "recall": _rate([r.answer.abstained for r in due])}
 
 
 def _expected(case: Case) -> dict:
     return {k: v for k, v in {"route": case.expect_route, "contains": list(case.expect_contains),
-                              "any": list(case.expect_any), "source": case.expect_source}.items() if v}
+                              "any": list(case.expect_any), "source": case.expect_source,
+                              "abstain": case.expect_abstain}.items() if v is not None and v != [] and v != ()}
 
 
 def format_table(summary: dict) -> str:
@@ -136,6 +158,10 @@ def format_table(summary: dict) -> str:
     for name, part in [("all", summary), *summary["by_route"].items()]:
         lines.append(f"{name:6} {part['cases']:5} {show(part['route_accuracy']):>6} {show(part['answer_accuracy']):>6} "
                      f"{show(part['latency_ms']['p50']):>8} {show(part['latency_ms']['p95']):>8}")
+    abstention = summary["abstention"]
+    if abstention["cases"]:
+        lines.append(f"abstention ({abstention['cases']} cases): precision {show(abstention['precision'])}  "
+                     f"recall {show(abstention['recall'])}")
     lines.append(f"retrieval (doc cases): hit@1 {show(summary['hit_at_1'])}  hit@5 {show(summary['hit_at_5'])}  "
                  f"MRR {show(summary['mrr'])}")
     for failure in summary["failures"]:

@@ -1,0 +1,210 @@
+"""How likely a candidate answer is right, from evidence of meaning and of content, calibrated on data.
+
+Recall comes from meaning (the embedder's cosine finds "笔记本开不了机" near "电脑坏了找谁？" and an English
+question near its Chinese entry); precision from content (an FAQ entry that lacks the question's key words,
+产假 against 婚假 or 股票代码 against 税号, or passages that never name the unknown term the question is
+about, are not the answer however close their vectors). Each kind of candidate has a logistic model over a
+few such features, fitted on bench/cases/tune by `python -m bench calibrate` and stored in
+data/calibration.json per embedder (and one for answering without vectors), so its output is the
+estimated chance that the answer is right: the `confidence` users see.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from agent.answer.faq_match import FaqMatcher
+from agent.answer.terms import Mention
+from agent.answer.understand import Understanding
+from agent.records import FaqEntry, SearchHit
+from agent.text.normalize import fold, has_cjk
+from agent.text.stopwords import STOPWORDS
+from agent.text.units import content_units
+
+CALIBRATION = Path(__file__).resolve().parent / "data" / "calibration.json"
+WITHOUT_VECTORS = "lexical"  # the calibration used when no embedder works
+FAQ_FEATURES = ("cosine", "cosine_z", "answer_cosine", "answer_z", "lexical", "coverage", "names_missing",
+                "english")
+DOC_FEATURES = ("relevance", "dense", "unknown_missing", "english")
+RELEVANCE_DEPTH = 3  # a question's parts may be answered by different passages among the first few
+_PUNCTUATION_CHARS = "，。？！、；：“”‘’（）《》【】,.?!;:'\"()[]<>-_/\\|~`@#$%^&*+= \t\n"
+
+
+@dataclass(frozen=True)
+class Calibrated:
+    """A logistic model over named features."""
+
+    features: tuple[str, ...]
+    weights: tuple[float, ...]
+    bias: float
+
+    def probability(self, values: dict[str, float]) -> float:
+        z = self.bias + sum(w * values[name] for name, w in zip(self.features, self.weights))
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+@lru_cache(maxsize=8)
+def calibration(kind: str, embedder_name: str | None) -> Calibrated:
+    """The model for `kind` ("faq" or "doc") fitted for this embedder; the lexical one when there is none
+    or it has no fit of its own."""
+    fits = json.loads(CALIBRATION.read_text(encoding="utf-8"))[kind]
+    fit = fits.get(embedder_name or WITHOUT_VECTORS) or fits[WITHOUT_VECTORS]
+    return Calibrated(tuple(fit["features"]), tuple(fit["weights"]), float(fit["bias"]))
+
+
+@dataclass(frozen=True)
+class FaqCandidate:
+    number: int  # the entry's position in the knowledge base's FAQ list
+    entry: FaqEntry
+    matched_question: str  # the stored or similar question closest to the question
+    features: dict[str, float]
+    probability: float = 0.0
+
+
+def faq_candidates(understanding: Understanding, matcher: FaqMatcher, vectors: np.ndarray | None,
+                   owners: list[int], answer_vectors: np.ndarray | None, k: int = 3) -> list[FaqCandidate]:
+    """The entries closest by words or by meaning, each with its features (probability not yet set).
+    `vectors` are the stored and similar questions (question side), `answer_vectors` each entry's
+    questions and answer as a passage: e5 was trained to score a passage that answers a query."""
+    entries = matcher.entries
+    lexical = {m.number: m for m in matcher.match(understanding.question, k=k)}
+    cosines, standings = _entry_cosines(understanding.vector, vectors, owners, row_languages(matcher), len(entries))
+    answers = answer_vectors @ understanding.vector if answer_vectors is not None and cosines is not None else None
+    numbers = list(lexical)
+    if cosines is not None:
+        numbers += [int(n) for n in np.argsort(-standings)[:k]]
+    if answers is not None:
+        numbers += [int(n) for n in np.argsort(-answers)[:k]]
+    candidates = []
+    for number in dict.fromkeys(numbers):
+        entry = entries[number]
+        cosine = float(cosines[number]) if cosines is not None else 0.0
+        match = lexical.get(number)
+        features = {
+            "cosine": cosine,
+            # How far the entry stands out from all the others for this question: cosines of one embedder
+            # sit in a narrow band, lower across languages, so the standing says more than the level.
+            "cosine_z": float(standings[number]) if standings is not None else 0.0,
+            "answer_cosine": float(answers[number]) if answers is not None else 0.0,
+            "answer_z": _standing(answers, number),
+            "lexical": match.score if match else 0.0,
+            "coverage": matcher.coverage(understanding.question, number),
+            "names_missing": names_missing(understanding, " ".join((entry.question, *entry.similar, entry.answer))),
+            "english": float(understanding.english),
+        }
+        closest = match.matched_question if match else _closest_question(number, understanding.vector, vectors, owners, entry)
+        candidates.append(FaqCandidate(number, entry, closest, features))
+    return candidates
+
+
+def doc_features(understanding: Understanding, hits: list[SearchHit]) -> dict[str, float]:
+    top = hits[:RELEVANCE_DEPTH]
+    relevance = max((passage_relevance(understanding.question, understanding.mentions, h.passage.text)
+                     for h in top), default=0.0)
+    unknown = understanding.unknown_terms
+    text = fold(" ".join(h.passage.text for h in top))
+    missing = sum(not names_in(text, [u.text]) for u in unknown) / len(unknown) if unknown else 0.0
+    return {"relevance": relevance, "dense": max((h.dense_score for h in top), default=0.0),
+            "unknown_missing": missing, "english": float(understanding.english)}
+
+
+def names_missing(understanding: Understanding, text: str) -> float:
+    """Share of the terms the question names (known or unknown) that the text never names."""
+    folded = fold(text)
+    named = [[n for t in m.terms for n in (*t.abbreviations, t.english, t.chinese) if n] or [m.text]
+             for m in understanding.mentions] + [[u.text] for u in understanding.unknown_terms]
+    return sum(not names_in(folded, names) for names in named) / len(named) if named else 0.0
+
+
+def names_in(folded_text: str, names: list[str]) -> bool:
+    """Whether a folded text gives one of the names; a Latin name only as whole words, so "ED" is not
+    found in "called", nor "AM" in "amount"."""
+    compact = folded_text.replace(" ", "")
+    for name in filter(None, (fold(n) for n in names)):
+        if not name.isascii():
+            found = name.replace(" ", "") in compact
+        else:
+            words = r"\s*".join(re.escape(word) for word in name.split())
+            found = re.search(rf"(?<![0-9a-z]){words}(?![0-9a-z])", folded_text) is not None
+        if found:
+            return True
+    return False
+
+
+def passage_relevance(question: str, mentions: list[Mention], passage: str) -> float:
+    """How much of the question the passage covers, in [0, 1]: the larger of the share of its content
+    words (jieba words of two or more characters, and Latin words) found in the passage (a term counts
+    under any of its names) and the share of its characters and character pairs found there (which
+    forgives jieba cutting the two texts differently)."""
+    import jieba
+
+    text = fold(passage)
+    rest, last = [], 0
+    found = total = 0
+    for mention in sorted(mentions, key=lambda m: m.start):
+        rest.append(question[last:mention.start])
+        last = mention.end
+        total += 1
+        found += names_in(text, [n for t in mention.terms for n in (*t.abbreviations, t.english, t.chinese) if n])
+    rest.append(question[last:])
+    remainder = fold(" ".join(rest))
+    words = {w for w in jieba.lcut(remainder)
+             if w.strip() and w not in STOPWORDS and not all(c in _PUNCTUATION_CHARS for c in w)
+             and not (len(w) == 1 and not w.isascii())}  # one Chinese character is mostly a function word
+    compact = text.replace(" ", "")
+    word_share = (found + sum(w in compact for w in words)) / (total + len(words)) if total + len(words) else 0.0
+    units = content_units(remainder)
+    unit_share = (found + len(units & content_units(passage))) / (total + len(units)) if total + len(units) else 0.0
+    return max(word_share, unit_share)
+
+
+def _standing(scores: np.ndarray | None, number: int) -> float:
+    """How far one entry's score stands above all entries' scores for this question, in standard deviations."""
+    if scores is None or len(scores) < 2:
+        return 0.0
+    return (float(scores[number]) - float(scores.mean())) / (float(scores.std()) + 1e-6)
+
+
+def row_languages(matcher: FaqMatcher) -> np.ndarray:
+    """For each stored and similar question (in the order of the FAQ vectors), whether it is Chinese."""
+    cached = getattr(matcher, "_row_languages", None)
+    if cached is None:
+        cached = np.array([has_cjk(q) for e in matcher.entries for q in (e.question, *e.similar)])
+        matcher._row_languages = cached
+    return cached
+
+
+def _entry_cosines(vector: np.ndarray | None, vectors: np.ndarray | None, owners: list[int],
+                   chinese: np.ndarray, count: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Each entry's best cosine over its stored and similar questions, and its best standing: the cosine in
+    standard deviations above the question's mean cosine to rows of the same language. Rows in the
+    question's own language score higher for any question, so "How to apply for annual leave?" would
+    otherwise pull every English question to the annual-leave entry."""
+    if vector is None or vectors is None or not len(vectors) or len(chinese) != len(vectors):
+        return None, None
+    rows = vectors @ vector
+    standing = np.zeros_like(rows)
+    for language in (True, False):
+        group = chinese == language
+        if group.sum() >= 2:
+            standing[group] = (rows[group] - rows[group].mean()) / (rows[group].std() + 1e-6)
+    best, best_standing = np.full(count, -1.0, dtype=np.float32), np.full(count, -9.0, dtype=np.float32)
+    np.maximum.at(best, np.asarray(owners), rows)
+    np.maximum.at(best_standing, np.asarray(owners), standing.astype(np.float32))
+    return best, best_standing
+
+
+def _closest_question(number: int, vector, vectors, owners: list[int], entry: FaqEntry) -> str:
+    texts = [entry.question, *entry.similar]
+    if vector is None or vectors is None:
+        return entry.question
+    rows = [row for row, owner in enumerate(owners) if owner == number]
+    if len(rows) != len(texts):
+        return entry.question
+    return texts[int(np.argmax(vectors[rows] @ vector))]

@@ -1,0 +1,95 @@
+"""Whether a question asks only what a term means (or its English name, Chinese name or abbreviation),
+learnt from data rather than from a list of phrases.
+
+The question's terms are replaced by a placeholder, so what is judged is how the question asks, not which
+term it names: "公司文件里的XYZ是什么意思" asks a meaning, "在售后流程里XYZ负责哪些事情" does not. A logistic
+regression on the embedder's vector of that masked question gives the probability. It is fitted on
+data/term_intent_questions.jsonl (scripts/build_intent_questions.py): the term model's question forms and
+a grammar of ways to ask as positives, CMRC2018 questions and questions about what documents say as
+negatives. Weights are kept per embedder: shipped for the default one, fitted once and cached in the index
+folder for any other.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+PLACEHOLDER = "XYZ"
+DATA_DIR = Path(__file__).resolve().parent / "data"
+QUESTIONS = DATA_DIR / "term_intent_questions.jsonl"
+REGULARISATION = 1.0  # sklearn's C; measured on bench/cases/tune/terms.jsonl (docs/benchmarks.md)
+
+
+def mask(question: str, spans: list[tuple[int, int]]) -> str:
+    """The question with each (start, end) span, a term as written, replaced by the placeholder."""
+    parts, last = [], 0
+    for start, end in sorted(spans):
+        if start < last:
+            continue
+        parts += [question[last:start], PLACEHOLDER]
+        last = end
+    parts.append(question[last:])
+    return "".join(parts)
+
+
+class TermIntent:
+    """P(the masked question asks only for a meaning or a name) = sigmoid(w · vector + b)."""
+
+    def __init__(self, weights: np.ndarray, bias: float):
+        self.weights = weights.astype(np.float32)
+        self.bias = float(bias)
+
+    def probability(self, vector: np.ndarray) -> float:
+        return float(1.0 / (1.0 + np.exp(-(float(vector @ self.weights) + self.bias))))
+
+    @classmethod
+    def for_embedder(cls, embedder_name: str, encode: Callable[[list[str]], np.ndarray],
+                     cache_dir: Path) -> "TermIntent":
+        """The shipped weights for this embedder, else those cached in `cache_dir`, else fitted now
+        (one pass of the embedder over ~3,300 short questions) and cached."""
+        file_name = f"term_intent-{_slug(embedder_name)}.npz"
+        for path in (DATA_DIR / file_name, cache_dir / file_name):
+            if path.is_file():
+                saved = np.load(path)
+                if str(saved["embedder"]) == embedder_name and str(saved["data"]) == _data_hash():
+                    return cls(saved["weights"], float(saved["bias"]))
+        log.info("fitting the term-intent classifier for embedder %s", embedder_name)
+        intent = fit(encode)
+        intent.save(cache_dir / file_name, embedder_name)
+        return intent
+
+    def save(self, path: Path, embedder_name: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp.npz")
+        np.savez(temporary, weights=self.weights, bias=self.bias, embedder=embedder_name, data=_data_hash())
+        temporary.replace(path)
+
+
+def fit(encode: Callable[[list[str]], np.ndarray]) -> TermIntent:
+    from sklearn.linear_model import LogisticRegression
+
+    questions, labels = training_questions()
+    vectors = encode(questions)
+    model = LogisticRegression(C=REGULARISATION, class_weight="balanced", max_iter=2000)
+    model.fit(vectors, labels)
+    return TermIntent(model.coef_[0], float(model.intercept_[0]))
+
+
+def training_questions() -> tuple[list[str], np.ndarray]:
+    rows = [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [r["question"] for r in rows], np.array([r["asks_meaning"] for r in rows])
+
+
+def _data_hash() -> str:
+    return hashlib.sha1(QUESTIONS.read_bytes()).hexdigest()[:12]
+
+
+def _slug(name: str) -> str:
+    return hashlib.sha1(name.encode("utf-8")).hexdigest()[:12]

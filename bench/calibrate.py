@@ -1,0 +1,111 @@
+"""`python -m bench.calibrate`: fit the FAQ and document models of agent/answer/evidence.py on
+bench/cases/tune over the sample knowledge, write agent/answer/data/calibration.json, and print how the
+term-intent threshold does there. Only tune/ is used: dev/ and unseen_knowledge/ stay for measuring.
+
+A FAQ candidate is labelled right when the case expects a stored answer and the entry's answer holds the
+case's expected words; each stored and similar question of the sample FAQ, asked as written, is a case
+too (people copy them, and click them as suggestions), right for its own entry only. Passages are labelled right when the case expects a document answer and the first
+three passages hold them, wrong when the case expects an abstention.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from agent.answer import evidence
+from agent.answer.router import ASKS_MEANING, Router
+from agent.answer.service import KnowledgeService
+from agent.settings import REPO_ROOT, Settings
+from agent.surfaces.evaluation import Case, load_cases
+from agent.text.normalize import fold_compact
+
+TUNE = REPO_ROOT / "bench" / "cases" / "tune"
+REGULARISATION = 1.0
+VECTOR_FEATURES = {"cosine", "cosine_z", "answer_cosine", "answer_z", "dense"}  # left out of the fit used when no embedder works
+
+
+def holds_expected(case: Case, text: str) -> bool:
+    folded = fold_compact(text)
+    return all(fold_compact(s) in folded for s in case.expect_contains) and (
+        not case.expect_any or any(fold_compact(s) in folded for s in case.expect_any))
+
+
+def labelled_rows(router: Router, cases: list[Case]) -> tuple[list[dict], list[int], list[dict], list[int], list]:
+    faq_rows, faq_labels, doc_rows, doc_labels, intents = [], [], [], [], []
+    for case in cases:
+        understanding = router.understand(case.question)
+        if understanding.mentions or understanding.unknown_terms:
+            intents.append((understanding.asks_meaning, case.expect_route == "term", case.question))
+        for candidate in router.faq_candidates(understanding):
+            faq_rows.append(candidate.features)
+            faq_labels.append(int(case.expect_route == "fact" and holds_expected(case, candidate.entry.answer)))
+        if case.expect_route == "doc" or case.expect_abstain:
+            hits, _, features = router.passages(understanding)
+            doc_rows.append(features)
+            right = case.expect_route == "doc" and holds_expected(
+                case, " ".join(h.passage.text for h in hits[:evidence.RELEVANCE_DEPTH]))
+            doc_labels.append(int(right))
+    return faq_rows, faq_labels, doc_rows, doc_labels, intents
+
+
+def fit(rows: list[dict], labels: list[int], features: tuple[str, ...]) -> dict:
+    from sklearn.linear_model import LogisticRegression
+
+    matrix = np.array([[row[name] for name in features] for row in rows])
+    # Fitted on standardised features, so the penalty weighs each feature alike whatever its range (cosines
+    # span a few hundredths), then written back as weights on the raw features.
+    mean, scale = matrix.mean(axis=0), matrix.std(axis=0) + 1e-9
+    model = LogisticRegression(C=REGULARISATION, max_iter=5000).fit((matrix - mean) / scale, np.array(labels))
+    weights = model.coef_[0] / scale
+    bias = float(model.intercept_[0]) - float(weights @ mean)
+    return {"features": list(features), "weights": [round(float(w), 4) for w in weights],
+            "bias": round(bias, 4), "rows": len(rows), "positives": int(sum(labels))}
+
+
+def reliability(model: dict, rows: list[dict], labels: list[int]) -> list[str]:
+    calibrated = evidence.Calibrated(tuple(model["features"]), tuple(model["weights"]), model["bias"])
+    chances = np.array([calibrated.probability(row) for row in rows])
+    lines = []
+    for low in np.arange(0, 1, 0.2):
+        inside = (chances >= low) & (chances < low + 0.2 + (low >= 0.8))
+        if inside.any():
+            lines.append(f"  {low:.1f}–{low + 0.2:.1f}: {inside.sum():4d} candidates, "
+                         f"{np.mean(np.array(labels)[inside]):.2f} right")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.calibrate", description=__doc__)
+    parser.add_argument("--write", action="store_true", help="write agent/answer/data/calibration.json")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    service = KnowledgeService(Settings.from_env())
+    router = service.router
+    embedder = service.kb.embedder_name
+    cases = [case for path in sorted(TUNE.glob("*.jsonl")) for case in load_cases(path)]
+    cases += [Case(asked, "fact", expect_contains=(entry.answer,)) for entry in service.kb.faq
+              for asked in (entry.question, *entry.similar)]
+    faq_rows, faq_labels, doc_rows, doc_labels, intents = labelled_rows(router, cases)
+    fits: dict[str, dict] = {"faq": {}, "doc": {}}
+    for kind, rows, labels, features in (("faq", faq_rows, faq_labels, evidence.FAQ_FEATURES),
+                                         ("doc", doc_rows, doc_labels, evidence.DOC_FEATURES)):
+        fits[kind][embedder] = fit(rows, labels, features)
+        fits[kind][evidence.WITHOUT_VECTORS] = fit(rows, labels, tuple(f for f in features if f not in VECTOR_FEATURES))
+        print(f"{kind}: {len(rows)} candidates, {sum(labels)} right; fitted for {embedder}:")
+        print("\n".join(reliability(fits[kind][embedder], rows, labels)))
+    for threshold in (0.3, 0.4, ASKS_MEANING, 0.6, 0.7):
+        right = sum((p >= threshold) == wanted for p, wanted, _ in intents)
+        print(f"term intent at {threshold:.2f}: {right}/{len(intents)} questions naming a term routed right")
+    if args.write:
+        Path(evidence.CALIBRATION).write_text(json.dumps(fits, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {evidence.CALIBRATION.relative_to(REPO_ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
