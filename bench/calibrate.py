@@ -26,7 +26,7 @@ from agent.text.normalize import fold_compact
 
 TUNE = REPO_ROOT / "bench" / "cases" / "tune"
 REGULARISATION = 1.0
-VECTOR_FEATURES = {"cosine", "cosine_z", "answer_cosine", "answer_z", "dense"}  # left out of the fit used when no embedder works
+VECTOR_FEATURES = {"cosine", "cosine_z", "cosine_bg", "answer_cosine", "answer_z", "dense"}  # left out of the fit used when no embedder works
 
 
 def holds_expected(case: Case, text: str) -> bool:

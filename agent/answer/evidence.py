@@ -29,8 +29,8 @@ from agent.text.units import content_units
 
 CALIBRATION = Path(__file__).resolve().parent / "data" / "calibration.json"
 WITHOUT_VECTORS = "lexical"  # the calibration used when no embedder works
-FAQ_FEATURES = ("cosine", "cosine_z", "answer_cosine", "answer_z", "lexical", "coverage", "names_missing",
-                "english")
+FAQ_FEATURES = ("cosine", "cosine_z", "cosine_bg", "answer_cosine", "answer_z", "lexical", "coverage",
+                "names_missing", "english")
 DOC_FEATURES = ("relevance", "dense", "unknown_missing", "english")
 RELEVANCE_DEPTH = 3  # a question's parts may be answered by different passages among the first few
 _PUNCTUATION_CHARS = "，。？！、；：“”‘’（）《》【】,.?!;:'\"()[]<>-_/\\|~`@#$%^&*+= \t\n"
@@ -68,13 +68,18 @@ class FaqCandidate:
 
 
 def faq_candidates(understanding: Understanding, matcher: FaqMatcher, vectors: np.ndarray | None,
-                   owners: list[int], answer_vectors: np.ndarray | None, k: int = 3) -> list[FaqCandidate]:
+                   owners: list[int], answer_vectors: np.ndarray | None,
+                   background: tuple[np.ndarray, np.ndarray] | None, k: int = 3) -> list[FaqCandidate]:
     """The entries closest by words or by meaning, each with its features (probability not yet set).
     `vectors` are the stored and similar questions (question side), `answer_vectors` each entry's
-    questions and answer as a passage: e5 was trained to score a passage that answers a query."""
+    questions and answer as a passage: e5 was trained to score a passage that answers a query.
+    `background` (vectors of questions about anything, and which are Chinese) says how high a cosine is
+    for this question, whatever the size of the FAQ."""
     entries = matcher.entries
     lexical = {m.number: m for m in matcher.match(understanding.question, k=k)}
-    cosines, standings = _entry_cosines(understanding.vector, vectors, owners, row_languages(matcher), len(entries))
+    scale = _background_scale(understanding.vector, background)
+    cosines, standings, above_background = _entry_cosines(understanding.vector, vectors, owners,
+                                                          row_languages(matcher), scale, len(entries))
     answers = answer_vectors @ understanding.vector if answer_vectors is not None and cosines is not None else None
     numbers = list(lexical)
     if cosines is not None:
@@ -91,6 +96,8 @@ def faq_candidates(understanding: Understanding, matcher: FaqMatcher, vectors: n
             # How far the entry stands out from all the others for this question: cosines of one embedder
             # sit in a narrow band, lower across languages, so the standing says more than the level.
             "cosine_z": float(standings[number]) if standings is not None else 0.0,
+            # The same against questions about anything: it does not shrink with a small FAQ.
+            "cosine_bg": float(above_background[number]) if above_background is not None else 0.0,
             "answer_cosine": float(answers[number]) if answers is not None else 0.0,
             "answer_z": _standing(answers, number),
             "lexical": match.score if match else 0.0,
@@ -164,11 +171,30 @@ def passage_relevance(question: str, mentions: list[Mention], passage: str) -> f
     return max(word_share, unit_share)
 
 
+def _background_scale(vector: np.ndarray | None, background) -> dict[bool, tuple[float, float]]:
+    """Mean and spread of the question's cosines to background questions in Chinese (True) and in other
+    languages (False)."""
+    if vector is None or background is None:
+        return {True: (0.0, 1.0), False: (0.0, 1.0)}
+    vectors, chinese = background
+    cosines = vectors @ vector
+    return {language: (float(cosines[chinese == language].mean()), float(cosines[chinese == language].std()) + 1e-6)
+            for language in (True, False)}
+
+
 def _standing(scores: np.ndarray | None, number: int) -> float:
-    """How far one entry's score stands above all entries' scores for this question, in standard deviations."""
+    """How far one entry's score stands above all entries' scores for this question."""
     if scores is None or len(scores) < 2:
         return 0.0
-    return (float(scores[number]) - float(scores.mean())) / (float(scores.std()) + 1e-6)
+    return float(_bounded_standing(scores)[number])
+
+
+def _bounded_standing(scores: np.ndarray) -> np.ndarray:
+    """Standard scores divided by their largest possible value, sqrt(n - 1), so that standing out among 4
+    entries and among 4,000 read on one scale (an FAQ of any size)."""
+    if len(scores) < 2:
+        return np.zeros_like(scores)
+    return (scores - scores.mean()) / (scores.std() + 1e-6) / np.sqrt(len(scores) - 1)
 
 
 def row_languages(matcher: FaqMatcher) -> np.ndarray:
@@ -181,23 +207,27 @@ def row_languages(matcher: FaqMatcher) -> np.ndarray:
 
 
 def _entry_cosines(vector: np.ndarray | None, vectors: np.ndarray | None, owners: list[int],
-                   chinese: np.ndarray, count: int) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Each entry's best cosine over its stored and similar questions, and its best standing: the cosine in
-    standard deviations above the question's mean cosine to rows of the same language. Rows in the
-    question's own language score higher for any question, so "How to apply for annual leave?" would
-    otherwise pull every English question to the annual-leave entry."""
+                   chinese: np.ndarray, scale: dict, count: int):
+    """Per entry, over its stored and similar questions: the best cosine; the best standing among the FAQ's
+    rows of the same language (in standard deviations); and the best standing above background questions
+    of the row's language. Rows in the question's own language score higher for any question, so "How to
+    apply for annual leave?" would otherwise pull every English question to the annual-leave entry."""
     if vector is None or vectors is None or not len(vectors) or len(chinese) != len(vectors):
-        return None, None
+        return None, None, None
     rows = vectors @ vector
-    standing = np.zeros_like(rows)
+    among_faq, above_background = np.zeros_like(rows), np.zeros_like(rows)
     for language in (True, False):
         group = chinese == language
         if group.sum() >= 2:
-            standing[group] = (rows[group] - rows[group].mean()) / (rows[group].std() + 1e-6)
-    best, best_standing = np.full(count, -1.0, dtype=np.float32), np.full(count, -9.0, dtype=np.float32)
-    np.maximum.at(best, np.asarray(owners), rows)
-    np.maximum.at(best_standing, np.asarray(owners), standing.astype(np.float32))
-    return best, best_standing
+            among_faq[group] = _bounded_standing(rows[group])
+        above_background[group] = (rows[group] - scale[language][0]) / scale[language][1]
+    owners_array = np.asarray(owners)
+    best = np.full(count, -1.0, dtype=np.float32)
+    best_among, best_above = np.full(count, -9.0, dtype=np.float32), np.full(count, -9.0, dtype=np.float32)
+    np.maximum.at(best, owners_array, rows)
+    np.maximum.at(best_among, owners_array, among_faq.astype(np.float32))
+    np.maximum.at(best_above, owners_array, above_background.astype(np.float32))
+    return best, best_among, best_above
 
 
 def _closest_question(number: int, vector, vectors, owners: list[int], entry: FaqEntry) -> str:

@@ -15,7 +15,7 @@ from functools import cached_property
 from agent.answer import evidence
 from agent.answer.evidence import FaqCandidate
 from agent.answer.faq_match import FaqMatch, FaqMatcher
-from agent.answer.term_intent import TermIntent
+from agent.answer.term_intent import TermIntent, background_vectors
 from agent.answer.terms import GlossaryMatcher, Mention
 from agent.answer.understand import UnknownTerm, Understanding, understand
 from agent.index.knowledge_base import KnowledgeBase
@@ -66,6 +66,12 @@ class Router:
             return None
         return TermIntent.for_embedder(name, self.kb.query_vectors, self.kb.settings.index_dir)
 
+    @cached_property
+    def background(self):
+        """Vectors of questions about anything, to tell how high a cosine is (agent.answer.evidence)."""
+        name = self.kb.embedder_name
+        return background_vectors(name, self.kb.query_vectors, self.kb.settings.index_dir) if name else None
+
     def understand(self, question: str) -> Understanding:
         return understand(question, self.glossary, self.kb.query_vector, self.intent)
 
@@ -105,7 +111,8 @@ class Router:
         vectors = self.kb.faq_vectors if understanding.vector is not None else None
         model = evidence.calibration("faq", self._embedder() if vectors is not None else None)
         answer_vectors = self.kb.faq_answer_vectors if vectors is not None else None
-        candidates = evidence.faq_candidates(understanding, self.faq, vectors, self.kb.faq_vector_owners, answer_vectors)
+        candidates = evidence.faq_candidates(understanding, self.faq, vectors, self.kb.faq_vector_owners, answer_vectors,
+                                             self.background if vectors is not None else None)
         scored = [FaqCandidate(c.number, c.entry, c.matched_question, c.features, model.probability(c.features))
                   for c in candidates]
         return sorted(scored, key=lambda c: -c.probability)

@@ -54,22 +54,39 @@ class TermIntent:
                      cache_dir: Path) -> "TermIntent":
         """The shipped weights for this embedder, else those cached in `cache_dir`, else fitted now
         (one pass of the embedder over ~3,300 short questions) and cached."""
-        file_name = f"term_intent-{_slug(embedder_name)}.npz"
-        for path in (DATA_DIR / file_name, cache_dir / file_name):
-            if path.is_file():
-                saved = np.load(path)
-                if str(saved["embedder"]) == embedder_name and str(saved["data"]) == _data_hash():
-                    return cls(saved["weights"], float(saved["bias"]))
-        log.info("fitting the term-intent classifier for embedder %s", embedder_name)
-        intent = fit(encode)
-        intent.save(cache_dir / file_name, embedder_name)
-        return intent
+        def compute() -> dict:
+            intent = fit(encode)
+            return {"weights": intent.weights, "bias": np.float32(intent.bias)}
 
-    def save(self, path: Path, embedder_name: str) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".tmp.npz")
-        np.savez(temporary, weights=self.weights, bias=self.bias, embedder=embedder_name, data=_data_hash())
-        temporary.replace(path)
+        saved = per_embedder("term_intent", embedder_name, compute, cache_dir)
+        return cls(saved["weights"], float(saved["bias"]))
+
+
+def background_vectors(embedder_name: str, encode: Callable[[list[str]], np.ndarray],
+                       cache_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The background questions' vectors for this embedder, and which of them are Chinese."""
+    questions, chinese = background_questions()
+    saved = per_embedder("background", embedder_name, lambda: {"vectors": encode(questions)}, cache_dir)
+    return saved["vectors"], chinese
+
+
+def per_embedder(kind: str, embedder_name: str, compute: Callable[[], dict], cache_dir: Path) -> dict:
+    """Arrays made from this module's data with one embedder: shipped in data/ for the default embedder,
+    else cached in the index folder, else computed now and cached. Never mixed across embedders or data."""
+    file_name = f"{kind}-{_slug(embedder_name)}.npz"
+    for path in (DATA_DIR / file_name, cache_dir / file_name):
+        if path.is_file():
+            saved = dict(np.load(path))
+            if str(saved.pop("embedder")) == embedder_name and str(saved.pop("data")) == _data_hash():
+                return saved
+    log.info("computing %s for embedder %s (once; cached in %s)", kind, embedder_name, cache_dir)
+    arrays = compute()
+    path = cache_dir / file_name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp.npz")
+    np.savez(temporary, **arrays, embedder=embedder_name, data=_data_hash())
+    temporary.replace(path)
+    return arrays
 
 
 def fit(encode: Callable[[list[str]], np.ndarray]) -> TermIntent:
@@ -85,6 +102,19 @@ def fit(encode: Callable[[list[str]], np.ndarray]) -> TermIntent:
 def training_questions() -> tuple[list[str], np.ndarray]:
     rows = [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
     return [r["question"] for r in rows], np.array([r["asks_meaning"] for r in rows])
+
+
+def background_questions(per_language: int = 64) -> tuple[list[str], np.ndarray]:
+    """Questions about anything, Chinese and English alike, to measure a question's similarities against:
+    how far an FAQ question stands above them says more than the cosine itself, whatever the FAQ's size."""
+    from agent.text.normalize import has_cjk
+
+    questions, _ = training_questions()
+    chinese = [q for q in questions if has_cjk(q.replace(PLACEHOLDER, ""))]
+    english = [q for q in questions if not has_cjk(q)]
+    picked = chinese[::max(1, len(chinese) // per_language)][:per_language] + \
+        english[::max(1, len(english) // per_language)][:per_language]
+    return picked, np.array([has_cjk(q.replace(PLACEHOLDER, "")) for q in picked])
 
 
 def _data_hash() -> str:
