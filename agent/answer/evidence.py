@@ -29,8 +29,8 @@ from agent.text.units import content_units
 
 CALIBRATION = Path(__file__).resolve().parent / "data" / "calibration.json"
 WITHOUT_VECTORS = "lexical"  # the calibration used when no embedder works
-FAQ_FEATURES = ("cosine", "cosine_z", "cosine_bg", "answer_cosine", "answer_z", "lexical", "coverage",
-                "names_missing", "english")
+FAQ_FEATURES = ("cosine", "cosine_z", "cosine_bg", "answer_cosine", "lexical", "coverage", "names_missing",
+                "english")
 DOC_FEATURES = ("relevance", "dense", "unknown_missing", "english")
 RELEVANCE_DEPTH = 3  # a question's parts may be answered by different passages among the first few
 _PUNCTUATION_CHARS = "，。？！、；：“”‘’（）《》【】,.?!;:'\"()[]<>-_/\\|~`@#$%^&*+= \t\n"
@@ -77,9 +77,8 @@ def faq_candidates(understanding: Understanding, matcher: FaqMatcher, vectors: n
     for this question, whatever the size of the FAQ."""
     entries = matcher.entries
     lexical = {m.number: m for m in matcher.match(understanding.question, k=k)}
-    scale = _background_scale(understanding.vector, background)
     cosines, standings, above_background = _entry_cosines(understanding.vector, vectors, owners,
-                                                          row_languages(matcher), scale, len(entries))
+                                                          row_languages(matcher), background, len(entries))
     answers = answer_vectors @ understanding.vector if answer_vectors is not None and cosines is not None else None
     numbers = list(lexical)
     if cosines is not None:
@@ -99,7 +98,6 @@ def faq_candidates(understanding: Understanding, matcher: FaqMatcher, vectors: n
             # The same against questions about anything: it does not shrink with a small FAQ.
             "cosine_bg": float(above_background[number]) if above_background is not None else 0.0,
             "answer_cosine": float(answers[number]) if answers is not None else 0.0,
-            "answer_z": _standing(answers, number),
             "lexical": match.score if match else 0.0,
             "coverage": matcher.coverage(understanding.question, number),
             "names_missing": names_missing(understanding, " ".join((entry.question, *entry.similar, entry.answer))),
@@ -171,32 +169,6 @@ def passage_relevance(question: str, mentions: list[Mention], passage: str) -> f
     return max(word_share, unit_share)
 
 
-def _background_scale(vector: np.ndarray | None, background) -> dict[bool, tuple[float, float]]:
-    """Mean and spread of the question's cosines to background questions in Chinese (True) and in other
-    languages (False)."""
-    if vector is None or background is None:
-        return {True: (0.0, 1.0), False: (0.0, 1.0)}
-    vectors, chinese = background
-    cosines = vectors @ vector
-    return {language: (float(cosines[chinese == language].mean()), float(cosines[chinese == language].std()) + 1e-6)
-            for language in (True, False)}
-
-
-def _standing(scores: np.ndarray | None, number: int) -> float:
-    """How far one entry's score stands above all entries' scores for this question."""
-    if scores is None or len(scores) < 2:
-        return 0.0
-    return float(_bounded_standing(scores)[number])
-
-
-def _bounded_standing(scores: np.ndarray) -> np.ndarray:
-    """Standard scores divided by their largest possible value, sqrt(n - 1), so that standing out among 4
-    entries and among 4,000 read on one scale (an FAQ of any size)."""
-    if len(scores) < 2:
-        return np.zeros_like(scores)
-    return (scores - scores.mean()) / (scores.std() + 1e-6) / np.sqrt(len(scores) - 1)
-
-
 def row_languages(matcher: FaqMatcher) -> np.ndarray:
     """For each stored and similar question (in the order of the FAQ vectors), whether it is Chinese."""
     cached = getattr(matcher, "_row_languages", None)
@@ -207,26 +179,30 @@ def row_languages(matcher: FaqMatcher) -> np.ndarray:
 
 
 def _entry_cosines(vector: np.ndarray | None, vectors: np.ndarray | None, owners: list[int],
-                   chinese: np.ndarray, scale: dict, count: int):
-    """Per entry, over its stored and similar questions: the best cosine; the best standing among the FAQ's
-    rows of the same language (in standard deviations); and the best standing above background questions
-    of the row's language. Rows in the question's own language score higher for any question, so "How to
-    apply for annual leave?" would otherwise pull every English question to the annual-leave entry."""
-    if vector is None or vectors is None or not len(vectors) or len(chinese) != len(vectors):
+                   chinese: np.ndarray, background, count: int):
+    """Per entry, over its stored and similar questions: the best cosine, and two standings of it in
+    standard deviations, among the FAQ's rows together with the background questions of the same language
+    (`cosine_z`: how the entry stands out here; the background keeps the scale the same for an FAQ of 4
+    entries or 4,000), and above the background questions alone (`cosine_bg`). Comparing within a language
+    matters: rows in the question's own language score higher for any question, so "How to apply for annual
+    leave?" would otherwise pull every English question to the annual-leave entry."""
+    if vector is None or vectors is None or not len(vectors) or len(chinese) != len(vectors) or background is None:
         return None, None, None
     rows = vectors @ vector
-    among_faq, above_background = np.zeros_like(rows), np.zeros_like(rows)
+    background_vectors, background_chinese = background
+    reference = background_vectors @ vector
+    among, above = np.zeros_like(rows), np.zeros_like(rows)
     for language in (True, False):
-        group = chinese == language
-        if group.sum() >= 2:
-            among_faq[group] = _bounded_standing(rows[group])
-        above_background[group] = (rows[group] - scale[language][0]) / scale[language][1]
+        group, others = chinese == language, reference[background_chinese == language]
+        pooled = np.concatenate([rows[group], others])
+        among[group] = (rows[group] - pooled.mean()) / (pooled.std() + 1e-6)
+        above[group] = (rows[group] - others.mean()) / (others.std() + 1e-6)
     owners_array = np.asarray(owners)
     best = np.full(count, -1.0, dtype=np.float32)
     best_among, best_above = np.full(count, -9.0, dtype=np.float32), np.full(count, -9.0, dtype=np.float32)
     np.maximum.at(best, owners_array, rows)
-    np.maximum.at(best_among, owners_array, among_faq.astype(np.float32))
-    np.maximum.at(best_above, owners_array, above_background.astype(np.float32))
+    np.maximum.at(best_among, owners_array, among.astype(np.float32))
+    np.maximum.at(best_above, owners_array, above.astype(np.float32))
     return best, best_among, best_above
 
 
