@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError(f"knowledge folder {settings.knowledge_dir} does not exist (KB_KNOWLEDGE_DIR / --knowledge)")
         from agent.answer.service import KnowledgeService
 
-        service = KnowledgeService(settings, show_progress=True)
+        service = KnowledgeService(settings, show_progress=True, wait_for_vectors=False)  # serve now, vectors follow
         service.warm_up()  # the first visitor's question should not wait for jieba's dictionary
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
