@@ -235,9 +235,10 @@ def test_extractive_answer_quotes_a_planted_instruction_only_inside_a_citation(s
 
     note, *quotes = re.split(r"\n\n(?=\[\d+\] )", answer.text)
     assert note == NO_LLM_NOTE_ZH
-    [quote] = [q for q in quotes if PLANTED_INSTRUCTION in q]
-    assert re.match(r"\[\d+\] ", quote)
-    assert quote.rstrip().endswith("—— docs/食堂通知.md，食堂通知")
+    planted = [q for q in quotes if PLANTED_INSTRUCTION in q]
+    assert planted and all(re.match(r"\[\d+\] ", quote) for quote in planted)
+    assert any(quote.rstrip().endswith("—— docs/食堂通知.md，食堂通知") for quote in planted)
+    assert all(re.search(r"\n—— docs/\S+，", quote) for quote in planted)  # each quote carries its citation
 
 
 # --- a real local model, end to end --------------------------------------------------------------

@@ -252,14 +252,39 @@ def test_abbreviation_lookup_answers_a_term_the_glossary_lacks_from_the_adapter_
     from tools.abbreviation_lookup import abbreviation_lookup
 
     accuracy = read_manifest(evaluated).accuracy
-    glossary_without_kpi(KB_TERM_ADAPTER=str(evaluated), KB_TERM_BASE=str(base), KB_TERM_MIN_ACCURACY=str(accuracy))
+    service = glossary_without_kpi(KB_TERM_ADAPTER=str(evaluated), KB_TERM_BASE=str(base),
+                                   KB_TERM_MIN_ACCURACY=str(accuracy))
 
-    result = abbreviation_lookup("KPI")
+    result = abbreviation_lookup("KPI", service=service)
 
     assert result["found"] and result["model_generated"] and result["adapter"] == "terms-v1"
     assert "Key Performance Indicator" in result["answer"]
     assert "not from the glossary" in result["note"]
-    assert abbreviation_lookup("SLA")["source"] == "glossary"
+    assert abbreviation_lookup("SLA", service=service)["source"] == "glossary"
+
+
+def test_asking_what_an_abbreviation_the_glossary_lacks_means_reaches_the_term_model_labelled(
+        glossary_without_kpi, evaluated, base):
+    from agent.llm.adapter_registry import read_manifest
+
+    accuracy = read_manifest(evaluated).accuracy
+    service = glossary_without_kpi(KB_TERM_ADAPTER=str(evaluated), KB_TERM_BASE=str(base),
+                                   KB_TERM_MIN_ACCURACY=str(accuracy))
+
+    answer = service.ask("KPI是什么意思？")
+
+    assert answer.route == "term" and not answer.abstained
+    assert "Key Performance Indicator" in answer.text
+    assert "术语模型 terms-v1" in answer.text and "请核实" in answer.text
+    assert answer.llm == "term model terms-v1"
+    assert service.ask("SLA是什么意思？").text.startswith("SLA：Service Level Agreement")
+
+
+def test_without_a_term_model_an_abbreviation_the_glossary_lacks_is_abstained_on(glossary_without_kpi):
+    answer = glossary_without_kpi().ask("KPI是什么意思？")
+
+    assert answer.route == "term" and answer.abstained
+    assert "术语表中没有“KPI”的条目" in answer.text
 
 
 def test_abbreviation_lookup_asks_the_adapter_in_the_glossary_s_spelling(glossary_without_kpi, evaluated,
@@ -267,10 +292,10 @@ def test_abbreviation_lookup_asks_the_adapter_in_the_glossary_s_spelling(glossar
     """Lower-case and full-width abbreviations reach the model as the glossary writes them."""
     from tools.abbreviation_lookup import abbreviation_lookup
 
-    glossary_without_kpi(KB_TERM_ADAPTER=str(evaluated), KB_TERM_MIN_ACCURACY="0",
-                         KB_TERM_BASE_URL=f"{stub_chat_server.address}/v1")
+    service = glossary_without_kpi(KB_TERM_ADAPTER=str(evaluated), KB_TERM_MIN_ACCURACY="0",
+                                   KB_TERM_BASE_URL=f"{stub_chat_server.address}/v1")
 
-    results = [abbreviation_lookup(spelling) for spelling in ("kpi", "ＫＰＩ", "客户经理")]
+    results = [abbreviation_lookup(spelling, service=service) for spelling in ("kpi", "ＫＰＩ", "客户经理")]
 
     asked = [request["body"]["messages"][-1]["content"] for request in stub_chat_server.requests]
     assert asked == ["什么是KPI？", "什么是KPI？", "什么是客户经理？"]
@@ -280,8 +305,9 @@ def test_abbreviation_lookup_asks_the_adapter_in_the_glossary_s_spelling(glossar
 def test_abbreviation_lookup_refuses_an_adapter_below_the_bar(glossary_without_kpi, evaluated, base):
     from tools.abbreviation_lookup import abbreviation_lookup
 
-    glossary_without_kpi(KB_TERM_ADAPTER=str(evaluated), KB_TERM_BASE=str(base), KB_TERM_MIN_ACCURACY="1.01")
+    service = glossary_without_kpi(KB_TERM_ADAPTER=str(evaluated), KB_TERM_BASE=str(base),
+                                   KB_TERM_MIN_ACCURACY="1.01")
 
-    result = abbreviation_lookup("KPI")
+    result = abbreviation_lookup("KPI", service=service)
 
     assert not result["found"] and "not used" in result["term_model"]
