@@ -305,8 +305,11 @@ def test_abbreviation_lookup_asks_the_adapter_in_the_glossary_s_spelling(glossar
 def test_abbreviation_lookup_refuses_an_adapter_below_the_bar(glossary_without_kpi, evaluated, base):
     from tools.abbreviation_lookup import abbreviation_lookup
 
+    from agent.llm.adapter_registry import read_manifest
+
+    assert read_manifest(evaluated).accuracy < 1.0  # so a bar of 1 refuses it
     service = glossary_without_kpi(KB_TERM_ADAPTER=str(evaluated), KB_TERM_BASE=str(base),
-                                   KB_TERM_MIN_ACCURACY="1.01")
+                                   KB_TERM_MIN_ACCURACY="1")
 
     result = abbreviation_lookup("KPI", service=service)
 

@@ -1,0 +1,94 @@
+"""Understanding questions by meaning, with the real bundled embedder over the company knowledge of
+conftest.py: unseen ways of asking a term's meaning, English questions on Chinese FAQ entries, questions
+the knowledge cannot answer (abstained on, with suggestions), and calibrated confidences."""
+from __future__ import annotations
+
+import pytest
+
+from agent.answer import evidence
+from agent.answer.term_intent import PLACEHOLDER, mask
+from agent.answer.understand import unknown_terms
+from tests.conftest import COMPANY_FAQ_ROWS
+
+SALARY_ANSWER = COMPANY_FAQ_ROWS[2][2]
+
+
+@pytest.fixture(scope="module")
+def service(company_service):
+    return company_service
+
+
+@pytest.mark.parametrize("question", [
+    "公司文件里的AM是什么意思",
+    "AM是哪几个英文单词的缩写",
+    "邮件里提到KAM，这是个什么岗位？",
+])
+def test_unseen_ways_of_asking_a_terms_meaning_get_the_glossary_answer(service, question):
+    answer = service.ask(question)
+
+    assert answer.route == "term" and not answer.abstained
+    assert "Account Manager" in answer.text
+
+
+def test_asking_what_a_term_does_is_not_taken_for_asking_its_meaning(service):
+    understanding = service.router.understand("在产品售后流程里，AM负责哪些事情？")
+
+    assert understanding.mentions and understanding.asks_meaning < 0.4
+
+
+def test_an_english_question_finds_the_chinese_faq_entry(service):
+    answer = service.ask("When do we get paid each month?")
+
+    assert answer.route == "fact" and answer.text == SALARY_ANSWER
+
+
+@pytest.mark.parametrize("question", ["公司的股票代码是多少？", "ESS培训是什么？", "今天天气怎么样？"])
+def test_a_question_the_knowledge_cannot_answer_is_abstained_on_without_sources(service, question):
+    answer = service.ask(question)
+
+    assert answer.abstained
+    assert answer.sources == []
+    assert "没有" in answer.text
+
+
+def test_an_abbreviation_the_glossary_lacks_is_said_so_with_the_closest_terms(service):
+    answer = service.ask("KAN是什么意思？")
+
+    assert answer.route == "term" and answer.abstained
+    assert "术语表中没有“KAN”的条目" in answer.text
+    assert "KAM" in answer.suggestions
+
+
+def test_a_faq_entry_close_but_not_sure_enough_is_offered_as_a_suggestion(service):
+    answer = service.ask("工资条在哪里看")
+
+    assert answer.abstained
+    assert answer.suggestions[0] == "工资什么时候发？"
+    assert "您是不是想问：\n1. 工资什么时候发？" in answer.text
+
+
+def test_a_stored_question_asked_as_written_is_answered_with_high_confidence(service):
+    answer = service.ask("忘记密码怎么办？")
+
+    assert answer.route == "fact" and answer.confidence > 0.9
+
+
+def test_abbreviation_like_words_the_glossary_lacks_are_found_but_capitalised_english_words_are_not(service):
+    mentions = service.router.glossary.find("AM和QPS以及WHAT")
+
+    found = [term.text for term in unknown_terms("AM和QPS以及WHAT", mentions)]
+
+    assert found == ["QPS"]
+
+
+def test_masking_replaces_each_term_with_the_placeholder():
+    assert mask("在售后流程里AM负责哪些事情", [(6, 8)]) == f"在售后流程里{PLACEHOLDER}负责哪些事情"
+
+
+def test_without_an_embedder_the_lexical_calibration_is_used():
+    model = evidence.calibration("faq", None)
+
+    assert model.features == tuple(f for f in model.features if f not in {"cosine", "cosine_z", "cosine_bg",
+                                                                           "answer_cosine"})
+    assert model.probability({"lexical": 1.0, "coverage": 1.0, "names_missing": 0.0, "english": 0.0}) > 0.9
+    assert model.probability({"lexical": 0.1, "coverage": 0.1, "names_missing": 1.0, "english": 0.0}) < 0.1
