@@ -26,7 +26,7 @@ from agent.text.normalize import fold_compact
 
 TUNE = REPO_ROOT / "bench" / "cases" / "tune"
 REGULARISATION = 1.0
-VECTOR_FEATURES = {"cosine", "cosine_z", "cosine_bg", "answer_cosine", "answer_z", "dense"}  # left out of the fit used when no embedder works
+VECTOR_FEATURES = {"cosine", "cosine_z", "cosine_bg", "answer_cosine", "dense", "dense_bg"}  # left out of the fit used when no embedder works
 
 
 def holds_expected(case: Case, text: str) -> bool:
@@ -79,12 +79,38 @@ def reliability(model: dict, rows: list[dict], labels: list[int]) -> list[str]:
     return lines
 
 
+def reliability_of_answers(service: KnowledgeService, folder: Path) -> list[str]:
+    """Confidence against measured accuracy over the answers (not the abstentions) to a case folder: an
+    answer is right when eval finds what the case expects in it."""
+    from agent.surfaces.evaluation import evaluate
+
+    rows = []
+    for path in sorted(folder.glob("*.jsonl")):
+        for case in load_cases(path):
+            answer = service.ask(case.question)
+            if not answer.abstained:
+                right = not evaluate(lambda _q, a=answer: a, [case])["failures"]
+                rows.append((answer.confidence, right))
+    lines = [f"{'confidence':>12} {'answers':>8} {'right':>6}"]
+    for low in (0.0, 0.4, 0.6, 0.8, 0.9):
+        high = {0.0: 0.4, 0.4: 0.6, 0.6: 0.8, 0.8: 0.9, 0.9: 1.01}[low]
+        inside = [right for confidence, right in rows if low <= confidence < high]
+        if inside:
+            lines.append(f"{low:.1f}–{min(high, 1.0):.1f} {len(inside):8d} {sum(inside) / len(inside):6.2f}")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.calibrate", description=__doc__)
     parser.add_argument("--write", action="store_true", help="write agent/answer/data/calibration.json")
+    parser.add_argument("--measure", type=Path, help="only print confidence against accuracy over the answers "
+                                                    "to this folder of case files (e.g. bench/cases/dev)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     service = KnowledgeService(Settings.from_env())
+    if args.measure:
+        print("\n".join(reliability_of_answers(service, args.measure)))
+        return 0
     router = service.router
     embedder = service.kb.embedder_name
     cases = [case for path in sorted(TUNE.glob("*.jsonl")) for case in load_cases(path)]

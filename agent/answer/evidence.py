@@ -31,7 +31,7 @@ CALIBRATION = Path(__file__).resolve().parent / "data" / "calibration.json"
 WITHOUT_VECTORS = "lexical"  # the calibration used when no embedder works
 FAQ_FEATURES = ("cosine", "cosine_z", "cosine_bg", "answer_cosine", "lexical", "coverage", "names_missing",
                 "english")
-DOC_FEATURES = ("relevance", "dense", "unknown_missing", "english")
+DOC_FEATURES = ("relevance", "dense", "dense_bg", "unknown_missing", "english")
 RELEVANCE_DEPTH = 3  # a question's parts may be answered by different passages among the first few
 _PUNCTUATION_CHARS = "，。？！、；：“”‘’（）《》【】,.?!;:'\"()[]<>-_/\\|~`@#$%^&*+= \t\n"
 
@@ -108,15 +108,25 @@ def faq_candidates(understanding: Understanding, matcher: FaqMatcher, vectors: n
     return candidates
 
 
-def doc_features(understanding: Understanding, hits: list[SearchHit]) -> dict[str, float]:
+def doc_features(understanding: Understanding, hits: list[SearchHit],
+                 background: tuple[np.ndarray, np.ndarray] | None) -> dict[str, float]:
+    """Evidence that the first passages answer the question: how much of it they cover in words, how close
+    they are in meaning (also in standard deviations above the question's cosines to background
+    questions, which lets an English question on Chinese passages be judged on its own scale), and
+    whether they name the unknown terms it asks about."""
     top = hits[:RELEVANCE_DEPTH]
+    dense = max((h.dense_score for h in top), default=0.0)
+    dense_bg = 0.0
+    if understanding.vector is not None and background is not None and dense:
+        reference = background[0] @ understanding.vector
+        dense_bg = (dense - float(reference.mean())) / (float(reference.std()) + 1e-6)
     relevance = max((passage_relevance(understanding.question, understanding.mentions, h.passage.text)
                      for h in top), default=0.0)
     unknown = understanding.unknown_terms
     text = fold(" ".join(h.passage.text for h in top))
     missing = sum(not names_in(text, [u.text]) for u in unknown) / len(unknown) if unknown else 0.0
-    return {"relevance": relevance, "dense": max((h.dense_score for h in top), default=0.0),
-            "unknown_missing": missing, "english": float(understanding.english)}
+    return {"relevance": relevance, "dense": dense, "dense_bg": dense_bg, "unknown_missing": missing,
+            "english": float(understanding.english)}
 
 
 def names_missing(understanding: Understanding, text: str) -> float:

@@ -102,7 +102,7 @@ class Router:
     def passages(self, understanding: Understanding, k: int = 5) -> tuple[list[SearchHit], float, dict]:
         """The best passages, the chance that they answer the question, and the evidence for it."""
         hits = self.kb.search(understanding.question, k=k, expansions=expansion_names(understanding.mentions))
-        features = evidence.doc_features(understanding, hits)
+        features = evidence.doc_features(understanding, hits, self.background)
         chance = evidence.calibration("doc", self._embedder()).probability(features) if hits else 0.0
         return hits, chance, features
 
