@@ -91,7 +91,7 @@ def prompt_of(llm: CountingLLM) -> tuple[str, str]:
 
 @pytest.fixture(scope="module")
 def service(company_service) -> KnowledgeService:
-    company_service.tools  # registers the knowledge tools the assistant is built with
+    assert company_service.tools.tools  # registers the knowledge tools the assistant is built with
     return company_service
 
 
@@ -387,7 +387,7 @@ def test_api_keys_never_reach_the_logs_or_the_llm_description(company_knowledge,
     service = KnowledgeService(settings_for(company_knowledge))
     service.refresh()
     answers = [service.ask("AM是什么意思"), service.ask("年假如何申请？")]
-    service.assistant  # builds the Qwen-Agent LLM client from the settings
+    assert service.assistant is not None  # builds the Qwen-Agent LLM client from the settings
 
     assert service.llm_name.startswith("openai-compatible:")
     assert [a.route for a in answers] == ["term", "fact"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 import time
 from dataclasses import dataclass
 from functools import cached_property
@@ -181,10 +182,8 @@ class KnowledgeService:
         return self._loaded.assistant
 
     def ask(self, question: str, history: list[dict] | None = None) -> Answer:
-        final = None
-        for final in self.stream(question, history):
-            pass
-        return final
+        """The finished answer: the last of the stream."""
+        return deque(self.stream(question, history), maxlen=1)[0]
 
     def stream(self, question: str, history: list[dict] | None = None):
         """Answers as they grow (one for glossary and FAQ answers, many while an LLM writes). The question

@@ -95,7 +95,7 @@ def _ask(settings: Settings, question: str, as_json: bool, wait: bool = True) ->
         }, ensure_ascii=False))
         return 0
     print(answer.text)
-    for number, suggestion in enumerate(answer.suggestions, 1):
+    for suggestion in answer.suggestions:
         print(f"  ? {suggestion}")
     print(f"\n[{answer.route}{', abstained' if answer.abstained else ''}] {answer.reason} · confidence {answer.confidence:.2f} · {answer.latency_ms:.0f} ms "
           f"· LLM: {answer.llm}")
