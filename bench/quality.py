@@ -184,6 +184,29 @@ def dense_weight_sweep(work: Path, weights: tuple[float, ...] = SWEEP_WEIGHTS) -
             for weight in weights]
 
 
+def embedding_speed(settings: Settings, cmrc: CmrcSet, passages: int = 64, questions: int = 200) -> dict:
+    """The configured embedder alone: passages per second in the index's batches, and one question's
+    embedding latency, on CMRC2018 text."""
+    from agent.index.embedders import create_embedder
+    from agent.index.vectors import BATCH
+
+    embedder = create_embedder(settings)
+    kb = KnowledgeBase.load(settings)
+    texts = [p.text for p in kb.passages[:passages]]
+    embedder.encode_passages(texts[:2])  # first call pays for lazy initialisation
+    started = time.perf_counter()
+    for start in range(0, len(texts), BATCH):
+        embedder.encode_passages(texts[start:start + BATCH])
+    seconds = time.perf_counter() - started
+    latencies = []
+    for question in cmrc.questions[:questions]:
+        started = time.perf_counter()
+        embedder.encode_queries([question.text])
+        latencies.append((time.perf_counter() - started) * 1000)
+    return {"embedder": embedder.name, "passages": len(texts), "passages_per_s": round(len(texts) / seconds, 2),
+            "questions": len(latencies), "question_ms": report.percentiles(latencies)}
+
+
 def project_scores(settings: Settings, questions: list[Question]) -> list[RetrievalScore]:
     kb = loaded_index(settings)
     passages = len(kb.passages)
@@ -330,11 +353,13 @@ def run(limit: int | None, work: Path, end_to_end: bool = True, store: str = "fa
     return {
         "environment": report.environment(),
         "store": store,
+        "retrieval_only": retrieval_only,
         "dataset": {"name": "CMRC2018 dev", "path": str(CMRC_DEV), "articles": len(cmrc.articles),
                     "questions": len(cmrc.questions)},
         "mrr_cutoff": MRR_CUTOFF,
         "dense_weight_sweep": sweep,
         "auto_dense_weight": AUTO_DENSE_WEIGHT,
+        "embedding_speed": embedding_speed(settings, cmrc) if store == "faiss" else None,
         "retrieval": [dataclasses.asdict(s) for s in scores],
         "qwen_keyword_search_check": keyword_check,
         "end_to_end": end_to_end_score(settings, cmrc.questions) if end_to_end and not retrieval_only else None,
@@ -347,7 +372,8 @@ def markdown(result: dict) -> str:
     milvus = result["store"] == "milvus"
     lines = [
         "## Retrieval and routing quality with passages in Milvus Lite (`python -m bench quality --store milvus`)"
-        if milvus else "## Retrieval and routing quality (`python -m bench quality`)",
+        if milvus else "## Document retrieval quality (`python -m bench quality --retrieval-only --no-end-to-end`)"
+        if result.get("retrieval_only") else "## Retrieval and routing quality (`python -m bench quality`)",
         "",
         report.environment_markdown(result["environment"]),
         "",
@@ -364,6 +390,12 @@ def markdown(result: dict) -> str:
     ]
     if not milvus:
         lines += ["", verdict(result["retrieval"])]
+    speed = result.get("embedding_speed")
+    if speed:
+        lines += ["", f"**Embedding speed** ({speed['embedder']}, alone, after the runs above): "
+                      f"{speed['passages_per_s']:g} passages/s over {speed['passages']} CMRC2018 passages in the "
+                      f"index's batches; one question {speed['question_ms']['p50']:.1f} ms at p50 and "
+                      f"{speed['question_ms']['p95']:.1f} ms at p95 over {speed['questions']} questions."]
     if result.get("dense_weight_sweep"):
         lines += ["", f"**Choosing the dense weight** (`KB_DENSE_WEIGHT=auto` = {result['auto_dense_weight']:g}) on the "
                       "CMRC2018 trial set, kept apart from the dev set above (lexical weight 1, reciprocal-rank "
