@@ -86,15 +86,15 @@ class Router:
             return RouteDecision("fact", f"matches the FAQ question “{best.matched_question}”",
                                  round(best.probability, 3), understanding.mentions, faq=match)
         hits, chance, features = self.passages(understanding, k)
-        suggestions = [c.entry.question for c in candidates if c.probability >= SUGGEST][:MAX_SUGGESTIONS]
         if hits and chance >= ANSWER:
             reason = (f"mentions {'、'.join(m.text.strip() for m in understanding.mentions)} but asks more than its "
                       "meaning; searched the documents" if understanding.mentions
                       else "no glossary term or FAQ entry answers it; searched the documents")
-            return RouteDecision("doc", reason, round(chance, 3), understanding.mentions, hits=hits,
-                                 suggestions=suggestions)
+            return RouteDecision("doc", reason, round(chance, 3), understanding.mentions, hits=hits)
         reason = (f"nothing in the knowledge answers it: the best passages cover {features['relevance']:.0%} of "
                   f"the question" + (f", the closest FAQ entry has a {best.probability:.0%} chance" if best else ""))
+        suggestions = [c.entry.question for c in candidates if c.probability >= SUGGEST][:MAX_SUGGESTIONS]
+        # The confidence of an abstention is the chance that nothing offered would have been right.
         return RouteDecision("doc", reason, round(1 - max(chance, best.probability if best else 0.0), 3),
                              understanding.mentions, hits=hits, abstained=True, suggestions=suggestions,
                              unknown_terms=understanding.unknown_terms)
@@ -103,13 +103,15 @@ class Router:
         """The best passages, the chance that they answer the question, and the evidence for it."""
         hits = self.kb.search(understanding.question, k=k, expansions=expansion_names(understanding.mentions))
         features = evidence.doc_features(understanding, hits, self.background)
-        chance = evidence.calibration("doc", self._embedder()).probability(features) if hits else 0.0
+        with_vectors = understanding.vector is not None and self.kb.vectors_complete
+        model = evidence.calibration("doc", self.kb.embedder_name if with_vectors else None)
+        chance = model.probability(features) if hits else 0.0
         return hits, chance, features
 
     def faq_candidates(self, understanding: Understanding) -> list[FaqCandidate]:
         """FAQ entries near the question by words or by meaning, most likely right first."""
         vectors = self.kb.faq_vectors if understanding.vector is not None else None
-        model = evidence.calibration("faq", self._embedder() if vectors is not None else None)
+        model = evidence.calibration("faq", self.kb.embedder_name if vectors is not None else None)
         answer_vectors = self.kb.faq_answer_vectors if vectors is not None else None
         candidates = evidence.faq_candidates(understanding, self.faq, vectors, self.kb.faq_vector_owners, answer_vectors,
                                              self.background if vectors is not None else None)
@@ -122,7 +124,8 @@ class Router:
         if understanding.unknown_terms:
             names = "、".join(u.text for u in understanding.unknown_terms)
             return RouteDecision("term", f"asks what {names} means, which the glossary does not hold",
-                                 0.0, mentions, abstained=True, unknown_terms=understanding.unknown_terms,
+                                 round(understanding.asks_meaning, 3), mentions, abstained=True,
+                                 unknown_terms=understanding.unknown_terms,
                                  suggestions=self.closest_terms([u.text for u in understanding.unknown_terms]))
         terms = _unique(t for m in mentions for t in m.terms)
         names = "、".join(dict.fromkeys(m.text.strip() for m in mentions))
@@ -139,9 +142,6 @@ class Router:
             found += difflib.get_close_matches(name.upper(), [k.upper() for k in known], n=MAX_SUGGESTIONS, cutoff=0.5)
         spelling = {k.upper(): k for k in known}
         return [spelling[f] for f in dict.fromkeys(found)][:MAX_SUGGESTIONS]
-
-    def _embedder(self) -> str | None:
-        return self.kb.embedder_name
 
 
 def expansion_names(mentions: list[Mention]) -> tuple[str, ...]:
