@@ -1,5 +1,5 @@
-"""Agent tool: the FAQ entries that match a question, with their scores."""
-from agent.answer.router import FAQ_THRESHOLD
+"""Agent tool: the FAQ entries that answer a question, as the router judges them, each with its chance."""
+from agent.answer.router import FACT
 from agent.answer.tooling import kb_tool
 
 
@@ -13,10 +13,12 @@ def faq_lookup(question: str, top_k: int = 3, *, service) -> dict:
     """
     if not question.strip():
         return {"found": False, "message": "empty question"}
-    matches = service.router.faq.match(question, k=max(1, min(top_k, 10)))
-    matches = [m for m in matches if m.score >= FAQ_THRESHOLD]  # the router's bar for "this FAQ answers it"
-    if not matches:
+    router = service.router
+    candidates = router.faq_candidates(router.understand(question))
+    # The router's own bar for giving a stored answer, and the chance it gives each entry.
+    entries = [c for c in candidates if c.probability >= FACT][:max(1, min(top_k, 10))]
+    if not entries:
         return {"found": False, "message": "no FAQ entry matches this question"}
     return {"found": True, "entries": [
-        {"question": m.entry.question, "answer": m.entry.answer, "score": round(m.score, 3),
-         "source": m.entry.source, "location": m.entry.location} for m in matches]}
+        {"question": c.entry.question, "answer": c.entry.answer, "chance": round(c.probability, 3),
+         "source": c.entry.source, "location": c.entry.location} for c in entries]}

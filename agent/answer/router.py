@@ -24,7 +24,6 @@ from agent.text.normalize import fold
 
 log = logging.getLogger(__name__)
 
-FAQ_THRESHOLD = 0.40  # the lexical FAQ score the faq_lookup tool reports as a match
 ASKS_MEANING = 0.4  # term-intent probability above which a question about a term asks only its meaning
 ANSWER = 0.4  # passages are given when their chance of answering reaches this
 FACT = 0.6  # a stored answer, given word for word, must be likelier: a wrong one is worse than none
