@@ -92,3 +92,11 @@ def test_without_an_embedder_the_lexical_calibration_is_used():
                                                                            "answer_cosine"})
     assert model.probability({"lexical": 1.0, "coverage": 1.0, "names_missing": 0.0, "english": 0.0}) > 0.9
     assert model.probability({"lexical": 0.1, "coverage": 0.1, "names_missing": 1.0, "english": 0.0}) < 0.1
+
+
+@pytest.mark.parametrize("question", ["", "   ", "😀😀😀", "？！……"])
+def test_a_question_without_words_is_refused_clearly(service, question):
+    answer = service.ask(question)
+
+    assert answer.abstained and answer.sources == [] and answer.suggestions == []
+    assert "请输入一个问题" in answer.text

@@ -211,9 +211,9 @@ class KnowledgeService:
 
     def _answers(self, question: str, history: list[dict] | None):
         question = readable(question or "").strip()
-        if not question:
+        if not any(ch.isalnum() for ch in question):  # empty, or only emoji and punctuation
             yield Answer("请输入一个问题，例如“AM是什么意思？”。/ Please type a question.", "doc",
-                         "empty question: nothing to look up", 0.0)
+                         "no words in the question: nothing to look up", 0.0, abstained=True)
             return
         notice = ""
         if len(question) > MAX_QUESTION_CHARS:
