@@ -172,6 +172,24 @@ def test_faq_paraphrase_answers_with_the_stored_answer(app, page):
     assert "faq/员工常见问题.xlsx" in answer.locator("details summary").first.inner_text()
 
 
+def test_a_suggestion_the_assistant_offers_is_asked_when_clicked(app, page, screenshot_dir):
+    open_chat(page, app.url)
+    answer = ask(page, "家属可以一起体检吗")
+    expect(answer).to_contain_text("您是不是想问")
+    option = page.locator("#kb-chat button").filter(has_text="公司有员工体检吗？").first
+    page.screenshot(path=str(screenshot_dir / "suggestions.png"), full_page=True)
+
+    before = page.locator("#kb-chat .kb-badge").count()
+    option.click()
+    page.wait_for_function(f"document.querySelectorAll('#kb-chat .kb-badge').length > {before} && "
+                           "document.querySelector('#kb-chat [data-testid=status-tracker]').classList.contains('hide')",
+                           timeout=ANSWER_TIMEOUT_MS)
+
+    last = page.locator("#kb-chat .message-content").filter(has=page.locator(".kb-badge")).last
+    expect(last).to_contain_text("体检")
+    expect(last.locator(".kb-badge")).to_have_text("常见问题")
+
+
 def test_document_answer_cites_a_passage_that_expands(app, page):
     open_chat(page, app.url)
     answer = ask(page, "出差住宿标准是多少")

@@ -49,6 +49,10 @@ def build_app(service: KnowledgeService) -> gr.Blocks:
         for shown, kept in chat_turn(service, labels, question, chat or [], history or []):
             yield "", shown, kept
 
+    def ask_suggestion(chat, history, selected: gr.SelectData):
+        """A clicked "您是不是想问" option is asked as the next question."""
+        yield from ask(selected.value, chat, history)
+
     def upload(paths, kind, glossary_query, faq_query, request: gr.Request):
         result = upload_and_refresh(service, list(paths or []), kind, request.username, labels)
         return (result, None, *knowledge_views(glossary_query, faq_query))
@@ -108,6 +112,7 @@ def build_app(service: KnowledgeService) -> gr.Blocks:
         chat_io = dict(inputs=[question, chatbot, history], outputs=[question, chatbot, history])
         question.submit(ask, **chat_io)
         send.click(ask, **chat_io)
+        chatbot.option_select(ask_suggestion, inputs=[chatbot, history], outputs=[question, chatbot, history])
         clear.click(lambda: ([], []), outputs=[chatbot, history])
         views = [status_bar, file_list, glossary, faq]
         upload_button.click(upload, inputs=[files, kind, glossary_query, faq_query],

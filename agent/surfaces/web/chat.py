@@ -12,6 +12,14 @@ log = logging.getLogger(__name__)
 HISTORY_MESSAGES = 6  # earlier turns passed to the assistant: enough for a follow-up, cheap for the LLM
 
 
+def _assistant_message(answer, labels: dict[str, str]) -> dict:
+    """The rendered answer; its suggestions ("您是不是想问") become options the user can click to ask them."""
+    message = {"role": "assistant", "content": answer_message(answer, labels)}
+    if answer.suggestions:
+        message["options"] = [{"value": suggestion} for suggestion in answer.suggestions]
+    return message
+
+
 def chat_turn(service: KnowledgeService, labels: dict[str, str], question: str, chat: list[dict],
               history: list[dict]) -> Iterator[tuple[list[dict], list[dict]]]:
     """Yields (chat as shown, plain-text history) after each change. The chat holds rendered markdown;
@@ -26,7 +34,7 @@ def chat_turn(service: KnowledgeService, labels: dict[str, str], question: str, 
     answer = None
     try:
         for answer in service.stream(question, history[-HISTORY_MESSAGES:]):
-            chat = [*chat[:-1], {"role": "assistant", "content": answer_message(answer, labels)}]
+            chat = [*chat[:-1], _assistant_message(answer, labels)]
             yield chat, history
     except Exception as exc:  # the user gets a message, the log gets the trace
         log.exception("answering a question failed")

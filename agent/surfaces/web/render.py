@@ -78,6 +78,11 @@ def status_line(kb: KnowledgeBase, llm_name: str, labels: dict[str, str], refres
     return f'<div class="kb-status">{html.escape(" · ".join(parts))}</div>'
 
 
+def _shares_a_word(section: str, text: str) -> bool:
+    """Whether any two consecutive characters of the section title occur in the text."""
+    return any(section[i:i + 2] in text for i in range(len(section) - 1))
+
+
 def example_questions(kb: KnowledgeBase, labels: dict[str, str]) -> list[str]:
     """A term, an FAQ and a document question drawn from what is loaded, so the examples always work."""
     examples = []
@@ -86,9 +91,11 @@ def example_questions(kb: KnowledgeBase, labels: dict[str, str]) -> list[str]:
         examples.append(labels["example_term"].format(term=term.abbreviation))
     if kb.faq:
         examples.append(kb.faq[0].question)
+    # The document example names a section the FAQ does not ask about, so it shows the documents' route.
+    asked = " ".join(q for e in kb.faq for q in (e.question, *e.similar))
     for passage in kb.passages:
         section = _NUMBERING.sub("", passage.location.split(" > ")[-1]).strip() if " > " in passage.location else ""
-        if 2 <= len(section) <= 12 and not re.search(r"[A-Za-z]", section):
+        if 2 <= len(section) <= 12 and not re.search(r"[A-Za-z]", section) and not _shares_a_word(section, asked):
             examples.append(labels["example_doc"].format(document=Path(passage.source).stem, section=section))
             break
     return examples
