@@ -109,9 +109,10 @@ class Router:
 
     def faq_candidates(self, understanding: Understanding) -> list[FaqCandidate]:
         """FAQ entries near the question by words or by meaning, most likely right first."""
-        vectors = self.kb.faq_vectors if understanding.vector is not None else None
+        vectors, answer_vectors = self.kb.faq_vectors, self.kb.faq_answer_vectors
+        if understanding.vector is None or vectors is None or answer_vectors is None or self.background is None:
+            vectors = answer_vectors = None  # judged by words alone, with the fit made for that
         model = evidence.calibration("faq", self.kb.embedder_name if vectors is not None else None)
-        answer_vectors = self.kb.faq_answer_vectors if vectors is not None else None
         candidates = evidence.faq_candidates(understanding, self.faq, vectors, self.kb.faq_vector_owners, answer_vectors,
                                              self.background if vectors is not None else None)
         scored = [FaqCandidate(c.number, c.entry, c.matched_question, c.features, model.probability(c.features))
