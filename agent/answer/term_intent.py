@@ -7,7 +7,8 @@ regression on the embedder's vector of that masked question gives the probabilit
 data/term_intent_questions.jsonl (scripts/build_intent_questions.py): the term model's question forms and
 a grammar of ways to ask as positives, CMRC2018 questions and questions about what documents say as
 negatives. Weights are kept per embedder: shipped for the default one, fitted once and cached in the index
-folder for any other.
+folder for any other. The same questions, a sample of them, serve as background questions: how far a
+cosine stands above a question's cosines to them is what agent.answer.evidence compares.
 """
 from __future__ import annotations
 
