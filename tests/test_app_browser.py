@@ -176,6 +176,7 @@ def test_a_suggestion_the_assistant_offers_is_asked_when_clicked(app, page, scre
     open_chat(page, app.url)
     answer = ask(page, "家属可以一起体检吗")
     expect(answer).to_contain_text("您是不是想问")
+    expect(answer.locator(".kb-badge")).to_have_text("未找到答案")
     option = page.locator("#kb-chat button").filter(has_text="公司有员工体检吗？").first
     page.screenshot(path=str(screenshot_dir / "suggestions.png"), full_page=True)
 

@@ -82,6 +82,13 @@ def test_unknown_route_is_shown_as_a_document_answer():
     assert "kb-route-doc" in answer_message(Answer("x", "<b>odd</b>", "r", 0.1), ZH)
 
 
+def test_an_abstention_is_badged_as_no_answer_rather_than_as_a_route():
+    shown = answer_message(Answer("抱歉，知识库中没有找到……", "doc", "r", 0.8, abstained=True), ZH)
+
+    assert '<span class="kb-badge kb-abstained">未找到答案</span>' in shown
+    assert "kb-route-doc" not in shown
+
+
 def test_answer_names_the_llm_only_when_one_wrote_it():
     assert "模型" not in answer_message(Answer("x", "term", "r", 1.0), ZH)
     assert "模型 dashscope:qwen-plus" in answer_message(Answer("x", "doc", "r", 1.0, llm="dashscope:qwen-plus"), ZH)

@@ -23,6 +23,7 @@ CSS = """
 .kb-route-term { background: #2563eb; }
 .kb-route-fact { background: #059669; }
 .kb-route-doc { background: #d97706; }
+.kb-abstained { background: #6b7280; }
 .kb-meta { color: #6b7280; font-size: 0.8em; margin-top: 4px; }
 .kb-status { color: #374151; font-size: 0.9em; padding: 6px 10px; background: #f3f4f6; border-radius: 6px; }
 details.kb-source { border-left: 3px solid #d1d5db; padding-left: 8px; margin: 4px 0; font-size: 0.9em; }

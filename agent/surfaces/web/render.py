@@ -26,11 +26,13 @@ def as_text(text: str) -> str:
 
 
 def answer_message(answer: Answer, labels: dict[str, str]) -> str:
-    """An answer with its route badge, why it was routed so, how long it took, and its sources, each
-    expandable to the passage, FAQ entry or glossary row behind it."""
+    """An answer with its route badge ("no answer found" when it abstains), why it was routed so, how long
+    it took, and its sources, each expandable to the passage, FAQ entry or glossary row behind it."""
     route = answer.route if answer.route in ROUTES else "doc"
-    parts = [f'<span class="kb-badge kb-route-{route}">{html.escape(labels["route_" + route])}</span>',
-             as_text(answer.text) or "…", _meta_line(answer, labels)]
+    kind, name = ("kb-abstained", labels["abstained"]) if answer.abstained else (f"kb-route-{route}",
+                                                                                 labels["route_" + route])
+    parts = [f'<span class="kb-badge {kind}">{html.escape(name)}</span>', as_text(answer.text) or "…",
+             _meta_line(answer, labels)]
     parts += [_source_block(number, source) for number, source in enumerate(answer.sources, 1)]
     return "\n\n".join(parts)
 
