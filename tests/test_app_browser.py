@@ -2,7 +2,7 @@
 headless Chromium. Questions of each route, expandable citations, example questions, uploads that answer at
 once, sign-in with a read-only user, and HTML or script in documents and questions staying inert text.
 
-Set UPDATE_SCREENSHOTS=1 to refresh docs/screenshots/ (chat.png, knowledge.png) from this run."""
+Set UPDATE_SCREENSHOTS=1 to refresh docs/screenshots/ (chat.png, knowledge.png, suggestions.png) from this run."""
 from __future__ import annotations
 
 import os
