@@ -23,7 +23,7 @@ from agent.answer.faq_match import FaqMatcher
 from agent.answer.terms import Mention
 from agent.answer.understand import Understanding
 from agent.records import FaqEntry, SearchHit
-from agent.text.normalize import fold, has_cjk
+from agent.text.normalize import fold
 from agent.text.stopwords import STOPWORDS
 from agent.text.units import content_units
 
@@ -78,7 +78,7 @@ def faq_candidates(understanding: Understanding, matcher: FaqMatcher, vectors: n
     entries = matcher.entries
     lexical = {m.number: m for m in matcher.match(understanding.question, k=k)}
     cosines, standings, above_background = _entry_cosines(understanding.vector, vectors, owners,
-                                                          row_languages(matcher), background, len(entries))
+                                                          matcher.chinese_rows, background, len(entries))
     answers = answer_vectors @ understanding.vector if answer_vectors is not None and cosines is not None else None
     numbers = list(lexical)
     if cosines is not None:
@@ -92,10 +92,10 @@ def faq_candidates(understanding: Understanding, matcher: FaqMatcher, vectors: n
         match = lexical.get(number)
         features = {
             "cosine": cosine,
-            # How far the entry stands out from all the others for this question: cosines of one embedder
-            # sit in a narrow band, lower across languages, so the standing says more than the level.
+            # How far the entry stands out among the FAQ's rows pooled with background questions: cosines of
+            # one embedder sit in a narrow band, lower across languages, so the standing says more than the level.
             "cosine_z": float(standings[number]) if standings is not None else 0.0,
-            # The same against questions about anything: it does not shrink with a small FAQ.
+            # The same against the background questions alone.
             "cosine_bg": float(above_background[number]) if above_background is not None else 0.0,
             "answer_cosine": float(answers[number]) if answers is not None else 0.0,
             "lexical": match.score if match else 0.0,
@@ -177,15 +177,6 @@ def passage_relevance(question: str, mentions: list[Mention], passage: str) -> f
     units = content_units(remainder)
     unit_share = (found + len(units & content_units(passage))) / (total + len(units)) if total + len(units) else 0.0
     return max(word_share, unit_share)
-
-
-def row_languages(matcher: FaqMatcher) -> np.ndarray:
-    """For each stored and similar question (in the order of the FAQ vectors), whether it is Chinese."""
-    cached = getattr(matcher, "_row_languages", None)
-    if cached is None:
-        cached = np.array([has_cjk(q) for e in matcher.entries for q in (e.question, *e.similar)])
-        matcher._row_languages = cached
-    return cached
 
 
 def _entry_cosines(vector: np.ndarray | None, vectors: np.ndarray | None, owners: list[int],

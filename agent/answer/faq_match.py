@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy import sparse
 
 from agent.records import FaqEntry
+from agent.text.normalize import has_cjk
 from agent.text.synonyms import canonical
 from agent.text.units import content_units
 
@@ -77,6 +79,11 @@ class FaqMatcher:
                 best[entry] = (float(scores[probe]), int(probe))
         ranked = sorted(best.items(), key=lambda item: -item[1][0])[:k]
         return [FaqMatch(self.entries[e], s, self._probe_text[p], e) for e, (s, p) in ranked]
+
+    @cached_property
+    def chinese_rows(self) -> np.ndarray:
+        """For each stored and similar question, in the order of the index's FAQ vectors, whether it is Chinese."""
+        return np.array([has_cjk(q) for entry in self.entries for q in (entry.question, *entry.similar)], dtype=bool)
 
     def coverage(self, question: str, number: int) -> float:
         """The rarity-weighted share of the question's content units that entry `number` has anywhere (its
