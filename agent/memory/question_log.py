@@ -52,6 +52,15 @@ CREATE TABLE IF NOT EXISTS questions (
     fix TEXT NOT NULL DEFAULT ''       -- what was done, in words
 );
 CREATE INDEX IF NOT EXISTS questions_asked_at ON questions (asked_at);
+CREATE TABLE IF NOT EXISTS knowledge_fixes (  -- what owners added from the app, e.g. for `train dataset --since`
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    fixed_at REAL NOT NULL,
+    user TEXT NOT NULL,
+    kind TEXT NOT NULL,                -- 'faq' | 'similar' | 'term'
+    file TEXT NOT NULL,                -- relative to the knowledge folder
+    row INTEGER NOT NULL,
+    content TEXT NOT NULL              -- JSON: the fields written
+);
 """
 
 
@@ -182,6 +191,22 @@ class QuestionLog:
             return connection.execute(
                 f"UPDATE questions SET fixed_at = ?, fix = ? WHERE id IN ({', '.join('?' * len(ids))})",
                 (time.time(), fix, *ids)).rowcount
+
+    def record_fix(self, kind: str, file: str, row: int, content: dict, user: str | None = None) -> None:
+        """Keeps what an owner added from the app, with its date. MemoryUnavailable when the database fails."""
+        self._schema()
+        with self.database.transaction() as connection:
+            connection.execute("INSERT INTO knowledge_fixes (fixed_at, user, kind, file, row, content) "
+                               "VALUES (?, ?, ?, ?, ?, ?)",
+                               (time.time(), self._who(user), kind, file, row, json.dumps(content, ensure_ascii=False)))
+
+    def fixes(self, kind: str | None = None, since: float | None = None) -> list[dict]:
+        """Fixes made from the app, oldest first: {"fixed_at", "user", "kind", "file", "row", "content"}."""
+        self._schema()
+        rows = self.database.read(
+            "SELECT fixed_at, user, kind, file, row, content FROM knowledge_fixes WHERE (? IS NULL OR kind = ?) "
+            "AND (? IS NULL OR fixed_at >= ?) ORDER BY fixed_at, id", (kind, kind, since, since))
+        return [{**dict(row), "content": json.loads(row["content"])} for row in rows]
 
     def masked(self, text: str) -> str:
         """The text with every configured secret and anything written like an API key replaced by ***."""
