@@ -244,3 +244,130 @@ def _status(url: str) -> int:
             return response.status
     except urllib.error.HTTPError as error:
         return error.code
+
+
+# --- the knowledge owners' endpoints ---------------------------------------------------------------
+
+ADMIN_TOKEN = "api-test-admin-token-0004"
+OWNERS = {"KB_API_TOKENS": TOKEN, "KB_ADMIN_TOKENS": ADMIN_TOKEN, "KB_USERS": "alice:pw-alice",
+          "KB_ADMINS": "alice"}
+
+
+@pytest.fixture(scope="module")
+def owners_app(tmp_path_factory, company_knowledge):
+    """Sign-in on, one reader token and one admin token, on a copy of the knowledge the fixes may change."""
+    copy = tmp_path_factory.mktemp("owners") / "knowledge"
+    shutil.copytree(company_knowledge, copy)
+    return Api(copy, **OWNERS)
+
+
+def _ask(app: Api, question: str, token: str = TOKEN) -> dict:
+    return app.client(token).chat.completions.create(
+        model="kb", messages=[{"role": "user", "content": question}]).model_extra["kb"]
+
+
+def _post(app: Api, path: str, body: dict, token: str = ADMIN_TOKEN) -> tuple[int, dict]:
+    response = app.http.post(path, json=body, headers={"Authorization": f"Bearer {token}"})
+    return response.status_code, response.json()
+
+
+def test_each_answer_carries_an_answer_id_that_feedback_names(owners_app):
+    kb = _ask(owners_app, "KPI是什么意思？")
+    assert len(kb["answer_id"]) == 32
+    assert _post(owners_app, "/v1/feedback", {"answer_id": kb["answer_id"], "rating": "up"}, TOKEN) == \
+        (200, {"answer_id": kb["answer_id"], "rating": "up"})
+    status, body = _post(owners_app, "/v1/feedback", {"answer_id": kb["answer_id"], "rating": "meh"}, TOKEN)
+    assert status == 400 and "rating" in body["detail"]
+    assert _post(owners_app, "/v1/feedback", {"answer_id": "f" * 32, "rating": "down"}, TOKEN)[0] == 400
+
+
+def test_a_streamed_answer_is_logged_and_its_last_chunk_carries_the_answer_id(owners_app):
+    chunks = list(owners_app.client(TOKEN).chat.completions.create(
+        model="kb", messages=[{"role": "user", "content": "FOB是什么意思？"}], stream=True))
+    answer_id = chunks[-1].model_extra["kb"]["answer_id"]
+    assert answer_id and _post(owners_app, "/v1/feedback", {"answer_id": answer_id, "rating": "down",
+                                                            "comment": "想要更详细的解释"}, TOKEN)[0] == 200
+
+
+def test_unanswered_questions_come_back_grouped_and_a_new_entry_answers_them(owners_app):
+    for question in ["班车几点发车？", "班车什么时候出发", "班车几点发车？"]:
+        assert _ask(owners_app, question)["abstained"]
+    status, body = owners_app.get("/v1/questions?status=unanswered", token=ADMIN_TOKEN)
+    assert status == 200
+    group = next(g for g in body["groups"] if "班车几点发车？" in g["questions"])
+    assert group["count"] == 3 and set(group["questions"]) == {"班车几点发车？", "班车什么时候出发"}
+    assert group["candidates"]["decision"]["abstained"] and "faq" in group["candidates"]
+    status, fix = _post(owners_app, "/v1/knowledge/faq", {
+        "question": "班车几点发车？", "answer": "班车每天早上7:30从地铁站发车。", "similar": ["班车什么时候出发"],
+        "answer_ids": group["answer_ids"]})
+    assert status == 200 and fix["file"] == "faq/补充问答.xlsx" and fix["fixed"] == 3
+    assert fix["now"]["route"] == "fact"
+    kb = _ask(owners_app, "班车什么时候出发")
+    assert kb["route"] == "fact" and not kb["abstained"] and kb["sources"][0]["source"] == "faq/补充问答.xlsx"
+    groups = owners_app.get("/v1/questions?status=unanswered", token=ADMIN_TOKEN)[1]["groups"]
+    assert not any("班车几点发车？" in g["questions"] for g in groups)
+
+
+def test_similar_questions_are_added_to_an_entry_named_by_its_question(owners_app):
+    status, fix = _post(owners_app, "/v1/knowledge/faq", {"entry": "忘记密码怎么办？", "similar": ["登录口令想不起来了"]})
+    assert status == 200 and fix["now"]["route"] == "fact"
+    kb = _ask(owners_app, "登录口令想不起来了")
+    assert kb["route"] == "fact" and "手机验证码" in kb["sources"][0]["text"]
+
+
+def test_a_term_added_over_the_api_answers_at_once(owners_app):
+    assert _ask(owners_app, "ESS是什么意思？")["abstained"]
+    status, fix = _post(owners_app, "/v1/knowledge/terms",
+                        {"abbreviation": "ESS", "english": "Employee Self Service", "chinese": "员工自助服务"})
+    assert status == 200 and fix["file"] == "glossary/补充术语.xlsx" and fix["fixed"] >= 1
+    kb = _ask(owners_app, "ESS是什么意思？")
+    assert kb["route"] == "term" and not kb["abstained"]
+
+
+@pytest.mark.parametrize("path, body, message", [
+    ("/v1/knowledge/faq", {"question": "", "answer": "答案"}, "问题不能为空"),
+    ("/v1/knowledge/faq", {"question": "新问题？", "answer": " "}, "答案不能为空"),
+    ("/v1/knowledge/faq", {"entry": "没有这个问题", "similar": ["x"]}, "没有问题为"),
+    ("/v1/knowledge/terms", {"abbreviation": "ESX"}, "只有一个名称"),
+])
+def test_a_fix_that_cannot_be_written_is_a_400_with_the_reason(owners_app, path, body, message):
+    status, answer = _post(owners_app, path, body)
+    assert status == 400 and message in answer["detail"]
+
+
+@pytest.mark.parametrize("method, path", [("get", "/v1/questions?status=unanswered"), ("post", "/v1/knowledge/faq"),
+                                          ("post", "/v1/knowledge/terms")])
+def test_with_sign_in_on_only_an_admin_token_reaches_the_knowledge_endpoints(owners_app, method, path):
+    body = {"question": "非管理员的问题？", "answer": "不应写入。", "abbreviation": "NOPE", "english": "Not Allowed"}
+    for token, expected in ((TOKEN, 403), ("wrong-token", 401), (None, 401)):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = owners_app.http.request(method.upper(), path, json=body if method == "post" else None,
+                                           headers=headers)
+        assert response.status_code == expected, (token, response.text)
+    assert _ask(owners_app, "非管理员的问题？")["abstained"]
+
+
+def test_the_admin_token_may_also_ask(owners_app):
+    assert _ask(owners_app, "AM是什么意思？", token=ADMIN_TOKEN)["route"] == "term"
+
+
+def test_a_corrupt_question_log_never_stops_answers_and_the_status_says_so(tmp_path, company_knowledge):
+    copy = tmp_path / "knowledge"
+    shutil.copytree(company_knowledge, copy)
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "memory.sqlite").write_bytes(b"not a database" * 200)
+    app = Api(copy, KB_DATA_DIR=str(data))
+    kb = _ask(app, "AM是什么意思？")
+    assert kb["route"] == "term" and kb["answer_id"] == ""
+    status, body = app.get("/v1/knowledge/status")
+    assert status == 200 and body["question_log"]["enabled"] and body["question_log"]["error"]
+    assert _post(app, "/v1/feedback", {"answer_id": "a" * 32, "rating": "up"})[0] == 503
+
+
+def test_with_logging_off_answers_carry_no_answer_id(tmp_path, company_knowledge):
+    copy = tmp_path / "knowledge"
+    shutil.copytree(company_knowledge, copy)
+    app = Api(copy, KB_LOG_QUESTIONS="off")
+    assert _ask(app, "AM是什么意思？")["answer_id"] == ""
+    assert app.get("/v1/knowledge/status")[1]["question_log"] == {"enabled": False, "error": None}

@@ -5,9 +5,13 @@ Any OpenAI client can ask the knowledge base; the last user message is the quest
 user/assistant messages are the history. Answers come from KnowledgeService in FastAPI's thread pool
 (plain `def` endpoints and a plain generator for streams), so concurrent requests do not wait on each other.
 
+Knowledge owners' endpoints: feedback on a logged answer (`answer_id` in `kb`), the unanswered questions grouped
+by meaning, and fixes that add FAQ entries, similar questions and glossary terms (agent/memory/review.py).
+
 Access: with KB_API_TOKENS set, every request but /healthz needs `Authorization: Bearer TOKEN`. With sign-in
 on for the web app (KB_USERS) and no tokens, the API is closed; with neither, it is open like the app, which
-then listens on 127.0.0.1 only."""
+then listens on 127.0.0.1 only. Tokens in KB_ADMIN_TOKENS are API tokens too; with KB_USERS set, only they may
+read the unanswered questions and change the knowledge (as only admins may in the web app)."""
 from __future__ import annotations
 
 import hmac
@@ -15,19 +19,26 @@ import json
 import logging
 import time
 import uuid
+from contextlib import contextmanager
 from typing import Iterator
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from agent.records import Answer
+from agent.answer.hit_test import HitTest
 from agent.answer.service import KnowledgeService
+from agent.ingest.supplements import FixRefused
+from agent.memory.database import MemoryDatabase, MemoryUnavailable
+from agent.memory.question_log import QuestionLog
+from agent.memory.review import FixResult, QuestionGroup, Review
 from agent.settings import Settings
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "kb-assistant"  # echoed when a request names no model
+API_USER = "api"  # who asked, in the question log, for a question that came through the API (never its token)
 HISTORY_ROLES = ("user", "assistant")
 
 
@@ -42,10 +53,38 @@ class ChatRequest(BaseModel):
     stream: bool = False
 
 
-def api_router(service: KnowledgeService) -> APIRouter:
-    """The API's routes; app.py adds them to the Gradio app's own FastAPI server, so both share one port."""
+class FeedbackRequest(BaseModel):
+    answer_id: str
+    rating: str  # up | down
+    comment: str = ""
+
+
+class FaqFix(BaseModel):
+    """A new entry (question, answer, similar?) or similar questions for an entry (entry, similar)."""
+
+    question: str | None = None
+    answer: str | None = None
+    entry: int | str | None = None  # the entry's number in the index's FAQ list, or its stored question
+    similar: list[str] = Field(default_factory=list)
+    answer_ids: list[str] = Field(default_factory=list)  # logged questions this fix answers (from /v1/questions)
+
+
+class TermFix(BaseModel):
+    abbreviation: str = ""
+    english: str = ""
+    chinese: str = ""
+    definition: str = ""
+    answer_ids: list[str] = Field(default_factory=list)
+
+
+def api_router(service: KnowledgeService, database: MemoryDatabase | None = None) -> APIRouter:
+    """The API's routes; app.py adds them to the Gradio app's own FastAPI server, so both share one port.
+    `database` holds the question log (None: the one in the settings' data folder)."""
     api = APIRouter()
     authorized = Depends(_token_check(service.settings))
+    admin = Depends(_admin_check(service.settings))
+    question_log = QuestionLog(database or MemoryDatabase(service.settings.data_dir), service.settings)
+    review = Review(service, question_log)
 
     @api.get("/healthz")
     def healthz() -> dict:
@@ -53,29 +92,109 @@ def api_router(service: KnowledgeService) -> APIRouter:
 
     @api.get("/v1/knowledge/status", dependencies=[authorized])
     def knowledge_status() -> dict:
-        return knowledge_summary(service)
+        return knowledge_summary(service, question_log)
 
     @api.post("/v1/chat/completions", dependencies=[authorized])
     def chat_completions(request: ChatRequest):
         question, history = question_and_history(request.messages)
         if request.stream:
-            return StreamingResponse(_event_stream(service, request.model, question, history),
+            return StreamingResponse(_event_stream(service, request.model, question, history, question_log),
                                      media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
         answer = service.ask(question, history)
+        question_log.record(question, answer, user=API_USER)
         return _completion(request.model, answer)
+
+    @api.post("/v1/feedback", dependencies=[authorized])
+    def feedback(request: FeedbackRequest) -> dict:
+        with _owner_errors():
+            question_log.feedback(request.answer_id, request.rating, request.comment, user=API_USER)
+        return {"answer_id": request.answer_id, "rating": request.rating}
+
+    @api.get("/v1/questions", dependencies=[admin])
+    def questions(status: str = "unanswered", limit: int = 50) -> dict:
+        if status != "unanswered":
+            raise HTTPException(status_code=400, detail="status must be 'unanswered'")
+        with _owner_errors():
+            groups = review.groups(limit=max(1, min(limit, 200)))
+        return {"status": status, "groups": [group_json(group) for group in groups]}
+
+    @api.post("/v1/knowledge/faq", dependencies=[admin])
+    def add_faq(fix: FaqFix) -> dict:
+        with _owner_errors():
+            if fix.entry is not None and fix.entry != "":
+                result = review.add_similar(fix.entry, fix.similar, fix.answer_ids, user=API_USER)
+            else:
+                result = review.create_faq(fix.question or "", fix.answer or "", fix.similar, fix.answer_ids,
+                                           user=API_USER)
+        return fix_json(result)
+
+    @api.post("/v1/knowledge/terms", dependencies=[admin])
+    def add_term(fix: TermFix) -> dict:
+        with _owner_errors():
+            result = review.add_term(fix.abbreviation, fix.english, fix.chinese, fix.definition, fix.answer_ids,
+                                     user=API_USER)
+        return fix_json(result)
 
     return api
 
 
-def knowledge_summary(service: KnowledgeService) -> dict:
-    """Counts, last update, files that failed to load, the LLM's key-free name, and how far the vectors
-    are (`vectors`: done and total, with why they are off when they are)."""
+@contextmanager
+def _owner_errors():
+    """A refused fix or bad feedback is the client's 400 with the reason; a failing log database is a 503."""
+    try:
+        yield
+    except (FixRefused, ValueError) as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from exc
+    except MemoryUnavailable as exc:
+        raise HTTPException(status_code=503, detail=f"the question log is unavailable: {exc}") from exc
+
+
+def knowledge_summary(service: KnowledgeService, question_log: QuestionLog | None = None) -> dict:
+    """Counts, last update, files that failed to load, the LLM's key-free name, how far the vectors
+    are (`vectors`: done and total, with why they are off when they are), and whether questions are logged
+    (`question_log`: with why the last write failed, if it did)."""
     kb = service.kb
     failed = [{"path": path, "error": report.get("error") or ""}
               for path, report in kb.file_reports.items() if report.get("status") == "error"]
-    return {"terms": len(kb.terms), "faq": len(kb.faq), "passages": len(kb.passages), "updated": kb.updated,
-            "files": len(kb.file_reports), "files_with_errors": failed, "llm": service.llm_name,
-            "vectors": {**service.vector_progress, "error": service.vector_error or kb.embedder_error}}
+    summary = {"terms": len(kb.terms), "faq": len(kb.faq), "passages": len(kb.passages), "updated": kb.updated,
+               "files": len(kb.file_reports), "files_with_errors": failed, "llm": service.llm_name,
+               "vectors": {**service.vector_progress, "error": service.vector_error or kb.embedder_error}}
+    if question_log is not None:
+        summary["question_log"] = {"enabled": question_log.enabled, "error": question_log.error}
+    return summary
+
+
+def group_json(group: QuestionGroup) -> dict:
+    return {"id": group.id, "question": group.question, "questions": group.questions, "count": group.count,
+            "newest": group.newest, "why": group.why, "comments": group.comments, "answer_ids": group.answer_ids,
+            "candidates": hit_test_json(group.candidates) if group.candidates is not None else None}
+
+
+def hit_test_json(result: HitTest) -> dict:
+    """What the router weighed for a question: terms, FAQ entries and passages with their scores, the decision."""
+    decision = result.decision
+    return {
+        "terms": [{"abbreviation": c.term.abbreviation, "english": c.term.english, "chinese": c.term.chinese,
+                   "source": c.term.source, "location": c.term.location, "score": c.score, "found_by": c.found_by}
+                  for c in result.terms],
+        "faq": [{"entry": c.number, "question": c.entry.question, "matched": c.matched_question,
+                 "source": c.entry.source, "location": c.entry.location, "probability": round(c.probability, 3)}
+                for c in result.faq],
+        "passages": [{"source": h.passage.source, "location": h.passage.location, "score": round(h.score, 4),
+                      "lexical": round(h.lexical_score, 3), "dense": round(h.dense_score, 3)}
+                     for h in result.passages],
+        "decision": {"route": decision.route, "reason": decision.reason, "confidence": decision.confidence,
+                     "abstained": decision.abstained, "suggestions": decision.suggestions},
+    }
+
+
+def fix_json(result: FixResult) -> dict:
+    decision = result.decision
+    return {"file": result.written.path, "row": result.written.row, "added": result.written.added,
+            "fixed": result.fixed, "refresh_error": result.refresh_error or None,
+            "history_error": result.history_error or None,
+            "now": {"route": decision.route, "reason": decision.reason, "confidence": decision.confidence,
+                    "abstained": decision.abstained} if decision is not None else None}
 
 
 def question_and_history(messages: list[ChatMessage]) -> tuple[str, list[dict]]:
@@ -95,7 +214,7 @@ def kb_details(answer: Answer) -> dict:
             "abstained": answer.abstained, "suggestions": answer.suggestions,
             "sources": [{"source": s.source, "location": s.location, "score": s.score, "text": s.text}
                         for s in answer.sources],
-            "latency_ms": answer.latency_ms, "llm": answer.llm}
+            "latency_ms": answer.latency_ms, "llm": answer.llm, "answer_id": answer.answer_id}
 
 
 def _text_of(content: str | list[dict] | None) -> str:
@@ -106,22 +225,39 @@ def _text_of(content: str | list[dict] | None) -> str:
 
 
 def _token_check(settings: Settings):
-    tokens = [token.encode() for token in settings.api_tokens]
+    tokens = [token.encode() for token in (*settings.api_tokens, *settings.admin_tokens)]
     closed = bool(settings.users) and not tokens
 
     def check(request: Request) -> None:
         if not tokens and not closed:
             return
-        scheme, _, offered = request.headers.get("authorization", "").partition(" ")
-        offered_bytes = offered.strip().encode()
-        # Every token is compared, in constant time, so timing does not tell which one nearly matched.
-        matches = [hmac.compare_digest(offered_bytes, token) for token in tokens]
-        if scheme.lower() != "bearer" or not any(matches):
+        if not _offers_one_of(request, tokens):
             detail = "the API is closed: sign-in is on (KB_USERS) and KB_API_TOKENS is empty" if closed \
                 else "a valid bearer token is required"
             raise HTTPException(status_code=401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
     return check
+
+
+def _admin_check(settings: Settings):
+    """Any valid token without sign-in (everyone may manage, as in the web app); an admin token with KB_USERS."""
+    check = _token_check(settings)
+    admin_tokens = [token.encode() for token in settings.admin_tokens]
+
+    def admin(request: Request) -> None:
+        check(request)
+        if settings.users and not _offers_one_of(request, admin_tokens):
+            raise HTTPException(status_code=403, detail="changing the knowledge needs an admin token (KB_ADMIN_TOKENS)")
+
+    return admin
+
+
+def _offers_one_of(request: Request, tokens: list[bytes]) -> bool:
+    scheme, _, offered = request.headers.get("authorization", "").partition(" ")
+    offered_bytes = offered.strip().encode()
+    # Every token is compared, in constant time, so timing does not tell which one nearly matched.
+    matches = [hmac.compare_digest(offered_bytes, token) for token in tokens]
+    return scheme.lower() == "bearer" and any(matches)
 
 
 def _completion(model: str, answer: Answer) -> dict:
@@ -132,7 +268,8 @@ def _completion(model: str, answer: Answer) -> dict:
             "kb": kb_details(answer)}
 
 
-def _event_stream(service: KnowledgeService, model: str, question: str, history: list[dict]) -> Iterator[str]:
+def _event_stream(service: KnowledgeService, model: str, question: str, history: list[dict],
+                  question_log: QuestionLog) -> Iterator[str]:
     """Server-sent chunks: the text as it grows, then a final chunk with `finish_reason` and `kb`."""
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
 
@@ -152,5 +289,7 @@ def _event_stream(service: KnowledgeService, model: str, question: str, history:
                 sent = final.text
         else:
             log.warning("streamed answer rewrote text already sent; the client keeps the earlier text")
+    if final is not None:
+        question_log.record(question, final, user=API_USER)
     yield chunk({}, "stop", kb=kb_details(final) if final is not None else None)
     yield "data: [DONE]\n\n"
