@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
+    from agent.memory.database import MemoryDatabase
     from agent.surfaces.api import api_router
     from agent.surfaces.web.access import bind_host
     from agent.surfaces.web.blocks import build_app, launch_options
@@ -43,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_watch:
         service.watch()
     host = bind_host(settings, args.host)
-    app = build_app(service)
+    database = MemoryDatabase(settings.data_dir)  # conversations and the question log, one file for both
+    app = build_app(service, database)
     server, _, _ = app.launch(prevent_thread_lock=True, **launch_options(service, host, args.port or settings.port))
     server.include_router(api_router(service))
     app.block_thread()

@@ -3,7 +3,9 @@ change summaries, access rules, the web settings, the knowledge tables and templ
 KnowledgeService, and app.py's refusals at start."""
 from __future__ import annotations
 
+import base64
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -17,7 +19,8 @@ from agent.records import Answer, FaqEntry, Passage, Source, Term
 from agent.settings import REPO_ROOT, ConfigError, Settings
 from agent.surfaces.web.access import LOCAL_HOST, bind_host, may_manage, password_check
 from agent.surfaces.web.labels import LABELS, labels_for
-from agent.surfaces.web.render import answer_message, as_text, example_questions, format_latency, status_line
+from agent.surfaces.web.render import (answer_message, answer_plain_text, as_text, example_questions, format_latency,
+                                      location_text, question_message, reason_text, status_line)
 from agent.surfaces.web.tables import faq_table, files_table, glossary_table, write_glossary_template
 from agent.surfaces.web.uploads import UploadRejected, change_summary, safe_file_name, save_upload
 
@@ -63,12 +66,12 @@ def test_plain_chinese_text_is_unchanged():
 
 
 def test_answer_shows_route_badge_reason_latency_and_expandable_sources():
-    answer = Answer("在OA系统申请。", "fact", "matches the FAQ question", 0.91,
+    answer = Answer("在OA系统申请。", "fact", "matches the FAQ question “年假如何申请？”", 0.91,
                     [Source("faq/员工常见问题.xlsx", "常见问题 row 2", 1.0, "年假如何申请？\n在OA系统申请。")], 12.3)
     message = answer_message(answer, ZH)
     assert '<span class="kb-badge kb-route-fact">常见问题</span>' in message
-    assert "判断依据：matches the FAQ question" in message and "置信度 0.91" in message and "用时 12 ms" in message
-    assert "<summary>[1] faq/员工常见问题.xlsx · 常见问题 row 2</summary>" in message
+    assert "判断依据：与常见问题“年假如何申请？”相符" in message and "置信度 0.91" in message and "用时 12 ms" in message
+    assert "<summary>[1] faq/员工常见问题.xlsx · 常见问题 第2行</summary>" in message
     assert "\n\n年假如何申请？\n在OA系统申请。\n\n</details>" in message
 
 
@@ -92,6 +95,69 @@ def test_an_abstention_is_badged_as_no_answer_rather_than_as_a_route():
 def test_answer_names_the_llm_only_when_one_wrote_it():
     assert "模型" not in answer_message(Answer("x", "term", "r", 1.0), ZH)
     assert "模型 dashscope:qwen-plus" in answer_message(Answer("x", "doc", "r", 1.0, llm="dashscope:qwen-plus"), ZH)
+
+
+def test_an_abstention_shows_no_sources():
+    answer = Answer("抱歉，知识库中没有找到……", "doc", "r", 0.8, [Source("docs/a.md", "p. 1", 0.1, "无关段落")],
+                    abstained=True)
+    assert "<details" not in answer_message(answer, ZH) and "docs/a.md" not in answer_message(answer, ZH)
+
+
+def test_a_document_answer_with_lead_sentences_shows_them_with_its_passages_collapsed():
+    answer = Answer("一线城市每晚不超过600元。\n\n[1] 住宿标准：一线城市每晚不超过600元……", "doc", "r", 0.9,
+                    [Source("docs/差旅.md", "差旅 > 住宿标准", 0.9, "住宿标准：一线城市每晚不超过600元，其他城市400元。")],
+                    lead="一线城市每晚不超过600元。")
+    shown = answer_message(answer, ZH)
+    assert "一线城市每晚不超过600元。\n\n<div class=\"kb-meta\">" in shown
+    assert "<details class=\"kb-source\"><summary>[1] docs/差旅.md · 差旅 &gt; 住宿标准</summary>" in shown
+
+
+@pytest.mark.parametrize("location, shown", [("row 3", "第3行"), ("缩略语 row 12", "缩略语 第12行"), ("p. 1", "第1页"),
+                                             ("slide 9", "第9张幻灯片"), ("sheet 价格 rows 2-51", "工作表 价格 第2–51行"),
+                                             ("beginning", "开头"), ("售后流程 > 职责", "售后流程 > 职责")])
+def test_locations_read_in_chinese(location, shown):
+    assert location_text(location, ZH) == shown
+    assert location_text(location, labels_for("en")) == location
+
+
+def test_a_term_answer_names_its_row_in_chinese_too():
+    answer = Answer("AM：Account Manager，客户经理（glossary/术语.xlsx，缩略语 row 3）", "term", "r", 0.97,
+                    [Source("glossary/术语.xlsx", "缩略语 row 3", 1.0)])
+    assert "缩略语 第3行）" in answer_message(answer, ZH)
+
+
+@pytest.mark.parametrize("question", ["AM是什么意思", "FTA是什么意思", "年假怎么申请", "ZZQ是什么意思", "家属能一起体检吗",
+                                      "🙂", "出差住宿标准是多少"])
+def test_every_reason_the_router_gives_reads_in_chinese(company_service, question):
+    answer = company_service.ask(question)
+    reason = reason_text(answer.reason, ZH, answer.route, answer.abstained)
+    assert not re.search(r"[A-Za-z]{3,}", re.sub(r"“.*?”|[A-Z]{2,}", "", reason)), (answer.reason, reason)
+
+
+def test_reasons_stay_as_written_in_english_and_unknown_clauses_fall_back_to_the_route():
+    assert reason_text("matches the FAQ question “x”", labels_for("en")) == "matches the FAQ question “x”"
+    assert reason_text("something new; searched the documents", ZH) == "已检索文档"
+    assert reason_text("something new", ZH, "fact") == "按常见问题回答"
+
+
+def test_copy_gives_the_answer_and_its_sources_as_plain_lines():
+    answer = Answer("AM：Account Manager，客户经理", "term", "r", 0.97,
+                    [Source("glossary/术语.xlsx", "缩略语 row 3", 1.0, "AM | Account Manager")])
+    assert answer_plain_text(answer, ZH) == "AM：Account Manager，客户经理\n\n来源：\n[1] glossary/术语.xlsx · 缩略语 第3行"
+    marker = re.search(r"<!--kb-copy:([A-Za-z0-9+/=]*)-->", answer_message(answer, ZH)).group(1)
+    assert base64.b64decode(marker).decode() == answer_plain_text(answer, ZH)
+
+
+def test_copy_of_a_question_gives_its_characters_and_html_in_it_cannot_fake_a_copy_marker():
+    question = f"{INJECTION} <!--kb-copy:QUJD-->"
+    shown = question_message(question)
+    markers = re.findall(r"<!--kb-copy:([A-Za-z0-9+/=]*)-->", shown)
+    assert [base64.b64decode(m).decode() for m in markers] == [question]
+
+
+def test_the_status_line_has_a_short_form_for_narrow_screens():
+    line = status_line(KnowledgeBaseDouble(terms=[Term(("AM",), "Account Manager", "客户经理")]), "none", ZH)
+    assert '<span class="kb-status-short">术语 1 · 问答 0 · 段落 0 · 无模型（原文摘录）</span>' in line
 
 
 def test_latency_reads_in_milliseconds_then_seconds():
@@ -390,16 +456,142 @@ def test_a_reader_may_not_reindex(glossary_service):
     assert ZH["refresh_unchanged"] in reindex(glossary_service, "alice", ZH)
 
 
-def test_a_chat_turn_shows_the_question_then_the_answer_and_keeps_plain_history(glossary_service):
-    from agent.surfaces.web.chat import chat_turn
+@pytest.fixture
+def chat_memory(glossary_service):
+    from agent.memory.conversations import Conversations
+    from agent.memory.database import MemoryDatabase
+    from agent.memory.question_log import QuestionLog
+    from agent.surfaces.web.chat import ChatMemory
 
-    turns = list(chat_turn(glossary_service, ZH, "AM是什么意思", [], []))
+    database = MemoryDatabase(glossary_service.settings.data_dir)
+    return ChatMemory(Conversations(database, glossary_service.settings), QuestionLog(database, glossary_service.settings))
+
+
+def _turn(service, memory, question, chat=None, view=None, owner="user:alice"):
+    from agent.surfaces.web.chat import ChatView, chat_turn
+
+    return list(chat_turn(service, memory, ZH, question, chat or [], view or ChatView(), owner, owner.split(":")[1]))
+
+
+def test_a_chat_turn_shows_the_question_then_the_answer_and_keeps_plain_history(glossary_service, chat_memory):
+    turns = _turn(glossary_service, chat_memory, "AM是什么意思")
     first_chat, _ = turns[0]
-    final_chat, history = turns[-1]
-    assert first_chat == [{"role": "user", "content": "AM是什么意思"}, {"role": "assistant", "content": "正在查找……"}]
+    final_chat, view = turns[-1]
+    assert first_chat[0]["content"].startswith("AM是什么意思\n\n<!--kb-copy:")
+    assert first_chat[1] == {"role": "assistant", "content": "正在查找……"}
     assert "kb-route-term" in final_chat[-1]["content"] and "客户经理" in final_chat[-1]["content"]
-    assert history == [{"role": "user", "content": "AM是什么意思"},
-                       {"role": "assistant", "content": final_chat[-1]["content"].split("\n\n")[1]}]
+    assert view.history[0] == {"role": "user", "content": "AM是什么意思"}
+    assert "客户经理" in view.history[1]["content"] and "<" not in view.history[1]["content"]
+
+
+def test_a_turn_is_saved_to_a_new_conversation_and_opens_again_as_it_was(glossary_service, chat_memory):
+    final_chat, view = _turn(glossary_service, chat_memory, "AM是什么意思")[-1]
+    chat, opened = chat_memory.open("user:alice", view.conversation_id, ZH)
+    assert chat == final_chat
+    assert opened.history == view.history and opened.answer_ids == view.answer_ids
+    assert [s.title for s in chat_memory.conversations.summaries("user:alice")] == ["AM是什么意思"]
+
+
+def test_a_follow_up_is_given_the_conversations_history(glossary_service, chat_memory, monkeypatch):
+    given = []
+    stream = glossary_service.stream
+    monkeypatch.setattr(glossary_service, "stream", lambda q, history: (given.append(list(history)), stream(q, history))[1])
+    chat, view = _turn(glossary_service, chat_memory, "AM是什么意思")[-1]
+    _, view = chat_memory.open("user:alice", view.conversation_id, ZH)  # as after a reload
+    _turn(glossary_service, chat_memory, "它的英文全称是什么", chat, view)
+    assert given[1][0] == {"role": "user", "content": "AM是什么意思"}
+    assert len(chat_memory.conversations.turns("user:alice", view.conversation_id)) == 2
+
+
+def test_each_answer_is_logged_and_its_rating_stored(glossary_service, chat_memory):
+    _, view = _turn(glossary_service, chat_memory, "AM是什么意思")[-1]
+    answer_id = view.answer_ids[1]
+    assert answer_id and view.answer_ids[0] is None
+    assert chat_memory.rate(view, 1, True, "alice", ZH) == ZH["feedback_saved"]
+    assert chat_memory.question_log.rows(ids=[answer_id])[0].rating == "up"
+    chat_memory.rate(view, 1, False, "alice", ZH)
+    assert chat_memory.question_log.rows(ids=[answer_id])[0].rating == "down"
+    assert chat_memory.rate(view, 0, True, "alice", ZH) == ""  # a question is not rated
+
+
+def test_another_users_conversation_opens_as_an_empty_chat_with_a_note(glossary_service, chat_memory):
+    _, view = _turn(glossary_service, chat_memory, "AM是什么意思", owner="user:alice")[-1]
+    chat, opened = chat_memory.open("user:bob", view.conversation_id, ZH)
+    assert chat == [] and opened.conversation_id == "" and opened.note == ZH["conversation_missing"]
+    assert chat_memory.conversations.summaries("user:bob") == []
+
+
+def test_a_turn_in_a_conversation_deleted_meanwhile_starts_a_new_one(glossary_service, chat_memory):
+    chat, view = _turn(glossary_service, chat_memory, "AM是什么意思")[-1]
+    chat_memory.conversations.delete("user:alice", view.conversation_id)  # in another tab
+    _, after = _turn(glossary_service, chat_memory, "KAM是什么意思", chat, view)[-1]
+    assert after.conversation_id != view.conversation_id
+    assert [t.question for t in chat_memory.conversations.turns("user:alice", after.conversation_id)] == ["KAM是什么意思"]
+
+
+def test_a_full_conversation_still_answers_and_says_to_start_a_new_one(glossary_service, chat_memory, monkeypatch):
+    monkeypatch.setattr("agent.memory.conversations.MAX_TURNS", 1)
+    chat, view = _turn(glossary_service, chat_memory, "AM是什么意思")[-1]
+    chat, view = _turn(glossary_service, chat_memory, "KAM是什么意思", chat, view)[-1]
+    assert "kb-badge" in chat[-1]["content"] and "新对话" in view.note
+
+
+def test_a_question_of_ten_thousand_characters_is_answered_and_kept(glossary_service, chat_memory):
+    chat, view = _turn(glossary_service, chat_memory, "AM是什么意思" + "啊" * 10_000)[-1]
+    assert "只使用了前" in chat[-1]["content"]
+    stored = chat_memory.conversations.turns("user:alice", view.conversation_id)[0]
+    assert len(stored.question) == len("AM是什么意思") + 10_000
+
+
+def test_a_conversation_of_two_hundred_turns_opens(glossary_service, chat_memory):
+    from agent.records import Answer
+
+    conversation = chat_memory.conversations.start("user:alice", "q")
+    for number in range(200):
+        chat_memory.conversations.add_turn("user:alice", conversation, f"问题{number}", Answer(f"答{number}", "fact", "r", 1.0))
+    chat, view = chat_memory.open("user:alice", conversation, ZH)
+    assert len(chat) == 400 and len(view.history) == 400
+
+
+def test_without_stored_history_the_chat_still_answers(glossary_service):
+    import dataclasses
+
+    from agent.memory.database import MemoryDatabase
+    from agent.memory.question_log import QuestionLog
+    from agent.surfaces.web.chat import ChatMemory
+
+    settings = dataclasses.replace(glossary_service.settings, history_days=0)
+    memory = ChatMemory(None, QuestionLog(MemoryDatabase(settings.data_dir), settings))
+    chat, view = _turn(glossary_service, memory, "AM是什么意思")[-1]
+    assert "客户经理" in chat[-1]["content"] and view.conversation_id == "" and len(view.history) == 2
+
+
+def test_a_failing_database_leaves_the_answer_and_says_so(glossary_service, tmp_path):
+    from agent.memory.conversations import Conversations
+    from agent.memory.database import MemoryDatabase
+    from agent.memory.question_log import QuestionLog
+    from agent.surfaces.web.chat import ChatMemory
+
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the data folder should be")
+    database = MemoryDatabase(blocked)
+    memory = ChatMemory(Conversations(database, glossary_service.settings), QuestionLog(database, glossary_service.settings))
+    chat, view = _turn(glossary_service, memory, "AM是什么意思")[-1]
+    assert "客户经理" in chat[-1]["content"] and "暂时无法读写" in view.note
+
+
+def test_conversations_belong_to_the_signed_in_user_or_else_to_the_browser(tmp_path, monkeypatch):
+    from agent.surfaces.web.access import conversation_owner, new_browser_id
+
+    browser = new_browser_id()
+    signed_in = _settings(tmp_path, monkeypatch, KB_USERS="alice:pw1")
+    assert conversation_owner(signed_in, "alice", browser) == "user:alice"
+    assert conversation_owner(signed_in, None, browser) is None
+    monkeypatch.delenv("KB_USERS")
+    local = _settings(tmp_path, monkeypatch)
+    assert conversation_owner(local, None, browser) == f"browser:{browser}"
+    for forged in (None, "", "user:alice", "x" * 32, {"id": browser}):
+        assert conversation_owner(local, None, forged) is None
 
 
 @pytest.mark.parametrize("lang, tab", [("zh", "知识管理"), ("en", "Knowledge")])
@@ -409,7 +601,9 @@ def test_the_app_is_built_in_each_interface_language(glossary_service, lang, tab
     from agent.surfaces.web.blocks import build_app
 
     glossary_service.settings = dataclasses.replace(glossary_service.settings, ui_lang=lang)
-    config = build_app(glossary_service).get_config_file()
+    from agent.memory.database import MemoryDatabase
+
+    config = build_app(glossary_service, MemoryDatabase(glossary_service.settings.data_dir)).get_config_file()
     assert any(c.get("props", {}).get("label") == tab for c in config["components"])
 
 

@@ -71,8 +71,10 @@ class Conversations:
     def __init__(self, database: MemoryDatabase, settings: Settings):
         self.database = database
         self.days = settings.history_days
-        if self.enabled:
-            database.ensure_schema("conversations", SCHEMA)
+
+    def _schema(self) -> None:
+        """Made at first use, so a database that cannot open stops no one at start-up."""
+        self.database.ensure_schema("conversations", SCHEMA)
 
     @property
     def enabled(self) -> bool:
@@ -82,6 +84,7 @@ class Conversations:
         """A new conversation titled by its first question; returns its id (random, unguessable)."""
         conversation_id = uuid.uuid4().hex
         now = time.time()
+        self._schema()
         with self.database.transaction() as db:
             db.execute("INSERT INTO conversations (id, owner, title, created, updated) VALUES (?, ?, ?, ?, ?)",
                        (conversation_id, owner, title_from(first_question), now, now))
@@ -89,7 +92,7 @@ class Conversations:
 
     def summaries(self, owner: str) -> list[ConversationSummary]:
         """The owner's conversations, most recently used first (old ones are forgotten first)."""
-        self.forget_old()
+        self.forget_old()  # makes the tables, too
         rows = self.database.read("SELECT id, title, updated FROM conversations WHERE owner = ? "
                                   "ORDER BY updated DESC LIMIT ?", (owner, LISTED))
         return [ConversationSummary(row["id"], row["title"], row["updated"]) for row in rows]
@@ -133,10 +136,12 @@ class Conversations:
     def forget_old(self) -> int:
         """Delete conversations untouched for longer than KB_HISTORY_DAYS; returns how many."""
         cutoff = time.time() - self.days * 86400
+        self._schema()
         with self.database.transaction() as db:
             return db.execute("DELETE FROM conversations WHERE updated < ?", (cutoff,)).rowcount
 
     def _check_owner(self, owner: str, conversation_id: str, db=None) -> None:
+        self._schema()
         sql, parameters = "SELECT 1 FROM conversations WHERE id = ? AND owner = ?", (conversation_id, owner)
         found = db.execute(sql, parameters).fetchone() if db is not None else self.database.read(sql, parameters)
         if not found:

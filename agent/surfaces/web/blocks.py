@@ -6,13 +6,18 @@ import tempfile
 from pathlib import Path
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from agent.ingest.folder import KIND_EXTENSIONS
 from agent.ingest.sheets import SHEET_EXTENSIONS
 from agent.answer.service import MAX_QUESTION_CHARS, KnowledgeService
-from agent.surfaces.web.access import password_check
-from agent.surfaces.web.chat import chat_turn
-from agent.surfaces.web.labels import labels_for
+from agent.memory.conversations import MAX_TITLE_CHARS, ConversationNotFound, Conversations
+from agent.memory.database import MemoryDatabase, MemoryUnavailable
+from agent.memory.question_log import QuestionLog
+from agent.surfaces.web.access import conversation_owner, new_browser_id, password_check
+from agent.surfaces.web.chat import ChatMemory, ChatView, chat_turn
+from agent.surfaces.web.labels import GRADIO_STRINGS, labels_for
+from agent.surfaces.web.page_language import PageLanguage
 from agent.surfaces.web.manage import access_note, reindex, upload_and_refresh
 from agent.surfaces.web.render import example_questions, status_line
 from agent.surfaces.web.tables import faq_table, files_table, glossary_table, write_glossary_template
@@ -22,21 +27,72 @@ CSS = """
             color: #fff; }
 .kb-route-term { background: #2563eb; }
 .kb-route-fact { background: #059669; }
-.kb-route-doc { background: #d97706; }
+.kb-route-doc { background: #b45309; }
 .kb-abstained { background: #6b7280; }
-.kb-meta { color: #6b7280; font-size: 0.8em; margin-top: 4px; }
-.kb-status { color: #374151; font-size: 0.9em; padding: 6px 10px; background: #f3f4f6; border-radius: 6px; }
-details.kb-source { border-left: 3px solid #d1d5db; padding-left: 8px; margin: 4px 0; font-size: 0.9em; }
-details.kb-source summary { cursor: pointer; color: #374151; }
+.kb-meta { color: var(--body-text-color-subdued); font-size: 0.8em; margin-top: 4px; }
+.kb-status { color: var(--body-text-color); font-size: 0.9em; padding: 6px 10px;
+             background: var(--background-fill-secondary); border-radius: 6px; }
+.kb-status-short { display: none; }
+@media (max-width: 640px) {
+  .kb-status-long { display: none; }
+  .kb-status-short { display: inline; }
+  #kb-subtitle { display: none; }
+}
+details.kb-source { border-left: 3px solid var(--border-color-primary); padding-left: 8px; margin: 4px 0;
+                    font-size: 0.9em; }
+details.kb-source summary { cursor: pointer; color: var(--body-text-color); }
+#kb-history label { width: 100%; }
 """
 
+# "Copy" on a message writes its plain text (render.copy_marker) instead of its markup: through the Clipboard
+# API, or through the copy event of the hidden text area Gradio uses where that API is missing (plain http).
+COPY_SCRIPT = """
+<script>
+(() => {
+  const marker = /<!--kb-copy:([A-Za-z0-9+\\/=]*)-->/g;
+  const plain = (text) => {
+    const found = [...String(text).matchAll(marker)];
+    if (!found.length) return text;
+    return found.map((m) => new TextDecoder().decode(Uint8Array.from(atob(m[1]), (c) => c.charCodeAt(0))))
+      .join("\\n\\n");
+  };
+  if (navigator.clipboard && navigator.clipboard.writeText) {
+    const write = navigator.clipboard.writeText.bind(navigator.clipboard);
+    navigator.clipboard.writeText = (text) => write(plain(text));
+  }
+  document.addEventListener("copy", (event) => {
+    const value = event.target && event.target.value;
+    if (typeof value === "string" && value.includes("<!--kb-copy:")) {
+      event.clipboardData.setData("text/plain", plain(value));
+      event.preventDefault();
+    }
+  }, true);
+  // On a phone the conversation list starts folded away, so the chat is what one sees first.
+  if (matchMedia("(max-width: 640px)").matches) {
+    const fold = setInterval(() => {
+      const toggle = document.querySelector("#kb-sidebar.open .toggle-button");
+      if (toggle) { toggle.click(); clearInterval(fold); }
+    }, 200);
+    setTimeout(() => clearInterval(fold), 30000);
+  }
+})();
+</script>
+"""
 
-def build_app(service: KnowledgeService) -> gr.Blocks:
-    labels = labels_for(service.settings.ui_lang)
+# BrowserState encrypts in the browser with a key the page itself carries, so this key protects nothing; it
+# is fixed only so that the id stays readable after a restart. The id's 128 random bits are what protect.
+BROWSER_STATE_KEY = "kb-assistant-browser-id"
+
+
+def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
+    settings = service.settings
+    labels = labels_for(settings.ui_lang)
     template = write_glossary_template(
         Path(tempfile.mkdtemp(prefix="kb-template-")) / labels["template_file"], labels)
     kinds = [(labels[f"kind_{kind}"], kind) for kind in KIND_EXTENSIONS]
     accepted = sorted(set().union(*KIND_EXTENSIONS.values()))
+    conversations = Conversations(database, settings)
+    memory = ChatMemory(conversations if conversations.enabled else None, QuestionLog(database, settings))
 
     def status() -> str:
         return status_line(service.kb, service.llm_name, labels, service.last_refresh_error)
@@ -46,40 +102,128 @@ def build_app(service: KnowledgeService) -> gr.Blocks:
         return (status(), files_table(kb.file_reports, labels), glossary_table(kb.terms, glossary_query, labels),
                 faq_table(kb.faq, faq_query, labels))
 
-    def ask(question, chat, history):
-        for shown, kept in chat_turn(service, labels, question, chat or [], history or []):
-            yield "", shown, kept
+    def owner_of(request: gr.Request, browser_id) -> str | None:
+        return conversation_owner(settings, request.username, browser_id)
 
-    def ask_suggestion(chat, history, selected: gr.SelectData):
-        """A clicked "您是不是想问" option is asked as the next question."""
-        yield from ask(selected.value, chat, history)
+    def conversation_list(owner: str | None, selected: str = ""):
+        """The sidebar: the owner's conversations, the open one selected, and a note when there are none."""
+        if memory.conversations is None:
+            return gr.update(choices=[], value=None, visible=False), labels["history_off"]
+        try:
+            summaries = memory.conversations.summaries(owner) if owner else []
+        except MemoryUnavailable as exc:
+            return gr.update(choices=[], value=None), labels["history_failed"].format(error=type(exc).__name__)
+        choices = [(summary.title, summary.id) for summary in summaries]
+        value = selected if any(id_ == selected for _, id_ in choices) else None
+        return gr.update(choices=choices, value=value, visible=True), "" if choices else labels["history_empty"]
+
+    def ask(question, chat, view, browser_id, request: gr.Request):
+        owner, user = owner_of(request, browser_id), request.username
+        for shown, kept in chat_turn(service, memory, labels, question, chat or [], view or ChatView(), owner, user):
+            yield "", shown, kept, kept.note
+
+    def ask_selected(chat, view, browser_id, request: gr.Request, selected: gr.SelectData):
+        """A clicked suggestion ("您是不是想问") or welcome example is asked as the next question."""
+        value = selected.value["text"] if isinstance(selected.value, dict) else selected.value
+        yield from ask(value, chat, view, browser_id, request)
+
+    def after_turn(view, browser_id, request: gr.Request):
+        return conversation_list(owner_of(request, browser_id), view.conversation_id)
+
+    def open_conversation(conversation_id, browser_id, request: gr.Request):
+        chat, view = memory.open(owner_of(request, browser_id), conversation_id or "", labels)
+        return chat, view, view.note, _title(conversation_id, browser_id, request)
+
+    def _title(conversation_id, browser_id, request) -> str:
+        owner = owner_of(request, browser_id)
+        if not conversation_id or not owner or memory.conversations is None:
+            return ""
+        try:
+            return next((s.title for s in memory.conversations.summaries(owner) if s.id == conversation_id), "")
+        except MemoryUnavailable:
+            return ""
+
+    def new_chat(browser_id, request: gr.Request):
+        return ([], ChatView(), "", "", *conversation_list(owner_of(request, browser_id)))
+
+    def rename(title, view, browser_id, request: gr.Request):
+        owner = owner_of(request, browser_id)
+        if memory.conversations is not None and owner and view.conversation_id:
+            try:
+                memory.conversations.rename(owner, view.conversation_id, title)
+            except ValueError:
+                gr.Warning(labels["title_empty"])
+            except ConversationNotFound:
+                gr.Warning(labels["conversation_missing"])
+            except MemoryUnavailable as exc:
+                gr.Warning(labels["history_failed"].format(error=type(exc).__name__))
+        return conversation_list(owner, view.conversation_id)
+
+    def delete(view, browser_id, request: gr.Request):
+        owner = owner_of(request, browser_id)
+        if memory.conversations is not None and owner and view.conversation_id:
+            try:
+                memory.conversations.delete(owner, view.conversation_id)
+            except ConversationNotFound:
+                pass  # deleted already, in another tab
+            except MemoryUnavailable as exc:
+                gr.Warning(labels["history_failed"].format(error=type(exc).__name__))
+                return gr.update(), view, gr.update(), *conversation_list(owner, view.conversation_id)
+        return [], ChatView(), "", *conversation_list(owner)
+
+    def rate(view, request: gr.Request, liked: gr.LikeData):
+        index = liked.index if isinstance(liked.index, int) else liked.index[0]
+        message = memory.rate(view, index, liked.liked if isinstance(liked.liked, bool) else None,
+                              request.username, labels)
+        if message:
+            (gr.Info if message == labels["feedback_saved"] else gr.Warning)(message)
 
     def upload(paths, kind, glossary_query, faq_query, request: gr.Request):
         result = upload_and_refresh(service, list(paths or []), kind, request.username, labels)
         return (result, None, *knowledge_views(glossary_query, faq_query))
 
-    def page_opened(glossary_query, faq_query, request: gr.Request):
-        """Each visit sees the knowledge as it is now, not as it was when the app started."""
-        return (access_note(service, request.username, labels), *knowledge_views(glossary_query, faq_query))
+    def page_opened(browser_id, glossary_query, faq_query, request: gr.Request):
+        """Each visit sees the knowledge as it is now, and the conversation it was in (the latest one)."""
+        if not settings.users and conversation_owner(settings, None, browser_id) is None:
+            browser_id = new_browser_id()
+        owner = owner_of(request, browser_id)
+        listed, note = conversation_list(owner)
+        latest = next(iter(listed.get("choices") or []), (None, ""))[1]
+        chat, view = memory.open(owner, latest, labels)
+        listed["value"] = latest or None
+        return (browser_id, listed, note, chat, view, _title(latest, browser_id, request),
+                access_note(service, request.username, labels), *knowledge_views(glossary_query, faq_query))
 
     def rescan(glossary_query, faq_query, request: gr.Request):
         return (reindex(service, request.username, labels), *knowledge_views(glossary_query, faq_query))
 
     with gr.Blocks(title=labels["title"], analytics_enabled=False) as app:
-        gr.Markdown(f"## {labels['title']}\n{labels['subtitle']}")
+        browser_id = gr.BrowserState(None, storage_key="kb-browser-id", secret=BROWSER_STATE_KEY)
+        view = gr.State(ChatView())
+        with gr.Sidebar(label=labels["history_heading"], elem_id="kb-sidebar", width=280):
+            new_chat_button = gr.Button(labels["new_chat"], variant="primary", elem_id="kb-new-chat")
+            history_note = gr.Markdown(elem_id="kb-history-note")
+            history = gr.Radio(choices=[], show_label=False, container=False, elem_id="kb-history")
+            with gr.Group(visible=memory.conversations is not None):
+                title_box = gr.Textbox(show_label=False, placeholder=labels["rename_placeholder"], max_length=MAX_TITLE_CHARS,
+                                       elem_id="kb-rename", container=False)
+                with gr.Row():
+                    rename_button = gr.Button(labels["rename"], size="sm", elem_id="kb-rename-button")
+                    delete_button = gr.Button(labels["delete"], size="sm", variant="stop", elem_id="kb-delete")
+        gr.Markdown(f"## {labels['title']}")
+        gr.Markdown(labels["subtitle"], elem_id="kb-subtitle")
         status_bar = gr.HTML(status(), elem_id="kb-status")
         with gr.Tabs():
             with gr.Tab(labels["tab_chat"], id="chat"):
-                chatbot = gr.Chatbot(show_label=False, height="65vh", min_height=420, elem_id="kb-chat",
-                                     latex_delimiters=[], allow_tags=False, feedback_options=None, buttons=["copy"])
-                history = gr.State([])
+                chat_note = gr.Markdown(elem_id="kb-chat-note")
+                chatbot = gr.Chatbot(show_label=False, height="62vh", min_height=380, elem_id="kb-chat",
+                                     latex_delimiters=[], allow_tags=False, buttons=["copy"],
+                                     feedback_options=("Like", "Dislike"), placeholder=labels["welcome"],
+                                     examples=[{"text": q} for q in example_questions(service.kb, labels)])
                 with gr.Row():
                     question = gr.Textbox(show_label=False, placeholder=labels["question_placeholder"], scale=8,
                                           max_length=MAX_QUESTION_CHARS, elem_id="kb-question", autofocus=True)
                     send = gr.Button(labels["send"], variant="primary", scale=1, elem_id="kb-send")
-                gr.Examples([[q] for q in example_questions(service.kb, labels)], inputs=question,
-                            label=labels["examples"], elem_id="kb-examples")
-                clear = gr.Button(labels["clear"], size="sm")
             with gr.Tab(labels["tab_knowledge"], id="knowledge"):
                 access = gr.Markdown(elem_id="kb-access")
                 gr.Markdown(f"### {labels['upload_heading']}\n" + labels["upload_help"].format(
@@ -110,24 +254,45 @@ def build_app(service: KnowledgeService) -> gr.Blocks:
                                    latex_delimiters=[], max_height=400, elem_id="kb-faq",
                                    column_widths=["18%", "22%", "38%", "8%", "14%"])
 
-        chat_io = dict(inputs=[question, chatbot, history], outputs=[question, chatbot, history])
-        question.submit(ask, **chat_io)
-        send.click(ask, **chat_io)
-        chatbot.option_select(ask_suggestion, inputs=[chatbot, history], outputs=[question, chatbot, history])
-        clear.click(lambda: ([], []), outputs=[chatbot, history])
+        chat_io = dict(inputs=[question, chatbot, view, browser_id], outputs=[question, chatbot, view, chat_note])
+        listing = dict(inputs=[view, browser_id], outputs=[history, history_note])
+        question.submit(ask, **chat_io).then(after_turn, **listing)
+        send.click(ask, **chat_io).then(after_turn, **listing)
+        selected_io = dict(inputs=[chatbot, view, browser_id], outputs=[question, chatbot, view, chat_note])
+        chatbot.option_select(ask_selected, **selected_io).then(after_turn, **listing)
+        chatbot.example_select(ask_selected, **selected_io).then(after_turn, **listing)
+        chatbot.like(rate, inputs=[view])
+        history.input(open_conversation, inputs=[history, browser_id], outputs=[chatbot, view, chat_note, title_box])
+        new_chat_io = dict(inputs=[browser_id], outputs=[chatbot, view, chat_note, title_box, history, history_note])
+        new_chat_button.click(new_chat, **new_chat_io)
+        chatbot.clear(new_chat, **new_chat_io)  # the chat's own 🗑 starts afresh; the stored conversation stays
+        rename_button.click(rename, inputs=[title_box, view, browser_id], outputs=[history, history_note])
+        delete_button.click(delete, inputs=[view, browser_id],
+                            outputs=[chatbot, view, title_box, history, history_note])
         views = [status_bar, file_list, glossary, faq]
         upload_button.click(upload, inputs=[files, kind, glossary_query, faq_query],
                             outputs=[result, files, *views])
         rescan_button.click(rescan, inputs=[glossary_query, faq_query], outputs=[result, *views])
         glossary_query.change(lambda q: glossary_table(service.kb.terms, q, labels), glossary_query, glossary)
         faq_query.change(lambda q: faq_table(service.kb.faq, q, labels), faq_query, faq)
-        app.load(page_opened, [glossary_query, faq_query], [access, *views])
+        app.load(page_opened, [browser_id, glossary_query, faq_query],
+                 [browser_id, history, history_note, chatbot, view, title_box, access, *views])
     return app
 
 
 def launch_options(service: KnowledgeService, host: str, port: int) -> dict:
-    """Arguments for app.launch(): address, sign-in, upload limit and the page's styles."""
+    """Arguments for app.launch(): address, sign-in, upload limit, the page's styles and scripts, and Gradio's
+    own words in the interface language."""
     labels = labels_for(service.settings.ui_lang)
     return {"server_name": host, "server_port": port, "auth": password_check(service.settings),
             "auth_message": labels["login_message"], "max_file_size": f"{service.settings.max_upload_mb:g}mb",
-            "css": CSS, "footer_links": [], "show_error": False}
+            "css": CSS, "head": COPY_SCRIPT, "i18n": gradio_i18n(service.settings.ui_lang), "footer_links": [],
+            "show_error": False,
+            "app_kwargs": {"middleware": [Middleware(PageLanguage, lang=service.settings.ui_lang)]}}
+
+
+def gradio_i18n(lang: str) -> gr.I18n:
+    """Gradio's own strings its translation lacks (copy, like), for the browser locales of the language."""
+    strings = GRADIO_STRINGS.get(lang, {})
+    locales = ("zh", "zh-CN", "zh-TW") if lang == "zh" else ("en",)
+    return gr.I18n(**{locale: strings for locale in locales})

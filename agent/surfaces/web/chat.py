@@ -1,18 +1,102 @@
-"""One chat turn: the question shown at once, then the answer as it grows, rendered safely."""
+"""The chat of one browser tab: a turn (the question shown at once, then the answer as it grows, rendered
+safely), its conversation kept in the memory database, and ratings of answers written to the question log.
+Storage failing never stops an answer: the page says so and the chat goes on in the tab."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import Iterator
 
 from agent.answer.service import KnowledgeService
-from agent.surfaces.web.render import answer_message, as_text
+from agent.memory.conversations import ConversationFull, ConversationNotFound, Conversations, MAX_TURNS
+from agent.memory.database import MemoryUnavailable
+from agent.memory.question_log import QuestionLog
+from agent.records import Answer
+from agent.surfaces.web.render import answer_message, as_text, question_message
 
 log = logging.getLogger(__name__)
 
 HISTORY_MESSAGES = 6  # earlier turns passed to the assistant: enough for a follow-up, cheap for the LLM
 
 
-def _assistant_message(answer, labels: dict[str, str]) -> dict:
+@dataclass
+class ChatView:
+    """What the tab holds besides the messages shown: the plain-text history the assistant is given, the
+    question-log id of each shown message's answer (None for questions and failures), the conversation."""
+
+    history: list[dict] = field(default_factory=list)
+    answer_ids: list[str | None] = field(default_factory=list)
+    conversation_id: str = ""
+    note: str = ""  # what went wrong with storage in this tab, shown above the chat; "" when nothing did
+
+
+@dataclass
+class ChatMemory:
+    """The stores a chat writes to: conversations (None when KB_HISTORY_DAYS=0) and the question log."""
+
+    conversations: Conversations | None
+    question_log: QuestionLog
+
+    def open(self, owner: str | None, conversation_id: str, labels: dict[str, str]) -> tuple[list[dict], ChatView]:
+        """A stored conversation as the chat shows it. One that is not the owner's is an empty chat with a note."""
+        if not conversation_id or owner is None or self.conversations is None:
+            return [], ChatView()
+        try:
+            turns = self.conversations.turns(owner, conversation_id)
+        except ConversationNotFound:
+            return [], ChatView(note=labels["conversation_missing"])
+        except MemoryUnavailable as exc:
+            log.warning("conversation not read: %s", exc)
+            return [], ChatView(note=labels["history_failed"].format(error=type(exc).__name__))
+        chat, view = [], ChatView(conversation_id=conversation_id)
+        for turn in turns:
+            chat += [{"role": "user", "content": question_message(turn.question)}, _assistant_message(turn.answer, labels)]
+            view.history += _plain_turn(turn.question, turn.answer)
+            view.answer_ids += [None, turn.answer.answer_id or None]
+        return chat, view
+
+    def save(self, owner: str | None, user: str | None, view: ChatView, question: str, answer: Answer,
+             labels: dict[str, str]) -> ChatView:
+        """Log the answer (which gives it an id to rate), then add the turn to the tab's conversation, starting
+        one when there is none (or when it was deleted meanwhile, in another tab)."""
+        self.question_log.record(question, answer, user, view.conversation_id)
+        view = ChatView([*view.history, *_plain_turn(question, answer)], [*view.answer_ids, None, answer.answer_id or None],
+                        view.conversation_id)
+        if self.conversations is None or owner is None:
+            return view
+        try:
+            try:
+                if not view.conversation_id:
+                    raise ConversationNotFound("")
+                self.conversations.add_turn(owner, view.conversation_id, question, answer)
+            except ConversationNotFound:
+                view.conversation_id = self.conversations.start(owner, question)
+                self.conversations.add_turn(owner, view.conversation_id, question, answer)
+        except ConversationFull:
+            view.note = labels["conversation_full"].format(turns=MAX_TURNS)
+        except MemoryUnavailable as exc:
+            log.warning("conversation turn not saved: %s", exc)
+            view.note = labels["history_failed"].format(error=type(exc).__name__)
+        return view
+
+    def rate(self, view: ChatView, index: int, liked: bool | None, user: str | None, labels: dict[str, str]) -> str:
+        """Record 👍 (liked True) or 👎 (False) for the answer shown at `index`; returns what to tell the user."""
+        answer_id = view.answer_ids[index] if 0 <= index < len(view.answer_ids) else None
+        if not answer_id or liked not in (True, False):
+            return ""
+        try:
+            self.question_log.feedback(answer_id, "up" if liked else "down", user=user)
+        except (MemoryUnavailable, ValueError) as exc:
+            log.warning("feedback not saved: %s", exc)
+            return labels["feedback_failed"].format(error=type(exc).__name__)
+        return labels["feedback_saved"]
+
+
+def _plain_turn(question: str, answer: Answer) -> list[dict]:
+    return [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
+
+
+def _assistant_message(answer: Answer, labels: dict[str, str]) -> dict:
     """The rendered answer; its suggestions ("您是不是想问") become options the user can click to ask them."""
     message = {"role": "assistant", "content": answer_message(answer, labels)}
     if answer.suggestions:
@@ -20,28 +104,29 @@ def _assistant_message(answer, labels: dict[str, str]) -> dict:
     return message
 
 
-def chat_turn(service: KnowledgeService, labels: dict[str, str], question: str, chat: list[dict],
-              history: list[dict]) -> Iterator[tuple[list[dict], list[dict]]]:
-    """Yields (chat as shown, plain-text history) after each change. The chat holds rendered markdown;
-    the history keeps the words themselves, which is what the assistant is given."""
+def chat_turn(service: KnowledgeService, memory: ChatMemory, labels: dict[str, str], question: str, chat: list[dict],
+              view: ChatView, owner: str | None, user: str | None) -> Iterator[tuple[list[dict], ChatView]]:
+    """Yields (chat as shown, view) after each change: the question with a placeholder, the answer as it
+    grows (an LLM's words appear as they are written), then the answer saved to the conversation."""
     question = (question or "").strip()
     if not question:
-        yield chat, history
+        yield chat, view
         return
-    chat = [*chat, {"role": "user", "content": as_text(question)},
+    view = ChatView(view.history, view.answer_ids, view.conversation_id)  # a new turn clears an old note
+    chat = [*chat, {"role": "user", "content": question_message(question)},
             {"role": "assistant", "content": as_text(labels["thinking"])}]
-    yield chat, history
+    yield chat, view
     answer = None
     try:
-        for answer in service.stream(question, history[-HISTORY_MESSAGES:]):
+        for answer in service.stream(question, view.history[-HISTORY_MESSAGES:]):
             chat = [*chat[:-1], _assistant_message(answer, labels)]
-            yield chat, history
+            yield chat, view
     except Exception as exc:  # the user gets a message, the log gets the trace
         log.exception("answering a question failed")
         failed = as_text(labels["answer_failed"].format(error=type(exc).__name__))
         chat = [*chat[:-1], {"role": "assistant", "content": failed}]
-        yield chat, history
+        yield chat, ChatView(view.history, [*view.answer_ids, None, None], view.conversation_id)
         return
     if answer is not None:
-        history = [*history, {"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
-    yield chat, history
+        view = memory.save(owner, user, view, question, answer, labels)
+    yield chat, view

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 LABELS: dict[str, dict[str, str]] = {
     "zh": {
+        "lang": "zh",
         "title": "企业知识助手",
         "subtitle": "查询公司缩略语、常见问题和制度文档。每个回答都注明来源。",
         "tab_chat": "问答",
@@ -21,8 +22,6 @@ LABELS: dict[str, dict[str, str]] = {
         "answer_failed": "回答时出错：{error}。请稍后再试，或联系管理员。",
         "question_placeholder": "输入问题，例如“AM是什么意思？”，按回车发送",
         "send": "发送",
-        "clear": "清空对话",
-        "examples": "示例问题（点击填入）",
         "example_term": "{term}是什么意思？",
         "example_doc": "{document}中{section}是怎么规定的？",
         "status_llm": "语言模型：{llm}",
@@ -108,8 +107,28 @@ LABELS: dict[str, dict[str, str]] = {
         "template_title": "（公司名称）常用缩略语表",
         "template_file": "术语表模板.xlsx",
         "login_message": "请使用公司分配的账号登录",
+        "welcome": "### 您好，我是企业知识助手\n可以问我公司缩略语、常见问题和制度文档，每个回答都注明来源。点下面的问题试试：",
+        "new_chat": "＋ 新对话",
+        "history_heading": "历史对话",
+        "history_empty": "还没有保存的对话。",
+        "history_off": "未保存对话记录（KB_HISTORY_DAYS=0）。",
+        "history_failed": "对话记录暂时无法读写：{error}。回答不受影响。",
+        "rename_placeholder": "新标题",
+        "rename": "重命名",
+        "delete": "删除此对话",
+        "conversation_missing": "找不到这个对话（可能已被删除，或不属于当前用户）。",
+        "conversation_full": "这个对话已有 {turns} 轮，不能再继续。请点“新对话”开始一个新的对话。",
+        "title_empty": "标题不能为空。",
+        "feedback_saved": "已记录您的评价，谢谢。",
+        "feedback_failed": "评价未能保存：{error}",
+        "rewritten": "理解为：",
+        "copy_sources": "来源：",
+        "status_short": "术语 {terms} · 问答 {faq} · 段落 {passages}",
+        "status_short_llm": "模型 {llm}",
+        "status_short_no_llm": "无模型（原文摘录）",
     },
     "en": {
+        "lang": "en",
         "title": "Company Knowledge Assistant",
         "subtitle": "Ask about company abbreviations, FAQs and policy documents. Every answer names its sources.",
         "tab_chat": "Ask",
@@ -128,8 +147,6 @@ LABELS: dict[str, dict[str, str]] = {
         "answer_failed": "Something went wrong while answering: {error}. Please try again or tell the administrator.",
         "question_placeholder": "Type a question, e.g. “What does AM mean?”, and press Enter",
         "send": "Send",
-        "clear": "Clear chat",
-        "examples": "Example questions (click to use)",
         "example_term": "What does {term} mean?",
         "example_doc": "What does {document} say about {section}?",
         "status_llm": "Language model: {llm}",
@@ -215,7 +232,71 @@ LABELS: dict[str, dict[str, str]] = {
         "template_title": "(Company name) abbreviations",
         "template_file": "glossary-template.xlsx",
         "login_message": "Sign in with your company account",
+        "welcome": "### Hello, I am the company knowledge assistant\nAsk about abbreviations, FAQs and policy documents; every answer names its sources. Try one:",
+        "new_chat": "+ New chat",
+        "history_heading": "Conversations",
+        "history_empty": "No saved conversations yet.",
+        "history_off": "Conversations are not saved (KB_HISTORY_DAYS=0).",
+        "history_failed": "Conversations cannot be read or saved right now: {error}. Answers still work.",
+        "rename_placeholder": "New title",
+        "rename": "Rename",
+        "delete": "Delete this conversation",
+        "conversation_missing": "That conversation was not found (deleted, or not yours).",
+        "conversation_full": "This conversation has {turns} turns and cannot go on. Click “New chat” to start another.",
+        "title_empty": "A title cannot be empty.",
+        "feedback_saved": "Thanks, your rating is saved.",
+        "feedback_failed": "Your rating was not saved: {error}",
+        "rewritten": "Understood as: ",
+        "copy_sources": "Sources:",
+        "status_short": "{terms} terms · {faq} FAQ · {passages} passages",
+        "status_short_llm": "model {llm}",
+        "status_short_no_llm": "no model (extracts)",
     },
+}
+
+
+# The router writes its reasons in English, one clause per "; ". Each pattern reads one clause; a clause no
+# pattern reads is left out of a translated reason (a reason with none read falls back to the route's).
+REASONS: dict[str, list[tuple[str, str]]] = {
+    "zh": [
+        (r"matches the FAQ question “(?P<q>.*)”", "与常见问题“{q}”相符"),
+        (r"asks what the glossary term (?P<t>.+?) means \(several meanings\)", "询问术语表中 {t} 的含义（有多个含义）"),
+        (r"asks what the glossary term (?P<t>.+) means", "询问术语表中 {t} 的含义"),
+        (r"asks what (?P<t>.+) means, which the glossary does not hold", "询问 {t} 的含义，术语表中没有这个词"),
+        (r"mentions (?P<t>.+) but asks more than its meaning", "提到了 {t}，但问的不只是它的含义"),
+        (r"no glossary term or FAQ entry answers it", "术语表和常见问题都不能回答"),
+        (r"searched the documents", "已检索文档"),
+        (r"nothing in the knowledge answers it: the best passages cover (?P<p>\d+%) of the question, "
+         r"the closest FAQ entry has a (?P<f>\d+%) chance",
+         "知识库中没有答案：最相关的段落只覆盖问题的 {p}，最接近的常见问题相符的可能性为 {f}"),
+        (r"nothing in the knowledge answers it: the best passages cover (?P<p>\d+%) of the question",
+         "知识库中没有答案：最相关的段落只覆盖问题的 {p}"),
+        (r"answered by the term model (?P<m>.+)", "由术语模型 {m} 回答"),
+        (r"the LLM failed, so the passages are quoted", "语言模型出错，因此直接引用原文"),
+        (r"no words in the question: nothing to look up", "问题中没有文字，无从查找"),
+    ],
+}
+ROUTE_REASONS = {"zh": {"term": "按术语表回答", "fact": "按常见问题回答", "doc": "按文档回答",
+                        "abstained": "知识库中没有找到答案"}}
+
+# Where a source was found, as the readers write it ("p. 3", "slide 2", "sheet 价格 rows 2-51", "术语 row 3").
+LOCATIONS: dict[str, list[tuple[str, str]]] = {
+    "zh": [
+        (r"\bp\. ?(\d+)", r"第\1页"),
+        (r"\bslide (\d+)", r"第\1张幻灯片"),
+        (r"\brows (\d+)-(\d+)", r"第\1–\2行"),
+        (r"\brow (\d+)", r"第\1行"),
+        (r"^sheet ", "工作表 "),
+        (r"^beginning$", "开头"),
+    ],
+}
+
+# Gradio's own words that its Chinese translation lacks (the keys are Gradio's, see gr.I18n).
+GRADIO_STRINGS: dict[str, dict[str, str]] = {
+    "zh": {"chatbot.copy_message": "复制", "chatbot.copied_message": "已复制", "chatbot.like": "有帮助",
+           "chatbot.dislike": "没帮助", "common.clear": "清除", "upload_text.drop_file": "将文件拖放到此处",
+           "upload_text.click_to_upload": "点击上传", "common.or": "或", "chatbot.clear": "清空对话"},
+    "en": {"chatbot.like": "Helpful", "chatbot.dislike": "Not helpful"},
 }
 
 

@@ -3,13 +3,18 @@ act: their text is escaped, so HTML shows as the characters typed and links or i
 the few tags written here (badge, meta line, collapsible sources) are markup."""
 from __future__ import annotations
 
+import base64
 import html
+import logging
 import re
 from datetime import datetime
 from pathlib import Path
 
 from agent.index.knowledge_base import KnowledgeBase
 from agent.records import ROUTES, Answer, Source
+from agent.surfaces.web.labels import LOCATIONS, REASONS, ROUTE_REASONS
+
+log = logging.getLogger(__name__)
 
 # Markdown that would make links, images, code (where entities show raw) or maths out of quoted text.
 _INERT = str.maketrans({"[": "&#91;", "]": "&#93;", "`": "&#96;", "~": "&#126;", "\\": "&#92;", "$": "&#36;"})
@@ -27,27 +32,96 @@ def as_text(text: str) -> str:
 
 def answer_message(answer: Answer, labels: dict[str, str]) -> str:
     """An answer with its route badge ("no answer found" when it abstains), why it was routed so, how long
-    it took, and its sources, each expandable to the passage, FAQ entry or glossary row behind it."""
+    it took, and its sources, each expandable to the passage, FAQ entry or glossary row behind it. A document
+    answer with lead sentences shows those, its passages collapsed below. An abstention cites nothing."""
     route = answer.route if answer.route in ROUTES else "doc"
     kind, name = ("kb-abstained", labels["abstained"]) if answer.abstained else (f"kb-route-{route}",
                                                                                  labels["route_" + route])
-    parts = [f'<span class="kb-badge {kind}">{html.escape(name)}</span>', as_text(answer.text) or "…",
+    parts = [f'<span class="kb-badge {kind}">{html.escape(name)}</span>', as_text(_body(answer, labels)) or "…",
              _meta_line(answer, labels)]
-    parts += [_source_block(number, source) for number, source in enumerate(answer.sources, 1)]
+    parts += [_source_block(number, source, labels) for number, source in enumerate(_cited(answer), 1)]
+    parts.append(copy_marker(answer_plain_text(answer, labels)))
     return "\n\n".join(parts)
 
 
+def question_message(question: str) -> str:
+    """A question as the chat shows it: its characters exactly, and exactly those when copied."""
+    return f"{as_text(question)}\n\n{copy_marker(question)}"
+
+
+def answer_plain_text(answer: Answer, labels: dict[str, str]) -> str:
+    """What "copy" puts on the clipboard: the answer, then one line per source, with no markup."""
+    lines = [_body(answer, labels).strip()]
+    sources = _cited(answer)
+    if sources:
+        lines += ["", labels["copy_sources"]]
+        lines += [f"[{number}] {_where(source, labels)}" for number, source in enumerate(sources, 1)]
+    return "\n".join(lines)
+
+
+def copy_marker(text: str) -> str:
+    """The plain text of a message, hidden in it as an HTML comment that the page never shows; the page's
+    copy script (COPY_SCRIPT in blocks.py) puts it on the clipboard instead of the markup. Base64 keeps any
+    character of the text from ending the comment."""
+    return f"<!--kb-copy:{base64.b64encode(text.encode()).decode()}-->"
+
+
+def _body(answer: Answer, labels: dict[str, str]) -> str:
+    """The answer's words; where they name a source's location ("缩略语 row 3"), in the interface language."""
+    text = answer.lead if answer.lead and answer.route == "doc" and not answer.abstained else answer.text
+    for location in {source.location for source in answer.sources if source.location}:
+        text = text.replace(location, location_text(location, labels))
+    return text
+
+
+def _cited(answer: Answer) -> list[Source]:
+    return [] if answer.abstained else answer.sources
+
+
+def reason_text(reason: str, labels: dict[str, str], route: str = "doc", abstained: bool = False) -> str:
+    """The router's reason in the interface language: each "; "-separated clause through the patterns of
+    labels.REASONS; a language without patterns shows the reason as written."""
+    patterns = REASONS.get(labels["lang"])
+    if not patterns:
+        return reason
+    clauses = []
+    for clause in (part.strip() for part in reason.split(";")):
+        for pattern, template in patterns:
+            found = re.fullmatch(pattern, clause)
+            if found:
+                clauses.append(template.format(**found.groupdict()))
+                break
+        else:
+            if clause:
+                log.info("reason clause without a translation: %r", clause)
+    fallback = ROUTE_REASONS[labels["lang"]]["abstained" if abstained else route]
+    return "；".join(clauses) or fallback
+
+
+def location_text(location: str, labels: dict[str, str]) -> str:
+    """"row 3" / "p. 1" / "slide 9" as 第3行 / 第1页 / 第9张幻灯片 in Chinese; headings stay as written."""
+    for pattern, replacement in LOCATIONS.get(labels["lang"], []):
+        location = re.sub(pattern, replacement, location)
+    return location
+
+
 def _meta_line(answer: Answer, labels: dict[str, str]) -> str:
-    items = [f"{labels['reason']}{answer.reason}", f"{labels['confidence']} {answer.confidence:.2f}",
-             f"{labels['latency']} {format_latency(answer.latency_ms)}"]
+    route = answer.route if answer.route in ROUTES else "doc"
+    items = [f"{labels['reason']}{reason_text(answer.reason, labels, route, answer.abstained)}",
+             f"{labels['confidence']} {answer.confidence:.2f}", f"{labels['latency']} {format_latency(answer.latency_ms)}"]
+    if answer.rewritten:
+        items.insert(0, f"{labels['rewritten']}{answer.rewritten}")
     if answer.llm and answer.llm != "none":
         items.append(f"{labels['model']} {answer.llm}")
     return f'<div class="kb-meta">{html.escape(" · ".join(items))}</div>'
 
 
-def _source_block(number: int, source: Source) -> str:
-    where = " · ".join(x for x in (source.source, source.location) if x)
-    summary = f'<summary>[{number}] {html.escape(where)}</summary>'
+def _where(source: Source, labels: dict[str, str]) -> str:
+    return " · ".join(x for x in (source.source, location_text(source.location, labels)) if x)
+
+
+def _source_block(number: int, source: Source, labels: dict[str, str]) -> str:
+    summary = f'<summary>[{number}] {html.escape(_where(source, labels))}</summary>'
     if not source.text.strip():
         return f'<details class="kb-source">{summary}</details>'
     # Blank lines around the body let it render as (escaped) markdown inside the HTML block.
@@ -70,14 +144,19 @@ def format_time(value: str | float) -> str:
 
 def status_line(kb: KnowledgeBase, llm_name: str, labels: dict[str, str], refresh_error: str | None = None) -> str:
     """What answers the questions and how much it knows, in one line; never a key. A failed re-index
-    is said plainly: the answers then still come from the previous index."""
+    is said plainly: the answers then still come from the previous index. A narrow screen gets the short
+    form (counts and model only, CSS picks which)."""
     llm = labels["status_no_llm"] if llm_name == "none" else labels["status_llm"].format(llm=llm_name)
     counts = labels["status_counts"].format(terms=len(kb.terms), faq=len(kb.faq), passages=len(kb.passages))
     updated = labels["status_updated"].format(updated=format_time(kb.updated))
     parts = [llm, counts, updated]
+    short = [labels["status_short"].format(terms=len(kb.terms), faq=len(kb.faq), passages=len(kb.passages)),
+             labels["status_short_no_llm"] if llm_name == "none" else labels["status_short_llm"].format(llm=llm_name)]
     if refresh_error:
         parts.append(labels["status_refresh_failed"].format(error=refresh_error))
-    return f'<div class="kb-status">{html.escape(" · ".join(parts))}</div>'
+        short.append(labels["status_refresh_failed"].format(error=refresh_error))
+    return (f'<div class="kb-status"><span class="kb-status-long">{html.escape(" · ".join(parts))}</span>'
+            f'<span class="kb-status-short">{html.escape(" · ".join(short))}</span></div>')
 
 
 def _shares_a_word(section: str, text: str) -> bool:
