@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     database = MemoryDatabase(settings.data_dir)  # conversations and the question log, one file for both
     app = build_app(service, database)
     server, _, _ = app.launch(prevent_thread_lock=True, **launch_options(service, host, args.port or settings.port))
-    server.include_router(api_router(service))
+    server.include_router(api_router(service, database))
     app.block_thread()
     return 0
 
