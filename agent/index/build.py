@@ -14,7 +14,6 @@ import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -28,7 +27,7 @@ from agent.index.vectors import VectorPlan, embed_missing, write_vectors
 from agent.ingest.errors import KnowledgeFileError
 from agent.ingest.faq import load_faq
 from agent.ingest.glossary import load_glossary
-from agent.index.lexical import LexicalIndex, Tokenizer, glossary_words
+from agent.index.lexical import LexicalIndex, TokenIds, Tokenizer, glossary_words
 from agent.ingest.folder import KIND_EXTENSIONS, scan_knowledge
 from agent.records import FaqEntry, Passage, Term
 from agent.settings import Settings
@@ -83,7 +82,7 @@ def ingest(settings: Settings, show_progress: bool = False, embedder: Embedder |
     wait_for_vectors = wait_for_vectors or settings.vector_store == "milvus"  # Milvus takes passages with vectors
     with store.ingest_lock(settings.index_dir):
         previous = _PreviousIndex.load(settings.index_dir)
-        parse_key = f"v{PARSE_VERSION}/chunk={settings.chunk_size}/{settings.chunk_overlap}"
+        parse_key = files_parse_key(settings)
         files = scan_knowledge(settings.knowledge_dir)
         parsed: list[_Parsed] = []
         changed = set(previous.files) != set(files) or previous.parse_key != parse_key
@@ -108,7 +107,7 @@ def ingest(settings: Settings, show_progress: bool = False, embedder: Embedder |
             complete = _add_vectors(generation, plan, cache)
             if settings.vector_store == "milvus":
                 parts = plan.complete_parts(cache)
-                _milvus(settings).publish(passages, parts.get("passages", np.zeros((0, 1))), tokens)
+                _milvus(settings).publish(passages, parts.get("passages", np.zeros((0, 1))), tokens.tokens())
         except BaseException:
             store.remove_stale_generations(settings.index_dir, keep=previous.generation.name
                                            if previous.generation else "")
@@ -116,6 +115,11 @@ def ingest(settings: Settings, show_progress: bool = False, embedder: Embedder |
         store.publish(settings.index_dir, generation)
         pending = None if complete else PendingVectors(settings, embedder, plan, generation.name)
         return _report(parsed, changed=True, changes=_changes(previous, parsed), pending=pending)
+
+
+def files_parse_key(settings: Settings) -> str:
+    """What a file's records depend on besides its bytes: a file read under another key is read again."""
+    return f"v{PARSE_VERSION}/chunk={settings.chunk_size}/{settings.chunk_overlap}"
 
 
 class PendingVectors:
@@ -300,18 +304,21 @@ class _PreviousIndex:
             log.warning("previous index in %s unreadable (%s); rebuilding from the knowledge files", index_dir, exc)
             return cls(None, {}, {})
 
-    @cached_property
-    def token_cache(self) -> dict[Passage, list[str]]:
-        """Lexical tokens of every indexed passage; read only when a new generation is written."""
-        if self.generation is None:
-            return {}
+    def token_ids(self) -> tuple[TokenIds, dict[Passage, np.ndarray]]:
+        """The previous generation's vocabulary (to be extended) and the token ids of every passage it
+        indexed; read only when a new generation is written. Empty when there are none to reuse."""
+        folder = self.generation / "lexical" if self.generation is not None else None
         try:
-            with open(self.generation / "tokens.jsonl", encoding="utf-8") as handle:
-                tokens = [json.loads(line) for line in handle]
-        except Exception as exc:
-            log.warning("cached tokens unreadable (%s); computing them again", exc)
-            return {}
-        return dict(zip(self._passages, tokens))
+            vocabulary = json.loads((folder / "lexical_vocabulary.json").read_text(encoding="utf-8"))
+            table = TokenIds.load(folder, vocabulary)
+            rows = table.passages()
+            if len(rows) != len(self._passages):
+                raise ValueError(f"{len(rows)} passages' tokens for {len(self._passages)} passages")
+        except Exception as exc:  # none yet (a first index, one without passages, an older layout), or damaged
+            if folder is not None and folder.is_dir():
+                log.warning("cached tokens unusable (%s); computing them again", exc)
+            return TokenIds.empty(), {}
+        return table, dict(zip(self._passages, rows))
 
     def parsed(self, relative: str, report: FileReport, old: dict) -> _Parsed:
         held = self.by_source.get(relative, {})
@@ -324,25 +331,27 @@ class _PreviousIndex:
 
 
 def _write_generation(generation: Path, parsed: list[_Parsed], previous: _PreviousIndex, parse_key: str,
-                      settings: Settings, embedder_name: str) -> tuple[list[Passage], list[list[str]], VectorPlan]:
+                      settings: Settings, embedder_name: str) -> tuple[list[Passage], TokenIds, VectorPlan]:
     """Write the generation's records and lexical index; returns its passages, their lexical tokens and
     the texts it needs vectors for (added by _add_vectors)."""
     terms = [t for item in parsed for t in item.terms]
     faq = [e for item in parsed for e in item.faq]
     passages = [p for item in parsed for p in item.passages]
     tokenizer = Tokenizer(glossary_words(terms))
-    same_tokenizer = tokenizer.fingerprint == previous.tokenizer_fingerprint
-    tokens = []
+    if tokenizer.fingerprint == previous.tokenizer_fingerprint:
+        table, cached = previous.token_ids()
+    else:  # the glossary's words changed how text is cut: every passage is tokenised again
+        table, cached = TokenIds.empty(), {}
+    rows = []
     for passage in passages:
-        cached = previous.token_cache.get(passage) if same_tokenizer else None
-        tokens.append(cached if cached is not None else tokenizer.tokens(passage.text))
+        row = cached.get(passage)
+        rows.append(row if row is not None else table.add(tokenizer.tokens(passage.text)))
+    tokens = table.with_passages(rows)
     for name, (file, _) in store.RECORD_FILES.items():
         store.write_records(generation / file, {"terms": terms, "faq": faq, "passages": passages}[name])
-    with open(generation / "tokens.jsonl", "w", encoding="utf-8") as handle:
-        for row in tokens:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    if tokens:  # bm25s cannot average the length of no passages; a glossary-only index needs none
-        LexicalIndex.build(tokens).save(generation / "lexical")
+    if passages:  # bm25s cannot average the length of no passages; a glossary-only index needs none
+        LexicalIndex.from_token_ids(tokens).save(generation / "lexical")
+        tokens.save(generation / "lexical")
     manifest = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "knowledge_dir": str(settings.knowledge_dir),

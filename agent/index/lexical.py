@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -51,6 +52,63 @@ def _base_dictionary() -> tuple[dict[str, int], int]:
     return base.FREQ, base.total
 
 
+class TokenIds:
+    """Every passage's tokens as ids into one vocabulary: all ids in passage order and each passage's count.
+    A generation keeps these, so the next one reuses the tokens of passages that did not change without
+    reading, tokenising or looking up their words again."""
+
+    IDS, COUNTS = "token_ids.npy", "token_counts.npy"
+
+    def __init__(self, vocabulary: dict[str, int], ids: np.ndarray, counts: np.ndarray):
+        self.vocabulary = vocabulary
+        self.ids = ids
+        self.counts = counts
+
+    @classmethod
+    def empty(cls) -> "TokenIds":
+        return cls({}, np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64))
+
+    @classmethod
+    def from_tokens(cls, documents: list[list[str]]) -> "TokenIds":
+        table = cls.empty()
+        return table.with_passages([table.add(tokens) for tokens in documents])
+
+    def add(self, tokens: list[str]) -> np.ndarray:
+        """Ids of a passage's tokens, words not seen yet joining the vocabulary."""
+        vocabulary = self.vocabulary
+        return np.fromiter((vocabulary.setdefault(t, len(vocabulary)) for t in tokens), dtype=np.int32,
+                           count=len(tokens))
+
+    def passages(self) -> list[np.ndarray]:
+        """Each passage's ids (views, no copies)."""
+        return np.split(self.ids, np.cumsum(self.counts)[:-1]) if len(self.counts) else []
+
+    def with_passages(self, rows: list[np.ndarray]) -> "TokenIds":
+        """These passages' ids (from this vocabulary), with the vocabulary cut down to the words they use,
+        as a build from their words alone would have it (ids may be numbered differently)."""
+        counts = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+        ids = np.concatenate(rows).astype(np.int32) if rows else np.zeros(0, dtype=np.int32)
+        words = list(self.vocabulary)  # a word's position is its id: ids are given in order of arrival
+        used = np.flatnonzero(np.bincount(ids, minlength=len(words)))
+        vocabulary = {words[i]: n for n, i in enumerate(used.tolist())}
+        renumber = np.zeros(len(words) + 1, dtype=np.int32)
+        renumber[used] = np.arange(len(used), dtype=np.int32)
+        return TokenIds(vocabulary, renumber[ids], counts)
+
+    def tokens(self) -> list[list[str]]:
+        words = np.array(list(self.vocabulary), dtype=object)
+        return [words[row].tolist() for row in self.passages()]
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        np.save(folder / self.IDS, self.ids)
+        np.save(folder / self.COUNTS, self.counts)
+
+    @classmethod
+    def load(cls, folder: Path, vocabulary: dict[str, int]) -> "TokenIds":
+        return cls(vocabulary, np.load(folder / cls.IDS), np.load(folder / cls.COUNTS))
+
+
 class LexicalIndex:
     """BM25 over token lists, answering with passage numbers and scores."""
 
@@ -60,14 +118,21 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, documents: list[list[str]]) -> "LexicalIndex":
-        bm25s = _bm25s()
-        from bm25s.tokenization import Tokenized
+        return cls.from_token_ids(TokenIds.from_tokens(documents))
 
-        vocabulary: dict[str, int] = {}
-        ids = [[vocabulary.setdefault(token, len(vocabulary)) for token in doc] for doc in documents]
+    @classmethod
+    def from_token_ids(cls, table: TokenIds) -> "LexicalIndex":
+        """bm25s's index (Lucene BM25, its default k1, b) with the same numbers bm25s.BM25.index computes,
+        but computed over whole arrays: bm25s counts tokens in a Python loop per passage, which made
+        re-indexing one changed file take seconds in a 10k-passage index."""
+        bm25s = _bm25s()
+        vocabulary = dict(table.vocabulary)
         vocabulary.setdefault("", len(vocabulary))  # bm25s wants a non-empty vocabulary
         retriever = bm25s.BM25()
-        retriever.index(Tokenized(ids=ids, vocab=vocabulary), show_progress=False)
+        retriever.scores = _bm25_matrix(table.ids, table.counts, len(vocabulary), retriever.k1, retriever.b)
+        retriever.vocab_dict = vocabulary
+        retriever.unique_token_ids_set = set(vocabulary.values())
+        retriever.nonoccurrence_array = None  # Lucene BM25 has none
         return cls(retriever, vocabulary)
 
     def save(self, folder: Path) -> None:
@@ -92,6 +157,28 @@ class LexicalIndex:
     def search(self, query_tokens: list[str], k: int) -> list[tuple[int, float]]:
         """The best k passages as (number, score), best first; passages scoring 0 are left out."""
         return top_k(self.scores(query_tokens), k)
+
+
+def _bm25_matrix(ids: np.ndarray, counts: np.ndarray, vocabulary_size: int, k1: float, b: float) -> dict:
+    """Per (passage, word): idf x tf / (tf + k1 (1 - b + b len / average len)), as bm25s stores it: a CSC
+    matrix by word, passages ascending within each word. The arithmetic and its precision follow bm25s
+    (idf by math.log in float64 stored as float32; the tf part in float64; the product stored as float32),
+    so the scores are the same to the bit (tests/test_bench.py)."""
+    documents = len(counts)
+    passage = np.repeat(np.arange(documents, dtype=np.int64), counts)
+    pairs, tf = np.unique(ids.astype(np.int64) * documents + passage, return_counts=True)  # by word, then passage
+    word, passage = pairs // documents, (pairs % documents).astype(np.int32)
+    frequency = np.bincount(word, minlength=vocabulary_size)
+    idf = np.zeros(vocabulary_size, dtype=np.float32)
+    for df in np.unique(frequency[frequency > 0]).tolist():
+        idf[frequency == df] = math.log(1 + (documents - df + 0.5) / (df + 0.5))
+    average = np.asarray(counts, dtype=np.int64).mean() if documents else 0.0
+    tf = tf.astype(np.float32)
+    tf_part = tf / (k1 * ((1 - b) + b * counts[passage] / average) + tf)
+    indptr = np.zeros(vocabulary_size + 1, dtype=np.int64)
+    np.cumsum(frequency, out=indptr[1:])
+    return {"data": (idf[word] * tf_part).astype(np.float32), "indices": passage, "indptr": indptr,
+            "num_docs": documents}
 
 
 def _bm25s():

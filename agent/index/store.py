@@ -91,9 +91,12 @@ def ingest_lock(index_dir: Path) -> Iterator[None]:
 
 
 def write_records(path: Path, records: list) -> None:
+    """One JSON object per line. Records are flat (strings, numbers, tuples of strings), so their fields are
+    read directly: dataclasses.asdict copies every value deeply, which took a second per 10k passages."""
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    names = [f.name for f in dataclasses.fields(records[0])] if records else []
     with open(path, "w", encoding="utf-8") as handle:
-        for record in records:
-            handle.write(json.dumps(dataclasses.asdict(record), ensure_ascii=False) + "\n")
+        handle.writelines(encode({name: getattr(record, name) for name in names}) + "\n" for record in records)
 
 
 def read_records(path: Path, record_type: type) -> list:
