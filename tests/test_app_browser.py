@@ -1,12 +1,16 @@
 """The web app as employees use it: the real `python app.py` on a copy of the sample knowledge, driven in
 headless Chromium. Questions of each route, expandable citations, example questions, uploads that answer at
-once, sign-in with a read-only user, and HTML or script in documents and questions staying inert text.
+once, sign-in with a read-only user, HTML or script in documents and questions staying inert text, and the
+chat page: history that survives a reload, follow-ups, copy as plain text, ratings, Chinese throughout,
+dark mode and a phone's width.
 
-Set UPDATE_SCREENSHOTS=1 to refresh docs/screenshots/ (chat.png, knowledge.png, suggestions.png) from this run."""
+Set UPDATE_SCREENSHOTS=1 to refresh docs/screenshots/ (chat.png, knowledge.png, suggestions.png, dark.png,
+phone.png) from this run."""
 from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -118,7 +122,19 @@ def sign_in(page, url: str, user: tuple[str, str]) -> None:
 
 def open_chat(page, url: str, user: tuple[str, str] = ADMIN) -> None:
     sign_in(page, url, user)
+    wait_for_chat(page)
+
+
+def wait_for_chat(page) -> None:
+    """Until the page has loaded the user's conversations (a note says there are none, or they are listed)."""
     page.wait_for_selector("#kb-question textarea")
+    page.wait_for_function("document.querySelector('#kb-history-note').innerText.trim() || "
+                           "document.querySelectorAll('#kb-history label').length")
+
+
+def new_chat(page) -> None:
+    page.click("#kb-new-chat")
+    expect(page.locator("#kb-chat .kb-badge")).to_have_count(0)
 
 
 def ask(page, question: str) -> object:
@@ -213,16 +229,20 @@ def test_status_line_names_the_backend_and_counts_the_knowledge(app, page):
     assert "索引更新于" in status
 
 
-def test_example_questions_fill_the_input_and_answer_each_route(app, page, screenshot_dir):
+def test_the_welcome_offers_an_example_of_each_route_and_a_click_asks_it(app, page, screenshot_dir):
     open_chat(page, app.url)
-    examples = page.locator("#kb-examples button")
+    new_chat(page)
+    examples = page.locator("#kb-chat button.example")
+    expect(page.locator("#kb-chat")).to_contain_text("您好，我是企业知识助手")
     assert examples.count() == 3
-    badges = []
-    for number in range(3):
-        example = examples.nth(number).inner_text().strip()
-        examples.nth(number).click()
-        page.wait_for_function(f"document.querySelector('#kb-question textarea').value === {example!r}")
-        badges.append(ask(page, example).locator(".kb-badge").inner_text())
+    assert examples.nth(2).bounding_box()["y"] + examples.nth(2).bounding_box()["height"] <= 900  # above the fold
+    texts = [examples.nth(number).inner_text().strip() for number in range(3)]
+    examples.first.click()
+    page.wait_for_function("document.querySelectorAll('#kb-chat .kb-badge').length > 0 && "
+                           "document.querySelector('#kb-chat [data-testid=status-tracker]').classList.contains('hide')",
+                           timeout=ANSWER_TIMEOUT_MS)
+    badges = [page.locator("#kb-chat .kb-badge").first.inner_text()]
+    badges += [ask(page, text).locator(".kb-badge").inner_text() for text in texts[1:]]
     assert badges == ["术语", "常见问题", "文档"]
     page.locator("#kb-chat .bubble-wrap").evaluate("chat => chat.scrollTop = 0")  # the first answers in view
     page.screenshot(path=str(screenshot_dir / "chat.png"), full_page=True)
@@ -302,3 +322,147 @@ def test_reader_may_ask_but_uploads_are_refused(app, page, tmp_path):
     result = upload(page, workbook)
     assert "没有权限" in result and "alice" in result
     assert not (app.knowledge / "glossary" / "越权术语.xlsx").exists()
+
+
+# --- the chat page: history, follow-ups, copy, ratings, language, dark mode, phones ------------------------
+
+def test_the_conversation_survives_a_reload_and_is_listed_by_its_first_question(app, page):
+    open_chat(page, app.url)
+    new_chat(page)
+    ask(page, "KAM是什么意思？")
+    expect(page.locator("#kb-history")).to_contain_text("KAM是什么意思？")
+    page.reload()
+    wait_for_chat(page)
+    expect(page.locator("#kb-chat")).to_contain_text("Key Account Manager")
+    expect(page.locator("#kb-history label:has(input:checked)")).to_contain_text("KAM是什么意思？")
+
+
+def test_a_follow_up_is_answered_in_the_same_conversation(app, page):
+    open_chat(page, app.url)
+    new_chat(page)
+    ask(page, "AM是什么意思？")
+    follow_up = ask(page, "那KAM呢？")
+    expect(follow_up.locator(".kb-badge")).to_be_visible()
+    page.reload()
+    wait_for_chat(page)
+    expect(page.locator("#kb-chat .kb-badge")).to_have_count(2)
+    expect(page.locator("#kb-chat")).to_contain_text("那KAM呢？")
+
+
+def test_a_conversation_can_be_renamed_and_deleted(app, page):
+    open_chat(page, app.url)
+    new_chat(page)
+    ask(page, "FOB是什么意思？")
+    page.fill("#kb-rename input, #kb-rename textarea", "外贸术语 FOB")
+    page.click("#kb-rename-button")
+    expect(page.locator("#kb-history")).to_contain_text("外贸术语 FOB")
+    page.click("#kb-delete")
+    expect(page.locator("#kb-history")).not_to_contain_text("外贸术语 FOB")
+    expect(page.locator("#kb-chat .kb-badge")).to_have_count(0)
+
+
+def test_copy_puts_the_answer_and_its_sources_on_the_clipboard_as_plain_text(app, page, browser):
+    browser.grant_permissions(["clipboard-read", "clipboard-write"], origin=app.url)
+    open_chat(page, app.url)
+    new_chat(page)
+    ask(page, "AM是什么意思？")
+    page.locator("#kb-chat button[aria-label='复制']").last.click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.startswith("AM：Account Manager")
+    assert "来源：\n[1] glossary/公司术语表.xlsx · 缩略语 第3行" in copied
+    assert "<" not in copied and "kb-badge" not in copied
+
+
+def test_a_thumbs_up_is_stored_with_the_question(app, page):
+    open_chat(page, app.url)
+    new_chat(page)
+    ask(page, "年假怎么申请？")
+    page.locator("#kb-chat button[aria-label='有帮助']").last.click()
+    expect(page.get_by_text("已记录您的评价")).to_be_visible()
+    with sqlite3.connect(app.index.parent / "index-data" / "memory.sqlite") as database:
+        rows = database.execute("SELECT rating FROM questions WHERE question = ? ORDER BY asked_at DESC",
+                                ("年假怎么申请？",)).fetchall()
+    assert rows[0] == ("up",)
+
+
+def test_no_user_sees_another_users_conversations(app, page):
+    open_chat(page, app.url, ADMIN)
+    new_chat(page)
+    ask(page, "RMA是什么意思？")
+    page.context.clear_cookies()
+    open_chat(page, app.url, READER)
+    expect(page.locator("#kb-sidebar")).not_to_contain_text("RMA是什么意思？")
+    assert "RMA" not in page.locator("#kb-chat").inner_text()
+
+
+def test_two_tabs_writing_to_one_conversation_lose_nothing(app, page, browser):
+    open_chat(page, app.url)
+    new_chat(page)
+    ask(page, "SO是什么意思？")
+    other = browser.new_page()  # the same user, opening the latest conversation: this one
+    try:
+        other.goto(app.url)
+        wait_for_chat(other)
+        expect(other.locator("#kb-chat")).to_contain_text("SO是什么意思？")
+        ask(other, "DO是什么意思？")
+        ask(page, "KPI是什么意思？")
+    finally:
+        other.close()
+    page.reload()
+    wait_for_chat(page)
+    for question in ("SO是什么意思？", "DO是什么意思？", "KPI是什么意思？"):
+        expect(page.locator("#kb-chat")).to_contain_text(question)
+
+
+def test_an_english_browser_still_gets_gradios_words_in_chinese(app, page):
+    page.add_init_script("Object.defineProperty(Navigator.prototype, 'language', {get: () => 'en-US', "
+                         "configurable: true})")
+    open_chat(page, app.url)
+    assert page.evaluate("document.documentElement.lang") == "zh-CN"
+    if page.locator("#kb-chat .kb-badge").count() == 0:
+        ask(page, "AM是什么意思？")
+    assert page.locator("#kb-chat button[aria-label='复制']").count() > 0
+    assert page.locator("#kb-chat button[aria-label='有帮助']").count() > 0
+    open_knowledge_tab(page)
+    expect(page.locator("#kb-upload")).to_contain_text("拖放")
+    assert "Drop File Here" not in page.locator("body").inner_text()
+
+
+def _contrast(first: tuple[int, int, int], second: tuple[int, int, int]) -> float:
+    """The WCAG contrast ratio of two sRGB colours."""
+    def luminance(rgb):
+        channels = [c / 255 for c in rgb]
+        linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    light, dark = sorted((luminance(first), luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_source_titles_are_readable_in_dark_mode(app, page, screenshot_dir, tmp_path):
+    import numpy
+    from PIL import Image
+
+    page.emulate_media(color_scheme="dark")
+    open_chat(page, app.url)
+    new_chat(page)
+    answer = ask(page, "出差住宿标准是多少")
+    page.screenshot(path=str(screenshot_dir / "dark.png"), full_page=True)
+    title = answer.locator("details.kb-source summary").first
+    title.screenshot(path=str(tmp_path / "title.png"))
+    pixels = [tuple(p) for p in numpy.asarray(Image.open(tmp_path / "title.png").convert("RGB")).reshape(-1, 3).tolist()]
+    background = max(set(pixels), key=pixels.count)
+    text = max(pixels, key=lambda p: _contrast(p, background))  # the glyphs' core
+    assert sum(background) < 3 * 128, "the page is not dark"
+    assert _contrast(text, background) >= 7.0
+
+
+def test_a_phone_sees_a_short_status_line_and_the_chat_first(app, page, screenshot_dir):
+    page.set_viewport_size({"width": 390, "height": 844})
+    open_chat(page, app.url)
+    expect(page.locator("#kb-status .kb-status-short")).to_be_visible()
+    expect(page.locator("#kb-status .kb-status-long")).to_be_hidden()
+    expect(page.locator("#kb-sidebar.open")).to_have_count(0)  # folded away
+    if page.locator("#kb-chat .kb-badge").count() == 0:
+        ask(page, "AM是什么意思？")
+    assert page.locator("#kb-status").bounding_box()["height"] < 60
+    page.screenshot(path=str(screenshot_dir / "phone.png"))
