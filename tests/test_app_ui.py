@@ -484,6 +484,23 @@ def test_a_chat_turn_shows_the_question_then_the_answer_and_keeps_plain_history(
     assert "客户经理" in view.history[1]["content"] and "<" not in view.history[1]["content"]
 
 
+class GrowingAnswerService:
+    """Test double of KnowledgeService.stream: an LLM-written answer arriving in three pieces."""
+
+    def stream(self, question, history):
+        for text in ("差旅", "差旅标准：一线城市", "差旅标准：一线城市每晚600元。"):
+            yield Answer(text, "doc", "no glossary term or FAQ entry answers it; searched the documents", 0.9,
+                         llm="openai:qwen2.5")
+
+
+def test_an_answer_an_llm_writes_is_shown_as_it_grows_and_saved_once_whole(chat_memory):
+    turns = _turn(GrowingAnswerService(), chat_memory, "出差住宿标准")
+    shown = [chat[-1]["content"] for chat, _ in turns[1:-1]]
+    assert [text.split("\n\n")[1] for text in shown] == ["差旅", "差旅标准：一线城市", "差旅标准：一线城市每晚600元。"]
+    stored = chat_memory.conversations.turns("user:alice", turns[-1][1].conversation_id)
+    assert [t.answer.text for t in stored] == ["差旅标准：一线城市每晚600元。"]
+
+
 def test_a_turn_is_saved_to_a_new_conversation_and_opens_again_as_it_was(glossary_service, chat_memory):
     final_chat, view = _turn(glossary_service, chat_memory, "AM是什么意思")[-1]
     chat, opened = chat_memory.open("user:alice", view.conversation_id, ZH)
