@@ -45,6 +45,7 @@ class QuestionGroup:
     count: int  # how often the group's questions were asked
     newest: float  # when the newest was asked (Unix time)
     answer_ids: list[str]  # the log rows of the group
+    row_questions: list[str]  # the wording each of those rows asked, in the same order
     why: dict[str, int]  # {"abstained", "down", "low_confidence"}: how many rows for each reason
     comments: list[str] = field(default_factory=list)  # feedback comments, newest first
     candidates: HitTest | None = None  # what the assistant weighed for the group's first question
@@ -63,7 +64,8 @@ class QuestionGroup:
 class FixResult:
     written: Written
     fixed: int  # log rows that left the list
-    decision: RouteDecision | None  # how the fix's first question is answered now
+    decision: RouteDecision | None  # how `question` is answered now
+    question: str = ""  # the fix's first question (or the new term's name)
     refresh_error: str = ""  # the re-index failed: the file is written, the index still has the old knowledge
     history_error: str = ""  # the fix history could not be written (the fix itself stands)
 
@@ -185,7 +187,7 @@ class Review:
         first = next((q for q in questions if q.strip()), content.get("abbreviation") or content.get("english")
                      or content.get("chinese") or "")
         decision = self.service.router.route(first) if first and not refresh_error else None
-        return FixResult(written, fixed, decision, refresh_error, history_error)
+        return FixResult(written, fixed, decision, first, refresh_error, history_error)
 
     def _answered_by(self, kind: str, written: Written, questions: list[str]) -> set[str]:
         """Open log rows the fix answers: those asked in one of its wordings, or, for a term, those that now
@@ -275,4 +277,5 @@ def _group(rows: list[LoggedQuestion]) -> QuestionGroup:
     why = {"abstained": sum(r.abstained for r in rows), "down": sum(r.rating == "down" for r in rows),
            "low_confidence": sum(not r.abstained and r.confidence < LOW_CONFIDENCE for r in rows)}
     comments = [r.comment for r in sorted(rows, key=lambda r: -r.asked_at) if r.comment]
-    return QuestionGroup(questions, len(rows), max(r.asked_at for r in rows), [r.id for r in rows], why, comments)
+    return QuestionGroup(questions, len(rows), max(r.asked_at for r in rows), [r.id for r in rows],
+                         [r.asked for r in rows], why, comments)

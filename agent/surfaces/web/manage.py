@@ -65,3 +65,11 @@ def access_note(service: KnowledgeService, username: str | None, labels: dict[st
         return as_text(labels["access_local"])
     key = "access_manager" if may_manage(service.settings, username) else "access_reader"
     return as_text(labels[key].format(user=username or "—"))
+
+
+def knowledge_owner_sections(app, service: KnowledgeService, database) -> None:
+    """待完善, 命中测试 and 统计 for those who may manage the knowledge, placed where this is called inside the
+    knowledge tab (agent/surfaces/web/review.py)."""
+    from agent.surfaces.web.review import build_review
+
+    build_review(app, service, database)

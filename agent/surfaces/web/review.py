@@ -1,0 +1,516 @@
+"""The knowledge owners' part of the 知识管理 tab: 待完善 (questions the knowledge did not answer well, grouped, with
+one-click fixes), 命中测试 (how a question is understood and decided, logging nothing) and 统计 (figures and the
+log as CSV). Only those who may manage the knowledge see it; every handler checks again, so a crafted call from a
+reader's page changes nothing."""
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+
+from agent.answer.hit_test import HitTest, hit_test
+from agent.answer.service import MAX_QUESTION_CHARS, KnowledgeService
+from agent.ingest.faq import split_similar
+from agent.ingest.supplements import FixRefused
+from agent.memory.database import MemoryDatabase, MemoryUnavailable
+from agent.memory.question_log import QuestionLog
+from agent.memory.review import LOW_CONFIDENCE, FixResult, QuestionGroup, Review
+from agent.surfaces.web.access import may_manage
+from agent.surfaces.web.render import as_text
+
+log = logging.getLogger(__name__)
+
+LABELS: dict[str, dict[str, str]] = {
+    "zh": {
+        "heading": "知识维护",
+        "tab_review": "待完善",
+        "tab_hit_test": "命中测试",
+        "tab_figures": "统计",
+        "readers_only": "待完善、命中测试和统计只对管理员开放。",
+        "refused": "没有权限：只有管理员可以查看和修改待完善的问题。",
+        "review_help": "未找到答案、被点了 👎 或置信度低于 {low:.0%} 的问题，按意思分组，问得多的和最新的在前。"
+                       "修正会写入 knowledge/faq/补充问答.xlsx 或 knowledge/glossary/补充术语.xlsx，并立即更新索引。",
+        "refresh": "刷新",
+        "no_groups": "没有待完善的问题。",
+        "log_failed": "问题日志不可用（{error}），暂时无法列出待完善的问题。",
+        "log_off": "问题日志已关闭（KB_LOG_QUESTIONS=off），没有可列出的问题。",
+        "groups_label": "问题组（次数 · 问题）",
+        "group_choice": "{count}× {question}{more}",
+        "group_more": "（另有 {n} 种问法）",
+        "group_heading": "#### {question}",
+        "group_asked": "被问 {count} 次，最近一次 {newest}",
+        "why_abstained": "未找到答案 {n} 次",
+        "why_down": "👎 {n} 次",
+        "why_low_confidence": "低置信度 {n} 次",
+        "wordings": "问法：",
+        "comments": "反馈意见：",
+        "candidates": "助手考虑过的候选",
+        "decision": "判断：{route}，{reason}（置信度 {confidence:.0%}）",
+        "decision_abstained": "判断：未找到答案，{reason}",
+        "fix_similar": "加为已有问答的相似问题",
+        "fix_similar_entry": "已有问答（候选在前）",
+        "fix_similar_questions": "要加入的问法",
+        "fix_similar_button": "加为相似问题",
+        "fix_faq": "新建问答",
+        "fix_faq_question": "问题",
+        "fix_faq_answer": "答案",
+        "fix_faq_similar": "相似问题（每行一个）",
+        "fix_faq_button": "新建问答",
+        "fix_term": "新增术语",
+        "fix_term_abbreviation": "缩略语",
+        "fix_term_english": "英文全称",
+        "fix_term_chinese": "中文名称",
+        "fix_term_definition": "定义",
+        "fix_term_button": "新增术语",
+        "pick_group": "请先在上面选择一个问题组。",
+        "pick_entry": "请先选择一个已有问答。",
+        "fix_done": "已写入 {path} 第 {row} 行，索引已更新，{fixed} 条问题移出待完善。",
+        "fix_now": "现在“{question}”的判断：{decision}",
+        "fix_refused": "未写入：{reason}",
+        "fix_refresh_failed": "已写入 {path} 第 {row} 行，但更新索引失败：{error}",
+        "fix_history_failed": "（修正记录未能写入问题日志：{error}）",
+        "hit_question": "输入一个问题，看它如何被理解、有哪些候选和最终判断（不会记入问题日志）",
+        "hit_button": "测试",
+        "hit_understood": "理解：{question}",
+        "hit_mentions": "提到的术语：{terms}",
+        "hit_unknown": "术语表中没有的缩略语：{terms}",
+        "hit_asks_meaning": "只问含义的可能性：{p:.0%}",
+        "hit_vectors_on": "按意思比较：是",
+        "hit_vectors_off": "按意思比较：否（没有可用的向量，只按字词比较）",
+        "hit_none": "无",
+        "hit_terms": "术语候选",
+        "hit_faq": "问答候选",
+        "hit_passages": "文档段落候选（答案可能性 {chance:.0%}）",
+        "col_term": "术语",
+        "col_found_by": "依据",
+        "col_score": "分数",
+        "col_source": "来源",
+        "col_entry": "编号",
+        "col_question": "问题",
+        "col_matched": "最接近的问法",
+        "col_probability": "可能性",
+        "col_passage": "段落",
+        "col_fused": "融合分",
+        "col_lexical": "BM25",
+        "col_dense": "余弦",
+        "found_by_name": "名称",
+        "found_by_spelling": "拼写相近",
+        "found_by_meaning": "意思相近",
+        "route_term": "术语",
+        "route_fact": "常见问题",
+        "route_doc": "文档",
+        "figures_help": "最近 {days} 天：{questions} 个问题，未找到答案 {abstention:.0%}，"
+                        "评价 {rated} 次（👍 {up_rate:.0%} · 👎 {down_rate:.0%}），待完善的提问 {open} 次。",
+        "figures_per_day": "每天的问题数",
+        "figures_routes": "回答方式",
+        "figures_day": "日期",
+        "figures_count": "问题数",
+        "figures_route": "方式",
+        "figures_abstained": "未找到答案",
+        "figures_csv": "导出问题日志（CSV）",
+        "csv_file": "问题日志.csv",
+    },
+    "en": {
+        "heading": "Knowledge upkeep",
+        "tab_review": "To improve",
+        "tab_hit_test": "Hit test",
+        "tab_figures": "Figures",
+        "readers_only": "To improve, the hit test and the figures are for administrators.",
+        "refused": "Not allowed: only administrators may see and fix the questions to improve.",
+        "review_help": "Questions that found no answer, were rated 👎 or were answered with a confidence below "
+                       "{low:.0%}, grouped by meaning, most asked and newest first. Fixes are written to "
+                       "knowledge/faq/补充问答.xlsx or knowledge/glossary/补充术语.xlsx and re-indexed at once.",
+        "refresh": "Refresh",
+        "no_groups": "No questions to improve.",
+        "log_failed": "The question log is unavailable ({error}); the questions to improve cannot be listed.",
+        "log_off": "The question log is off (KB_LOG_QUESTIONS=off): there are no questions to list.",
+        "groups_label": "Question groups (count · question)",
+        "group_choice": "{count}× {question}{more}",
+        "group_more": " (+{n} other wordings)",
+        "group_heading": "#### {question}",
+        "group_asked": "Asked {count} times, last on {newest}",
+        "why_abstained": "no answer {n}×",
+        "why_down": "👎 {n}×",
+        "why_low_confidence": "low confidence {n}×",
+        "wordings": "Wordings:",
+        "comments": "Feedback:",
+        "candidates": "Candidates the assistant weighed",
+        "decision": "Decision: {route}, {reason} (confidence {confidence:.0%})",
+        "decision_abstained": "Decision: no answer, {reason}",
+        "fix_similar": "Add as similar questions of an FAQ entry",
+        "fix_similar_entry": "FAQ entry (candidates first)",
+        "fix_similar_questions": "Wordings to add",
+        "fix_similar_button": "Add similar questions",
+        "fix_faq": "New FAQ entry",
+        "fix_faq_question": "Question",
+        "fix_faq_answer": "Answer",
+        "fix_faq_similar": "Similar questions (one per line)",
+        "fix_faq_button": "Create FAQ entry",
+        "fix_term": "New glossary term",
+        "fix_term_abbreviation": "Abbreviation",
+        "fix_term_english": "English name",
+        "fix_term_chinese": "Chinese name",
+        "fix_term_definition": "Definition",
+        "fix_term_button": "Add term",
+        "pick_group": "Choose a question group above first.",
+        "pick_entry": "Choose an FAQ entry first.",
+        "fix_done": "Written to {path} row {row} and re-indexed; {fixed} questions left the list.",
+        "fix_now": "“{question}” now: {decision}",
+        "fix_refused": "Not written: {reason}",
+        "fix_refresh_failed": "Written to {path} row {row}, but re-indexing failed: {error}",
+        "fix_history_failed": "(the fix could not be kept in the question log: {error})",
+        "hit_question": "Type a question to see how it is understood, its candidates and the decision (not logged)",
+        "hit_button": "Test",
+        "hit_understood": "Understood as: {question}",
+        "hit_mentions": "Glossary terms named: {terms}",
+        "hit_unknown": "Abbreviations the glossary lacks: {terms}",
+        "hit_asks_meaning": "Chance it asks only a meaning: {p:.0%}",
+        "hit_vectors_on": "Compared by meaning: yes",
+        "hit_vectors_off": "Compared by meaning: no (no vectors available; words only)",
+        "hit_none": "none",
+        "hit_terms": "Term candidates",
+        "hit_faq": "FAQ candidates",
+        "hit_passages": "Passage candidates (chance they answer: {chance:.0%})",
+        "col_term": "Term",
+        "col_found_by": "Found by",
+        "col_score": "Score",
+        "col_source": "Source",
+        "col_entry": "No.",
+        "col_question": "Question",
+        "col_matched": "Closest wording",
+        "col_probability": "Chance",
+        "col_passage": "Passage",
+        "col_fused": "Fused",
+        "col_lexical": "BM25",
+        "col_dense": "Cosine",
+        "found_by_name": "name",
+        "found_by_spelling": "spelling",
+        "found_by_meaning": "meaning",
+        "route_term": "glossary",
+        "route_fact": "FAQ",
+        "route_doc": "documents",
+        "figures_help": "Last {days} days: {questions} questions, {abstention:.0%} without an answer, rated "
+                        "{rated} times (👍 {up_rate:.0%} · 👎 {down_rate:.0%}), {open} asked questions to improve.",
+        "figures_per_day": "Questions per day",
+        "figures_routes": "How they were answered",
+        "figures_day": "Day",
+        "figures_count": "Questions",
+        "figures_route": "Route",
+        "figures_abstained": "no answer",
+        "figures_csv": "Export the question log (CSV)",
+        "csv_file": "question-log.csv",
+    },
+}
+FIGURE_DAYS = 30
+PASSAGE_PREVIEW_CHARS = 80
+
+
+def review_labels(lang: str) -> dict[str, str]:
+    return LABELS.get(lang, LABELS["en"])
+
+
+def build_review(app: gr.Blocks, service: KnowledgeService, database: MemoryDatabase) -> None:
+    """Places 待完善, 命中测试 and 统计 where it is called (inside the knowledge tab) and wires their events;
+    `app.load` shows them to those who may manage the knowledge only."""
+    settings = service.settings
+    labels = review_labels(settings.ui_lang)
+    question_log = QuestionLog(database, settings)
+    review = Review(service, question_log)
+    csv_dir = Path(tempfile.mkdtemp(prefix="kb-log-"))
+
+    def allowed(request: gr.Request) -> bool:
+        return may_manage(settings, request.username if request is not None else None)
+
+    with gr.Column(elem_id="kb-owners") as owners_section:
+        gr.Markdown(f"### {labels['heading']}")
+        with gr.Tabs(elem_id="kb-owner-tabs"):
+            with gr.Tab(labels["tab_review"], id="review", elem_id="kb-review-tab"):
+                gr.Markdown(labels["review_help"].format(low=LOW_CONFIDENCE))
+                refresh = gr.Button(labels["refresh"], size="sm", elem_id="kb-review-refresh")
+                note = gr.Markdown(elem_id="kb-review-note")
+                groups = gr.Radio([], label=labels["groups_label"], elem_id="kb-review-groups")
+                detail = gr.Markdown(elem_id="kb-review-detail")
+                shown = gr.State([])  # the groups as listed, so a choice names the rows it stands for
+                with gr.Accordion(labels["fix_similar"], open=True, elem_id="kb-fix-similar"):
+                    entry = gr.Dropdown([], label=labels["fix_similar_entry"], elem_id="kb-fix-entry")
+                    wordings = gr.CheckboxGroup([], label=labels["fix_similar_questions"], elem_id="kb-fix-wordings")
+                    similar_button = gr.Button(labels["fix_similar_button"], variant="primary",
+                                               elem_id="kb-fix-similar-button")
+                with gr.Accordion(labels["fix_faq"], open=True, elem_id="kb-fix-faq"):
+                    faq_question = gr.Textbox(label=labels["fix_faq_question"], elem_id="kb-fix-question")
+                    faq_answer = gr.Textbox(label=labels["fix_faq_answer"], lines=3, elem_id="kb-fix-answer")
+                    faq_similar = gr.Textbox(label=labels["fix_faq_similar"], lines=2, elem_id="kb-fix-faq-similar")
+                    faq_button = gr.Button(labels["fix_faq_button"], variant="primary", elem_id="kb-fix-faq-button")
+                with gr.Accordion(labels["fix_term"], open=False, elem_id="kb-fix-term"):
+                    with gr.Row():
+                        abbreviation = gr.Textbox(label=labels["fix_term_abbreviation"], elem_id="kb-fix-abbreviation")
+                        english = gr.Textbox(label=labels["fix_term_english"], elem_id="kb-fix-english")
+                        chinese = gr.Textbox(label=labels["fix_term_chinese"], elem_id="kb-fix-chinese")
+                    definition = gr.Textbox(label=labels["fix_term_definition"], elem_id="kb-fix-definition")
+                    term_button = gr.Button(labels["fix_term_button"], variant="primary", elem_id="kb-fix-term-button")
+                fix_result = gr.Markdown(elem_id="kb-fix-result")
+            with gr.Tab(labels["tab_hit_test"], id="hit-test", elem_id="kb-hit-tab"):
+                with gr.Row():
+                    hit_question = gr.Textbox(show_label=False, placeholder=labels["hit_question"], scale=8,
+                                              max_length=MAX_QUESTION_CHARS, elem_id="kb-hit-question")
+                    hit_button = gr.Button(labels["hit_button"], variant="primary", scale=1, elem_id="kb-hit-button")
+                hit_summary = gr.Markdown(elem_id="kb-hit-summary")
+                gr.Markdown(f"#### {labels['hit_terms']}")
+                hit_terms = gr.Dataframe(interactive=False, wrap=True, latex_delimiters=[], elem_id="kb-hit-terms")
+                gr.Markdown(f"#### {labels['hit_faq']}")
+                hit_faq = gr.Dataframe(interactive=False, wrap=True, latex_delimiters=[], elem_id="kb-hit-faq")
+                hit_passages_heading = gr.Markdown(elem_id="kb-hit-passages-heading")
+                hit_passages = gr.Dataframe(interactive=False, wrap=True, latex_delimiters=[],
+                                            elem_id="kb-hit-passages")
+            with gr.Tab(labels["tab_figures"], id="figures", elem_id="kb-figures-tab"):
+                figures_refresh = gr.Button(labels["refresh"], size="sm", elem_id="kb-figures-refresh")
+                figures_note = gr.Markdown(elem_id="kb-figures-note")
+                with gr.Row():
+                    per_day = gr.BarPlot(x="day", y="questions", title=labels["figures_per_day"],
+                                         x_title=labels["figures_day"], y_title=labels["figures_count"],
+                                         y_lim=[0, None], elem_id="kb-figures-per-day")
+                    routes = gr.BarPlot(x="route", y="questions", title=labels["figures_routes"],
+                                        x_title=labels["figures_route"], y_title=labels["figures_count"],
+                                        y_lim=[0, None], elem_id="kb-figures-routes")
+                csv_button = gr.DownloadButton(labels["figures_csv"], size="sm", elem_id="kb-figures-csv")
+    readers_note = gr.Markdown(labels["readers_only"], visible=False, elem_id="kb-owners-readers")
+
+    # ---- 待完善 --------------------------------------------------------------------------------------------
+
+    def list_groups(request: gr.Request, selected: str | None = None):
+        if not allowed(request):
+            return [], gr.update(choices=[], value=None), labels["refused"]
+        if not question_log.enabled:
+            return [], gr.update(choices=[], value=None), labels["log_off"]
+        try:
+            found = review.groups()
+        except MemoryUnavailable as exc:
+            return [], gr.update(choices=[], value=None), labels["log_failed"].format(error=type(exc).__name__)
+        choices = [(_group_choice(group, labels), group.id) for group in found]
+        value = selected if any(group.id == selected for group in found) else None
+        return found, gr.update(choices=choices, value=value), "" if found else labels["no_groups"]
+
+    def choose_group(group_id, listed: list[QuestionGroup], request: gr.Request):
+        group = _find(listed, group_id)
+        if group is None or not allowed(request):
+            return "", gr.update(choices=[], value=None), gr.update(choices=[], value=[]), "", "", "", ""
+        entries = _entry_choices(service, group.candidates)
+        unknown = group.candidates.understanding.unknown_terms if group.candidates is not None else []
+        return (group_detail(group, labels), gr.update(choices=entries, value=entries[0][1] if entries else None),
+                gr.update(choices=group.questions, value=group.questions), group.question, "",
+                "\n".join(group.questions[1:]), unknown[0].text if unknown else "")
+
+    def after_fix(result: FixResult | str, group_id, request: gr.Request):
+        message = result if isinstance(result, str) else fix_message(result, labels)
+        listed, listing, note_text = list_groups(request, group_id)
+        return message, listed, listing, note_text
+
+    def fix(action, group_id, listed, request: gr.Request):
+        if not allowed(request):
+            return labels["refused"]
+        group = _find(listed, group_id)
+        try:
+            return action(group, request.username if request is not None else None)
+        except FixRefused as exc:
+            return labels["fix_refused"].format(reason=as_text(str(exc)))
+        except MemoryUnavailable as exc:
+            return labels["fix_refused"].format(reason=labels["log_failed"].format(error=type(exc).__name__))
+
+    def add_similar(entry_number, chosen, group_id, listed, request: gr.Request):
+        def action(group, user):
+            if group is None:
+                return labels["pick_group"]
+            if entry_number is None or entry_number == "":
+                return labels["pick_entry"]
+            ids = [row for row, text in _rows_by_wording(group) if text in (chosen or [])]
+            return review.add_similar(int(entry_number), list(chosen or []), ids, user=user)
+        return after_fix(fix(action, group_id, listed, request), group_id, request)
+
+    def create_faq(question, answer, similar_text, group_id, listed, request: gr.Request):
+        def action(group, user):
+            ids = group.answer_ids if group is not None else []
+            return review.create_faq(question or "", answer or "", split_similar(similar_text or ""), ids, user=user)
+        return after_fix(fix(action, group_id, listed, request), group_id, request)
+
+    def add_term(abbreviation_text, english_text, chinese_text, definition_text, group_id, listed,
+                 request: gr.Request):
+        def action(group, user):
+            ids = group.answer_ids if group is not None else []
+            return review.add_term(abbreviation_text or "", english_text or "", chinese_text or "",
+                                   definition_text or "", ids, user=user)
+        return after_fix(fix(action, group_id, listed, request), group_id, request)
+
+    listing = [shown, groups, note]
+    refresh.click(list_groups, outputs=listing)
+    groups.input(choose_group, inputs=[groups, shown],
+                 outputs=[detail, entry, wordings, faq_question, faq_answer, faq_similar, abbreviation])
+    fixed = [fix_result, *listing]
+    similar_button.click(add_similar, inputs=[entry, wordings, groups, shown], outputs=fixed)
+    faq_button.click(create_faq, inputs=[faq_question, faq_answer, faq_similar, groups, shown], outputs=fixed)
+    term_button.click(add_term, inputs=[abbreviation, english, chinese, definition, groups, shown], outputs=fixed)
+
+    # ---- 命中测试 ------------------------------------------------------------------------------------------
+
+    def run_hit_test(question, request: gr.Request):
+        if not allowed(request):
+            return labels["refused"], None, None, "", None
+        if not (question or "").strip():
+            return "", None, None, "", None
+        result = hit_test(service.router, question[:MAX_QUESTION_CHARS])
+        return (hit_summary_text(result, labels), terms_frame(result, labels), faq_frame(result, labels),
+                f"#### {labels['hit_passages'].format(chance=result.passage_chance)}", passages_frame(result, labels))
+
+    hit_outputs = [hit_summary, hit_terms, hit_faq, hit_passages_heading, hit_passages]
+    hit_button.click(run_hit_test, inputs=hit_question, outputs=hit_outputs)
+    hit_question.submit(run_hit_test, inputs=hit_question, outputs=hit_outputs)
+
+    # ---- 统计 ----------------------------------------------------------------------------------------------
+
+    def show_figures(request: gr.Request):
+        if not allowed(request):
+            return labels["refused"], None, None, None
+        try:
+            figures = review.figures(FIGURE_DAYS)
+            csv_path = csv_dir / labels["csv_file"]
+            csv_path.write_text(review.csv(), encoding="utf-8-sig")  # the BOM lets Excel read the Chinese right
+        except MemoryUnavailable as exc:
+            return labels["log_failed"].format(error=type(exc).__name__), None, None, None
+        day_frame = pd.DataFrame({"day": list(figures["per_day"]), "questions": list(figures["per_day"].values())})
+        route_names = {"abstained": labels["figures_abstained"],
+                       **{r: labels[f"route_{r}"] for r in ("term", "fact", "doc")}}
+        route_frame = pd.DataFrame({"route": [route_names.get(r, r) for r in figures["routes"]],
+                                    "questions": list(figures["routes"].values())})
+        summary = labels["figures_help"].format(days=FIGURE_DAYS, abstention=figures["abstention_rate"], **figures)
+        return summary, day_frame, route_frame, str(csv_path)
+
+    figure_outputs = [figures_note, per_day, routes, csv_button]
+    figures_refresh.click(show_figures, outputs=figure_outputs)
+
+    def page_opened(request: gr.Request):
+        owner = allowed(request)
+        listed, listing_update, note_text = list_groups(request) if owner else ([], gr.update(), "")
+        figures = show_figures(request) if owner else ("", None, None, None)
+        return (gr.update(visible=owner), gr.update(visible=not owner), listed, listing_update, note_text, *figures)
+
+    app.load(page_opened, outputs=[owners_section, readers_note, *listing, *figure_outputs])
+
+
+def _find(listed: list[QuestionGroup], group_id) -> QuestionGroup | None:
+    return next((group for group in listed or [] if group.id == group_id), None)
+
+
+def _rows_by_wording(group: QuestionGroup) -> list[tuple[str, str]]:
+    """Each log row of the group with the wording it asked (the group keeps them in order of its rows)."""
+    return list(zip(group.answer_ids, group.row_questions))
+
+
+def _group_choice(group: QuestionGroup, labels: dict[str, str]) -> str:
+    more = labels["group_more"].format(n=len(group.questions) - 1) if len(group.questions) > 1 else ""
+    return labels["group_choice"].format(count=group.count, question=group.question, more=more)
+
+
+def _entry_choices(service: KnowledgeService, candidates: HitTest | None) -> list[tuple[str, int]]:
+    """Every FAQ entry as (question — source, number), the group's candidates first."""
+    faq = service.kb.faq
+    first = [c.number for c in (candidates.faq if candidates is not None else []) if c.number < len(faq)]
+    order = list(dict.fromkeys([*first, *range(len(faq))]))
+    return [(f"{faq[n].question} — {faq[n].source}", n) for n in order]
+
+
+def group_detail(group: QuestionGroup, labels: dict[str, str]) -> str:
+    why = "，".join(labels[f"why_{reason}"].format(n=n) for reason, n in group.why.items() if n)
+    lines = [labels["group_heading"].format(question=as_text(group.question)),
+             labels["group_asked"].format(count=group.count, newest=_when(group.newest)) + (f"（{why}）" if why else ""),
+             "", labels["wordings"], *[f"- {as_text(q)}" for q in group.questions]]
+    if group.comments:
+        lines += ["", labels["comments"], *[f"- {as_text(c)}" for c in group.comments[:5]]]
+    if group.candidates is not None:
+        lines += ["", f"**{labels['candidates']}**", *candidate_lines(group.candidates, labels)]
+    return "\n".join(lines)
+
+
+def candidate_lines(result: HitTest, labels: dict[str, str]) -> list[str]:
+    lines = [f"- {labels['col_question']}：{as_text(c.entry.question)}（{c.probability:.0%}，{as_text(c.entry.source)}）"
+             for c in result.faq[:3]]
+    lines += [f"- {labels['col_term']}：{as_text(_term_name(c.term))}（{labels['found_by_' + c.found_by]} {c.score:.2f}）"
+              for c in result.terms[:3]]
+    lines += [f"- {labels['col_passage']}：{as_text(h.passage.source)} {as_text(h.passage.location)}"
+              for h in result.passages[:2]]
+    return lines + ["", decision_line(result, labels)]
+
+
+def decision_line(result: HitTest, labels: dict[str, str]) -> str:
+    decision = result.decision
+    if decision.abstained:
+        return labels["decision_abstained"].format(reason=as_text(decision.reason))
+    return labels["decision"].format(route=labels[f"route_{decision.route}"], reason=as_text(decision.reason),
+                                     confidence=decision.confidence)
+
+
+def fix_message(result: FixResult, labels: dict[str, str]) -> str:
+    written = result.written
+    if result.refresh_error:
+        text = labels["fix_refresh_failed"].format(path=written.path, row=written.row,
+                                                   error=as_text(result.refresh_error))
+    else:
+        text = labels["fix_done"].format(path=written.path, row=written.row, fixed=result.fixed)
+    if result.decision is not None and result.question:
+        decision = result.decision
+        said = labels["decision_abstained"].format(reason=as_text(decision.reason)) if decision.abstained else \
+            labels["decision"].format(route=labels[f"route_{decision.route}"], reason=as_text(decision.reason),
+                                      confidence=decision.confidence)
+        text += "\n\n" + labels["fix_now"].format(question=as_text(result.question), decision=said)
+    if result.history_error:
+        text += "\n\n" + labels["fix_history_failed"].format(error=as_text(result.history_error))
+    return text
+
+
+def hit_summary_text(result: HitTest, labels: dict[str, str]) -> str:
+    understanding = result.understanding
+    none = labels["hit_none"]
+    mentions = "、".join(dict.fromkeys(m.text.strip() for m in understanding.mentions)) or none
+    unknown = "、".join(u.text for u in understanding.unknown_terms) or none
+    return "\n".join([
+        f"- {labels['hit_understood'].format(question=as_text(result.question))}",
+        f"- {labels['hit_mentions'].format(terms=as_text(mentions))}",
+        f"- {labels['hit_unknown'].format(terms=as_text(unknown))}",
+        f"- {labels['hit_asks_meaning'].format(p=understanding.asks_meaning)}",
+        f"- {labels['hit_vectors_on'] if result.by_meaning else labels['hit_vectors_off']}",
+        "", f"**{decision_line(result, labels)}**"])
+
+
+def terms_frame(result: HitTest, labels: dict[str, str]) -> pd.DataFrame:
+    return pd.DataFrame([[_term_name(c.term), labels[f"found_by_{c.found_by}"], round(c.score, 3),
+                          f"{c.term.source} {c.term.location}"] for c in result.terms],
+                        columns=[labels["col_term"], labels["col_found_by"], labels["col_score"], labels["col_source"]])
+
+
+def faq_frame(result: HitTest, labels: dict[str, str]) -> pd.DataFrame:
+    return pd.DataFrame([[c.number, c.entry.question, c.matched_question, f"{c.probability:.0%}",
+                          f"{c.entry.source} {c.entry.location}"] for c in result.faq],
+                        columns=[labels["col_entry"], labels["col_question"], labels["col_matched"],
+                                 labels["col_probability"], labels["col_source"]])
+
+
+def passages_frame(result: HitTest, labels: dict[str, str]) -> pd.DataFrame:
+    return pd.DataFrame([[_preview(h.passage.text), f"{h.passage.source} {h.passage.location}", round(h.score, 4),
+                          round(h.lexical_score, 2), round(h.dense_score, 3)] for h in result.passages],
+                        columns=[labels["col_passage"], labels["col_source"], labels["col_fused"],
+                                 labels["col_lexical"], labels["col_dense"]])
+
+
+def _term_name(term) -> str:
+    return " / ".join(n for n in (term.abbreviation, term.english, term.chinese) if n)
+
+
+def _preview(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= PASSAGE_PREVIEW_CHARS else text[:PASSAGE_PREVIEW_CHARS] + "…"
+
+
+def _when(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
