@@ -1,4 +1,4 @@
-"""`python -m bench [quality|speed]`: this project measured beside the alternatives; with no command, what each
+"""`python -m bench [quality|speed|lead]`: this project measured beside the alternatives; with no command, what each
 one measures. With --json each prints exactly one JSON object on stdout; logs and progress bars go to stderr."""
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ MEASURES = {
               "memory, index size on disk and load time per size", "ingest, embedding and re-ingest rates",
               "throughput with concurrent askers, and the cold start of `python -m agent ask`",
               "the machine's memory bandwidth and matrix-product rate, which bound the figures above"],
+    "lead": ["how often a document answer's lead (the sentences shown first without an LLM) holds the CMRC2018 "
+             "dev gold answer, beside the first sentence of the best passage",
+             "--sweep: the lead's weights varied one at a time on the CMRC2018 trial set"],
 }
 
 
@@ -41,7 +44,11 @@ def main(argv: list[str] | None = None) -> int:
                               "(this project's rows only)")
     speed = commands.add_parser("speed", help="latency, throughput, memory, cold start and ingest speed")
     speed.add_argument("--quick", action="store_true", help="tiny sizes, seconds instead of minutes")
-    for command in (quality, speed):
+    lead = commands.add_parser("lead", help="how often the lead of a document answer holds the gold answer")
+    lead.add_argument("--questions", type=int, help="a seeded sample of N dev questions (default: all)")
+    lead.add_argument("--sweep", action="store_true", help="also vary the weights on the CMRC2018 trial set")
+    lead.add_argument("--trial-questions", type=int, help="a seeded sample of N trial questions for --sweep")
+    for command in (quality, speed, lead):
         command.add_argument("--json", action="store_true", help="print one JSON object")
         command.add_argument("--write-docs", action="store_true", help="write the results into the docs file")
         command.add_argument("--docs", default=str(report.DOCS_FILE), help="docs file (default docs/benchmarks.md)")
@@ -58,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench import quality
 
         return quality.main(args)
+    if args.command == "lead":
+        from bench import lead
+
+        return lead.main(args)
     from bench import speed
 
     return speed.main(args)

@@ -120,8 +120,8 @@ def test_assistant_without_llm_answers_a_document_question_by_quoting_passages(s
 
     assert answer.route == "doc"
     assert answer.llm == "none"
-    assert answer.text.startswith(NO_LLM_NOTE_ZH)
-    assert "早上7点到晚上7点" in answer.text
+    assert "早上7点到晚上7点" in answer.lead  # the sentence that answers comes first, then the quoted passages
+    assert answer.text.startswith(answer.lead) and NO_LLM_NOTE_ZH in answer.text
     assert answer.sources[0].source == "docs/食堂通知.md"
 
 
@@ -233,8 +233,8 @@ def test_planted_instruction_reaches_the_llm_only_inside_a_fence(service, questi
 def test_extractive_answer_quotes_a_planted_instruction_only_inside_a_citation(service):
     answer = service.ask(DOC_QUESTION)
 
-    note, *quotes = re.split(r"\n\n(?=\[\d+\] )", answer.text)
-    assert note == NO_LLM_NOTE_ZH
+    lead, *quotes = re.split(r"\n\n(?=\[\d+\] )", answer.text)
+    assert lead.endswith(f"\n\n{NO_LLM_NOTE_ZH}") and PLANTED_INSTRUCTION not in lead
     planted = [q for q in quotes if PLANTED_INSTRUCTION in q]
     assert planted and all(re.match(r"\[\d+\] ", quote) for quote in planted)
     assert any(quote.rstrip().endswith("—— docs/食堂通知.md，食堂通知") for quote in planted)

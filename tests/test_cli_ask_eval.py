@@ -15,8 +15,8 @@ from agent.surfaces.cli import main
 from agent.surfaces.evaluation import Case, evaluate
 from agent.settings import REPO_ROOT
 
-ASK_KEYS = {"answer", "route", "reason", "confidence", "abstained", "suggestions", "sources", "latency_ms", "llm"}
-EVAL_KEYS = ["cases", "route_accuracy", "answer_accuracy", "abstention", "hit_at_1", "hit_at_5", "mrr", "latency_ms", "by_route",
+ASK_KEYS = {"answer", "lead", "route", "reason", "confidence", "abstained", "suggestions", "sources", "latency_ms", "llm"}
+EVAL_KEYS = ["cases", "route_accuracy", "answer_accuracy", "lead_accuracy", "abstention", "hit_at_1", "hit_at_5", "mrr", "latency_ms", "by_route",
              "failures"]
 ROUTE_KEYS = {"cases", "route_accuracy", "answer_accuracy", "latency_ms"}
 WRONG_EXPECTATION = "KPI是什么意思"

@@ -88,7 +88,8 @@ def _ask(settings: Settings, question: str, as_json: bool, wait: bool = True) ->
     answer = service.ask(question)
     if as_json:
         print(json.dumps({
-            "answer": answer.text, "route": answer.route, "reason": answer.reason, "confidence": answer.confidence,
+            "answer": answer.text, "lead": answer.lead, "route": answer.route, "reason": answer.reason,
+            "confidence": answer.confidence,
             "abstained": answer.abstained, "suggestions": answer.suggestions,
             "sources": [{"source": s.source, "location": s.location, "score": s.score} for s in answer.sources],
             "latency_ms": answer.latency_ms, "llm": answer.llm,

@@ -20,6 +20,7 @@ class Case:
     expect_any: tuple[str, ...] = ()
     expect_source: str | None = None
     expect_abstain: bool | None = None
+    expect_lead_any: tuple[str, ...] = ()  # the lead holds one of these, compared as expect_any
 
 
 class CaseFileError(Exception):
@@ -42,8 +43,12 @@ def load_cases(path: Path) -> list[Case]:
         abstain = data.get("expect_abstain")
         if abstain is not None and not isinstance(abstain, bool):
             raise CaseFileError(f"{path}:{number}: expect_abstain must be true or false")
+        lead_any = data.get("expect_lead_any") or []
+        if not isinstance(lead_any, list) or not all(isinstance(text, str) for text in lead_any):
+            raise CaseFileError(f"{path}:{number}: expect_lead_any must be a list of texts")
         cases.append(Case(question, route, tuple(data.get("expect_contains") or ()),
-                          tuple(data.get("expect_any") or ()), data.get("expect_source"), abstain))
+                          tuple(data.get("expect_any") or ()), data.get("expect_source"), abstain,
+                          expect_lead_any=tuple(lead_any)))
     return cases
 
 
@@ -55,6 +60,7 @@ class _Result:
     route_ok: bool | None = None
     answer_ok: bool | None = None
     abstain_ok: bool | None = None
+    lead_ok: bool | None = None
     source_rank: int | None = None  # 1-based rank of the expected source among the sources
     problems: list[str] = field(default_factory=list)
 
@@ -70,10 +76,10 @@ def evaluate(ask, cases: list[Case]) -> dict:
     summary["by_route"] = {route: _summary([r for r in results if r.case.expect_route == route], brief=True)
                            for route in ROUTES}
     summary["failures"] = [{"question": r.case.question, "expected": _expected(r.case),
-                            "got": {"route": r.answer.route, "answer": r.answer.text[:300],
+                            "got": {"route": r.answer.route, "answer": r.answer.text[:300], "lead": r.answer.lead,
                                     "abstained": r.answer.abstained,
                                     "sources": [s.source for s in r.answer.sources[:5]], "problems": r.problems}}
-                           for r in results if False in (r.route_ok, r.answer_ok, r.abstain_ok)]
+                           for r in results if False in (r.route_ok, r.answer_ok, r.abstain_ok, r.lead_ok)]
     return summary
 
 
@@ -101,6 +107,11 @@ def _score(case: Case, answer: Answer, latency_ms: float) -> _Result:
         if not any_ok:
             result.problems.append(f"answer has none of {list(case.expect_any)}")
         result.answer_ok = not missing and any_ok and (not case.expect_source or result.source_rank is not None)
+    if case.expect_lead_any:
+        lead = fold_compact(answer.lead)
+        result.lead_ok = any(fold_compact(wanted) in lead for wanted in case.expect_lead_any)
+        if not result.lead_ok:
+            result.problems.append(f"lead has none of {list(case.expect_lead_any)}")
     return result
 
 
@@ -130,7 +141,9 @@ def _summary(results: list[_Result], brief: bool = False) -> dict:
     summary["mrr"] = round(sum(1 / r.source_rank if r.source_rank else 0 for r in ranked) / len(ranked), 4) \
         if ranked else None
     summary["abstention"] = _abstention(results)
-    order = ["cases", "route_accuracy", "answer_accuracy", "abstention", "hit_at_1", "hit_at_5", "mrr", "latency_ms"]
+    summary["lead_accuracy"] = _rate([r.lead_ok for r in results if r.lead_ok is not None])
+    order = ["cases", "route_accuracy", "answer_accuracy", "lead_accuracy",
+             "abstention", "hit_at_1", "hit_at_5", "mrr", "latency_ms"]
     return {key: summary[key] for key in order}
 
 
@@ -147,7 +160,7 @@ def _abstention(results: list[_Result]) -> dict:
 def _expected(case: Case) -> dict:
     return {k: v for k, v in {"route": case.expect_route, "contains": list(case.expect_contains),
                               "any": list(case.expect_any), "source": case.expect_source,
-                              "abstain": case.expect_abstain}.items() if v is not None and v != [] and v != ()}
+                              "abstain": case.expect_abstain, "lead_any": list(case.expect_lead_any)}.items() if v is not None and v != [] and v != ()}
 
 
 def format_table(summary: dict) -> str:
@@ -162,6 +175,8 @@ def format_table(summary: dict) -> str:
     if abstention["cases"]:
         lines.append(f"abstention ({abstention['cases']} cases): precision {show(abstention['precision'])}  "
                      f"recall {show(abstention['recall'])}")
+    if summary.get("lead_accuracy") is not None:
+        lines.append(f"lead holds the expected text: {show(summary['lead_accuracy'])}")
     lines.append(f"retrieval (doc cases): hit@1 {show(summary['hit_at_1'])}  hit@5 {show(summary['hit_at_5'])}  "
                  f"MRR {show(summary['mrr'])}")
     for failure in summary["failures"]:

@@ -1,0 +1,429 @@
+"""The sentences that answer a document question, found without an LLM, and passages made readable.
+
+A passage is read as blocks (prose, list items, table rows): hard line breaks inside a sentence are joined
+(directly between Chinese characters, with a space between English words), list items stay one per line
+and table rows become a markdown table. The lead is one to three units of the best passages (a sentence,
+a list item or a table row with its header), scored by how many of the question's words they hold
+(weighted by how rare each is among the candidates) and, for the few best by words, by the cosine of
+their vector with the question's. The weights were chosen on CMRC2018 trial (docs/benchmarks.md).
+"""
+from __future__ import annotations
+
+import logging
+import math
+import re
+import threading
+import unicodedata
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from agent.records import SearchHit
+from agent.text.normalize import fold, has_cjk
+from agent.text.stopwords import STOP_CHARS, STOPWORDS
+
+if TYPE_CHECKING:
+    from agent.index.knowledge_base import KnowledgeBase
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LeadWeights:
+    """How the lead is chosen; the defaults were chosen on CMRC2018 trial (`python -m bench lead --sweep`)."""
+
+    passages: int = 3  # the lead is chosen among the units of this many best passages
+    embedded: int = 8  # only this many units, the best by words, are embedded (~30 ms each on a laptop CPU)
+    dense: float = 1.0  # how much the cosine with the question counts beside the word overlap (0..1)
+    rank_penalty: float = 0.05  # per passage rank below the first
+    margin: float = 0.1  # a second or third unit joins the lead when it scores this close to the best
+
+
+MAX_LEAD_UNITS = 3
+MIN_UNIT_CHARS = 6  # shorter units (a heading, "注：") never lead alone
+SENTENCE_VECTORS_KEPT = 4096
+
+# ---- reading a passage as blocks ----------------------------------------------------------------
+
+_SENTENCE_END = "。！？!?"
+_CLOSERS = "”’\"'」』）)】》"
+_LINE_END = tuple(_SENTENCE_END + "；;：:")
+_NO_LINE_START = tuple("，。、；：！？）」』”’》】,.;:!?)")  # a line never starts with these: it was wrapped
+_BULLET = re.compile(r"^\s*[•●○■◆▪·\-–*]\s*")
+_NUMBERED = re.compile(r"^\s*(?:\d{1,3}[.)]\s|\d{1,3}[、．]|[（(]\d{1,3}[)）]|[一二三四五六七八九十]{1,3}[、.．]"
+                       r"|[（(][一二三四五六七八九十]{1,3}[)）])")
+_TABLE_CELL = " | "
+_RECORD_PAIR = re.compile(r"^[^:;：]{1,30}: ")  # a sheet row as read: "header: value; header: value"
+_SENTENCES = re.compile(rf".*?(?:[。！？]+[{_CLOSERS}]*|[.!?]+[{_CLOSERS}]*(?=\s|$)|$)", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Block:
+    kind: str  # prose | item | row | record
+    text: str
+    last_line: str = ""  # the last line as written, before joining: how wide it was tells a wrap from a heading
+
+
+HARD_WRAPPED = (".pdf", ".txt")  # formats whose lines may end mid-sentence; elsewhere a line break is meant
+
+
+def hard_wrapped(source: str) -> bool:
+    """Whether a document's line breaks may fall inside sentences (PDF pages, plain text)."""
+    return source.lower().endswith(HARD_WRAPPED)
+
+
+def passage_blocks(text: str, wrapped: bool = True) -> list[Block | None]:
+    """The passage as blocks in reading order; None stands for a paragraph break. `wrapped`: lines may be
+    cut mid-sentence (see hard_wrapped), so a line that goes on from the one before is joined to it."""
+    blocks: list[Block | None] = []
+    lines = text.replace("\r\n", "\n").split("\n")
+    widest = max((_width(line.strip()) for line in lines if _line_kind(line.strip()) == "prose"), default=0)
+    for raw in lines:
+        line = raw.strip()
+        if not line:
+            if blocks and blocks[-1] is not None:
+                blocks.append(None)
+            continue
+        kind = _line_kind(line)
+        previous = blocks[-1] if blocks else None
+        if previous is not None and (wrapped or line.startswith(_NO_LINE_START)) and \
+                _continues(previous, kind, line, widest):
+            blocks[-1] = Block(previous.kind, _join(previous.text, line), line)
+        else:
+            blocks.append(Block(kind, line, line))
+    while blocks and blocks[-1] is None:
+        blocks.pop()
+    return blocks
+
+
+def _line_kind(line: str) -> str:
+    if line.count(_TABLE_CELL) >= 1:
+        return "row"
+    if "; " in line and all(_RECORD_PAIR.match(part) for part in line.split("; ")):
+        return "record"
+    if _BULLET.match(line) or _NUMBERED.match(line):
+        return "item"
+    return "prose"
+
+
+def _continues(previous: Block, kind: str, line: str, widest: int) -> bool:
+    """Whether `line` is the rest of the block before it, cut by a hard line break (PDF, wrapped text)."""
+    if kind != "prose" or previous.kind not in ("prose", "item"):
+        return False
+    if line.startswith(_NO_LINE_START):
+        return True
+    before = previous.text.rstrip().rstrip(_CLOSERS)
+    if before.endswith(_LINE_END):
+        return False
+    if re.match(r"[a-z]", line) and re.search(r"[A-Za-z,]$", before):
+        return True  # English goes on in lower case
+    # A wrapped line is about as wide as the widest; a short one without an end mark is a heading.
+    return _width(previous.last_line) >= max(0.6 * widest, 20)
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _join(before: str, after: str) -> str:
+    """Chinese joins directly; English words across a line break keep one space between them."""
+    if _width(before[-1:]) == 2 or _width(after[:1]) == 2 or after.startswith(_NO_LINE_START):
+        return before + after
+    return f"{before.rstrip()} {after.lstrip()}"
+
+
+def readable_passage(text: str, wrapped: bool = True) -> str:
+    """A passage as markdown: hard breaks inside sentences joined (when `wrapped`), list items one per line,
+    table rows (and sheet rows that share their headers) as a table, every other line a paragraph."""
+    out: list[str] = []
+    blocks = passage_blocks(text, wrapped)
+    index = 0
+    while index < len(blocks):
+        block = blocks[index]
+        if block is None:
+            out.append("")
+        elif block.kind in ("row", "record"):
+            run = [block]
+            while index + 1 < len(blocks) and blocks[index + 1] is not None and blocks[index + 1].kind == block.kind:
+                index += 1
+                run.append(blocks[index])
+            out += _separated(out, _table(run))
+        elif block.kind == "item":
+            out += _separated(out, [_list_line(block.text)]) if not (out and _is_list_line(out[-1])) \
+                else [_list_line(block.text)]
+        else:
+            out += [""] if out and out[-1] != "" else []
+            out.append(block.text)
+        index += 1
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip()
+
+
+def _separated(out: list[str], lines: list[str]) -> list[str]:
+    """Lines that start a list or a table after a paragraph, with the blank line markdown needs."""
+    return ([""] if out and out[-1] != "" else []) + lines
+
+
+def _list_line(text: str) -> str:
+    if _BULLET.match(text):
+        return "- " + _BULLET.sub("", text)
+    if re.match(r"^\d{1,3}[.)]\s", text):
+        return text  # already a markdown numbered item
+    return "- " + text  # 1、 （1） 一、: kept as written, on a line of their own
+
+
+def _is_list_line(line: str) -> bool:
+    return line.startswith("- ") or bool(re.match(r"^\d{1,3}[.)]\s", line))
+
+
+def _table(run: list[Block]) -> list[str]:
+    if run[0].kind == "row":
+        rows = [[cell.strip() for cell in block.text.split("|")] for block in run]
+        if len(rows) == 1:
+            return [" | ".join(rows[0])]
+    else:
+        pairs = [[part.split(": ", 1) for part in block.text.split("; ")] for block in run]
+        headers = [tuple(name for name, _ in row) for row in pairs]
+        if len(set(headers)) != 1 or len(run) == 1:
+            return ["- " + block.text for block in run]  # rows with differing columns read best as a list
+        rows = [list(headers[0])] + [[value for _, value in row] for row in pairs]
+    width = max(len(row) for row in rows)
+    rows = [row + [""] * (width - len(row)) for row in rows]
+    lines = ["| " + " | ".join(cell.replace("|", "/") for cell in row) + " |" for row in rows]
+    return [lines[0], "|" + "---|" * width, *lines[1:]]
+
+
+# ---- the units a lead is made of ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A sentence, list item or table row of one of the best passages."""
+
+    text: str
+    passage: int  # 0-based rank of its passage among the hits
+    position: int  # order within the passage
+    context: str = ""  # the heading above it, or its table's header: their words count as its own
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of prose: Chinese full stops, question and exclamation marks (with their closing quotes),
+    and English ones followed by a space."""
+    sentences = [s.strip() for s in _SENTENCES.findall(text)]
+    return [s for s in sentences if s]
+
+
+def passage_units(text: str, passage: int = 0, wrapped: bool = True, heading: str = "") -> list[Unit]:
+    """The units of a passage that may answer a question: each sentence of its prose (questions and headings
+    left out), each list item, each table row read with its header ("级别: P1; 响应时间: 2小时"). Each keeps the
+    heading above it (`heading` before the passage's own) as context."""
+    units: list[Unit] = []
+    header: list[str] | None = None
+    for block in passage_blocks(text, wrapped):
+        if block is None or block.kind != "row":
+            header = None
+        if block is None:
+            continue
+        if block.kind == "row":
+            cells = [cell.strip() for cell in block.text.split("|")]
+            if header is None:
+                header = cells  # a table's first row names its columns: context, not an answer
+            else:
+                row = "; ".join(f"{h}: {c}" if h else c for h, c in zip(header, cells) if c)
+                units.append(Unit(row, passage, len(units), heading))
+        elif block.kind in ("item", "record"):
+            units.append(Unit(block.text, passage, len(units), heading))
+        elif _is_heading(block.text):
+            heading = block.text
+        else:
+            units += [Unit(sentence, passage, len(units) + n, heading)
+                      for n, sentence in enumerate(split_sentences(block.text)) if not _is_question(sentence)]
+    return units
+
+
+def _is_heading(text: str) -> bool:
+    """A short line without punctuation: a title, not a sentence ("第三章 报价与审批权限", "入职第一天")."""
+    return _width(text) <= 24 and not re.search(r"[，。；：！？,;:!?]", text.rstrip(_CLOSERS))
+
+
+def _is_question(sentence: str) -> bool:
+    return sentence.rstrip(_CLOSERS).endswith(("？", "?"))
+
+
+_NOT_A_HEADING = re.compile(r"^(?:p\. \d+|slide \d+|sheet |part \d+|beginning$)|row \d+$")
+
+
+def location_heading(location: str) -> str:
+    """The innermost heading a passage's location names ("售后流程 > 职责" -> "职责"); "" for pages, slides,
+    sheets and rows."""
+    return "" if _NOT_A_HEADING.search(location) else location.split(" > ")[-1]
+
+
+# ---- choosing the lead --------------------------------------------------------------------------
+
+
+class SentenceVectors:
+    """Passage-side vectors of recent candidate sentences, so questions on the same documents embed each
+    sentence once; bounded, and kept apart per embedder."""
+
+    def __init__(self, kept: int = SENTENCE_VECTORS_KEPT):
+        self._kept = kept
+        self._vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, kb: "KnowledgeBase", texts: list[str]) -> np.ndarray | None:
+        """One row per text; None when no embedder works."""
+        name = kb.embedder_name
+        if name is None:
+            return None
+        with self._lock:
+            found = {t: self._vectors.get((name, t)) for t in texts}
+        missing = list(dict.fromkeys(t for t, v in found.items() if v is None))
+        if missing:
+            computed = kb.passage_vectors(missing)
+            if computed is None:
+                return None
+            found.update(zip(missing, computed))
+        with self._lock:
+            for text in texts:
+                self._vectors[(name, text)] = found[text]
+                self._vectors.move_to_end((name, text))
+            while len(self._vectors) > self._kept:
+                self._vectors.popitem(last=False)
+        return np.stack([found[t] for t in texts])
+
+
+_SENTENCE_VECTORS = SentenceVectors()
+
+
+@dataclass(frozen=True)
+class LeadUnit:
+    text: str
+    passage: int  # 1-based number of the cited passage it comes from
+    score: float
+
+
+def choose_lead(question: str, hits: list[SearchHit], kb: "KnowledgeBase | None" = None,
+                weights: LeadWeights = LeadWeights(), vectors: SentenceVectors = _SENTENCE_VECTORS) -> list[LeadUnit]:
+    """One to three units of the best passages that answer the question, in the order they are cited."""
+    answers = _faq_answers(kb)
+    units = [u for n, hit in enumerate(hits[:weights.passages]) for u in _hit_units(hit, n, answers)]
+    units = [u for u in units if len(u.text) >= MIN_UNIT_CHARS] or units
+    if not units:
+        return []
+    words = _question_words(question, kb)
+    scores = _overlap(words, [_unit_words(u, kb) for u in units])
+    scores -= weights.rank_penalty * np.array([u.passage for u in units], dtype=np.float32)
+    dense = _cosines(question, units, scores, kb, weights, vectors) if weights.dense > 0 else None
+    if dense is not None:
+        shortlist, cosines = dense
+        # Units left off the shortlist count as if as far from the question as the farthest on it.
+        scores = scores + weights.dense * float(cosines.min())
+        scores[shortlist] += weights.dense * (cosines - float(cosines.min()))
+    order = np.argsort(-scores, kind="stable")
+    best = float(scores[order[0]])
+    chosen = [int(i) for i in order[:MAX_LEAD_UNITS] if best - scores[i] <= weights.margin]
+    chosen.sort(key=lambda i: (units[i].passage, units[i].position))
+    return [LeadUnit(units[i].text, units[i].passage + 1, round(float(scores[i]), 4)) for i in chosen]
+
+
+def lead_text(units: list[LeadUnit], cite: bool = True) -> str:
+    """The lead as text: sentences of one passage run on, each passage's ending with its citation [n];
+    list items and table rows one per line."""
+    if not units:
+        return ""
+    lines: list[str] = []
+    for number, group in _grouped(units):
+        citation = f" [{number}]" if cite else ""
+        if all(_ends_sentence(u.text) for u in group):
+            joiner = "" if has_cjk("".join(u.text for u in group)) else " "
+            lines.append(joiner.join(u.text for u in group) + citation)
+        else:  # list items, table rows, lines without a full stop: one per line, as a list
+            lines += [_list_line(u.text) if _line_kind(u.text) == "item" else f"- {u.text}" for u in group]
+            lines[-1] += citation
+    return "\n".join(lines)
+
+
+def _ends_sentence(text: str) -> bool:
+    return _line_kind(text) == "prose" and text.rstrip(_CLOSERS).endswith(tuple(_SENTENCE_END + "."))
+
+
+def _grouped(units: list[LeadUnit]) -> list[tuple[int, list[LeadUnit]]]:
+    groups: list[tuple[int, list[LeadUnit]]] = []
+    for unit in units:
+        if groups and groups[-1][0] == unit.passage:
+            groups[-1][1].append(unit)
+        else:
+            groups.append((unit.passage, [unit]))
+    return groups
+
+
+def _question_words(question: str, kb) -> list[str]:
+    words = [w for w in _tokens(question, kb) if w not in STOPWORDS and not (len(w) == 1 and w in STOP_CHARS)]
+    return list(dict.fromkeys(words))
+
+
+def _unit_words(unit: Unit, kb) -> set[str]:
+    return set(_tokens(f"{unit.context}\n{unit.text}" if unit.context else unit.text, kb))
+
+
+def _hit_units(hit: SearchHit, number: int, faq_answers: dict[tuple[str, str], str]) -> list[Unit]:
+    """A passage's candidate units; of an FAQ entry searched as a passage, only its answer's."""
+    passage = hit.passage
+    answer = faq_answers.get((passage.source, passage.location))
+    if answer is not None:
+        return passage_units(answer, number, wrapped=False)
+    return passage_units(passage.text, number, hard_wrapped(passage.source), location_heading(passage.location))
+
+
+_FAQ_ANSWERS: "weakref.WeakKeyDictionary[KnowledgeBase, dict]" = weakref.WeakKeyDictionary()
+
+
+def _faq_answers(kb) -> dict[tuple[str, str], str]:
+    """FAQ answers by (source, location), to tell an FAQ entry's passage (questions, then answer) by."""
+    if kb is None:
+        return {}
+    found = _FAQ_ANSWERS.get(kb)
+    if found is None:
+        found = _FAQ_ANSWERS[kb] = {(e.source, e.location): e.answer for e in kb.faq}
+    return found
+
+
+def _tokens(text: str, kb) -> list[str]:
+    """jieba words as the index cuts them; without an index, Chinese characters and their pairs, and
+    English words."""
+    if kb is not None:
+        return kb.tokenizer.tokens(text)
+    folded = fold(text)
+    chars = [ch for ch in folded if has_cjk(ch)]
+    words = re.findall(r"[0-9a-z]+", folded)
+    return chars + [a + b for a, b in zip(chars, chars[1:])] + words
+
+
+def _overlap(words: list[str], units: list[set[str]]) -> np.ndarray:
+    """Per unit, the share of the question's words it holds, each word weighted by how few units hold it."""
+    if not words:
+        return np.zeros(len(units), dtype=np.float32)
+    count = len(units)
+    weights = {w: math.log(1 + count / (1 + sum(w in u for u in units))) for w in words}
+    total = sum(weights.values()) or 1.0
+    return np.array([sum(weights[w] for w in words if w in u) / total for u in units], dtype=np.float32)
+
+
+def _cosines(question: str, units: list[Unit], scores: np.ndarray, kb, weights: LeadWeights,
+             vectors: SentenceVectors) -> tuple[np.ndarray, np.ndarray] | None:
+    """Cosines of the question with the units best by words (weights.embedded of them); None without vectors."""
+    if kb is None:
+        return None
+    question_vector = kb.query_vector(question)
+    if question_vector is None:
+        return None
+    shortlist = np.argsort(-scores, kind="stable")[:weights.embedded]
+    try:
+        found = vectors.get(kb, [units[i].text for i in shortlist])
+    except Exception as exc:  # an embedding endpoint gone down: the words alone choose
+        log.warning("lead chosen by words alone: %s: %s", type(exc).__name__, exc)
+        return None
+    return (shortlist, found @ question_vector) if found is not None else None

@@ -1,0 +1,244 @@
+"""Answers that read well without an LLM: sentences split at Chinese and English marks, hard line breaks
+of PDF and plain text mended, lists and tables kept, the lead chosen from a real knowledge folder, and
+eval's lead_accuracy."""
+from __future__ import annotations
+
+import json
+import re
+
+import docx
+import pytest
+
+from agent.answer.lead import choose_lead, lead_text, passage_units, readable_passage, split_sentences
+from agent.records import Answer, Passage, SearchHit
+from agent.settings import Settings
+from agent.surfaces.api import kb_details
+from agent.surfaces.evaluation import CaseFileError, evaluate, load_cases
+from tests.conftest import _write_workbook, clear_assistant_env
+
+# --- sentences ------------------------------------------------------------------------------------
+
+
+def test_chinese_sentences_end_at_full_stops_question_and_exclamation_marks_with_their_closing_quotes():
+    assert split_sentences("他说：“明天发货。”然后挂了电话！真的吗？还没到") == [
+        "他说：“明天发货。”", "然后挂了电话！", "真的吗？", "还没到"]
+
+
+def test_english_sentences_end_at_a_full_stop_before_a_space_but_not_inside_a_number():
+    assert split_sentences("The rate is 3.5 percent. Ask finance first! Done") == [
+        "The rate is 3.5 percent.", "Ask finance first!", "Done"]
+
+
+# --- readable passages ----------------------------------------------------------------------------
+
+
+def test_a_hard_line_break_inside_a_chinese_sentence_is_removed():
+    text = "第七条 客户经理负责在CRM系统中向客户报价。报价的AAP不低于AIP的，AM可直接报\n价。"
+
+    assert readable_passage(text) == "第七条 客户经理负责在CRM系统中向客户报价。报价的AAP不低于AIP的，AM可直接报价。"
+
+
+def test_a_hard_line_break_inside_an_english_sentence_becomes_a_space():
+    text = "Travel costs are refunded within ten working days once the\nmanager has approved the claim."
+
+    assert readable_passage(text) == ("Travel costs are refunded within ten working days once the manager has "
+                                      "approved the claim.")
+
+
+def test_a_short_heading_line_is_not_joined_to_the_sentence_after_it():
+    text = "第三章 报价与审批权限\n第七条 客户经理（AM）负责在CRM系统中向客户报价，报价须经系统记录后方可发给客户。"
+
+    assert readable_passage(text).split("\n\n") == ["第三章 报价与审批权限",
+                                                    "第七条 客户经理（AM）负责在CRM系统中向客户报价，报价须经系统记录后方可发给客户。"]
+
+
+def test_lines_of_a_slide_or_word_document_stay_lines_when_the_format_does_not_wrap():
+    text = "到HR办理入职手续：签订劳动合同与保密协议（NDA），录入个人信息\n到IT服务台领取笔记本电脑和域账号，完成令牌绑定"
+
+    assert readable_passage(text, wrapped=False).split("\n\n") == text.split("\n")
+
+
+def test_bullets_become_a_markdown_list_and_numbered_items_stay_on_their_own_lines():
+    text = "报销须附以下材料：\n• 发票原件\n• 行程单\n1、审批单\n(2) 付款凭证"
+
+    assert readable_passage(text) == "报销须附以下材料：\n\n- 发票原件\n- 行程单\n- 1、审批单\n- (2) 付款凭证"
+
+
+def test_table_rows_become_a_markdown_table():
+    text = "级别 | 首次响应 | 解决时限\nP1 | 2小时 | 24小时\nP2 | 8小时 | 3个工作日"
+
+    assert readable_passage(text) == ("| 级别 | 首次响应 | 解决时限 |\n|---|---|---|\n| P1 | 2小时 | 24小时 |\n"
+                                      "| P2 | 8小时 | 3个工作日 |")
+
+
+def test_sheet_rows_with_the_same_headers_become_a_table():
+    text = "区域: 华东; 目标: 1200万\n区域: 华南; 目标: 900万"
+
+    assert readable_passage(text) == "| 区域 | 目标 |\n|---|---|\n| 华东 | 1200万 |\n| 华南 | 900万 |"
+
+
+def test_a_table_row_is_a_unit_read_with_its_header_and_headings_and_questions_are_not_units():
+    text = "服务时限\n级别 | 首次响应\nP1 | 2小时\n客户会问什么？答复须在当天发出。"
+
+    units = passage_units(text, wrapped=False)
+
+    assert [u.text for u in units] == ["级别: P1; 首次响应: 2小时", "答复须在当天发出。"]
+    assert all(u.context == "服务时限" for u in units)
+
+
+# --- the lead, from passages alone ----------------------------------------------------------------
+
+
+def hit(text: str, source: str = "docs/a.txt", location: str = "part 1") -> SearchHit:
+    return SearchHit(Passage(text, source, location), 1.0)
+
+
+def test_without_an_index_the_words_of_the_question_choose_the_lead_and_it_cites_its_passage():
+    hits = [hit("公司成立于2001年，总部在深圳。员工食堂营业时间为早上7点到晚上7点。"),
+            hit("食堂周末只供应午餐。园区停车场24小时开放。", "docs/b.md", "食堂")]
+
+    units = choose_lead("食堂几点营业？", hits)
+
+    assert units[0].text == "员工食堂营业时间为早上7点到晚上7点。"
+    assert lead_text(units).splitlines()[0].endswith("[1]")
+
+
+# --- the lead on a real knowledge folder (the bundled embedder) -----------------------------------
+
+WRAPPED_POLICY = (  # a plain-text policy wrapped at a fixed width, the way PDFs and old text files are
+    "差旅管理办法\n\n"
+    "第一条 员工出差乘坐高铁二等座，部门经理及以上可乘坐一等座；乘坐飞机一律为经济舱，须提前七\n"
+    "天订票。\n"
+    "第二条 一线城市住宿标准为每晚不超过600元，其他城市每晚不超过400元，超出部分由员工自\n"
+    "理。\n"
+    "第三条 境内出差伙食补贴为每天100元，按实际出差天数计发，不另报销餐费。\n"
+)
+ONBOARDING = ("# 入职指南\n\n## 入职第一天\n\n- 9:00 到总部一楼前台报到，领取工牌\n"
+              "- 到HR办理入职手续，签订劳动合同\n- 到IT服务台领取笔记本电脑\n\n"
+              "## 试用期\n\n新员工试用期为3个月，期满经考核合格后转正。\n")
+
+
+def service_table(path):
+    document = docx.Document()
+    document.add_heading("售后服务时限", level=1)
+    document.add_paragraph("售后工单按级别处理，时限如下表。")
+    table = document.add_table(rows=3, cols=3)
+    for row, cells in zip(table.rows, [("级别", "首次响应", "解决时限"), ("P1", "2小时", "24小时"),
+                                       ("P2", "8小时", "3个工作日")]):
+        for cell, value in zip(row.cells, cells):
+            cell.text = value
+    document.save(path)
+
+
+@pytest.fixture(scope="module")
+def knowledge(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lead") / "knowledge"
+    _write_workbook(root / "glossary" / "术语.xlsx", {"术语": [["缩略语", "英文全称", "中文解释"],
+                                                              ["AM", "Account Manager", "客户经理"]]})
+    _write_workbook(root / "faq" / "常见问题.xlsx", {"FAQ": [["问题", "答案"],
+                                                             ["工资什么时候发？", "每月10日发放上月工资。"]]})
+    (root / "docs").mkdir()
+    (root / "docs" / "差旅管理办法.txt").write_text(WRAPPED_POLICY, encoding="utf-8")
+    (root / "docs" / "入职指南.md").write_text(ONBOARDING, encoding="utf-8")
+    service_table(root / "docs" / "售后服务.docx")
+    return root
+
+
+@pytest.fixture(scope="module")
+def service(knowledge):
+    from agent.answer.service import KnowledgeService
+
+    with pytest.MonkeyPatch.context() as patch:
+        clear_assistant_env(patch)
+        yield KnowledgeService(Settings.from_env(knowledge_dir=knowledge, index_dir=knowledge.parent / "index"))
+
+
+@pytest.mark.slow
+def test_a_document_answer_leads_with_the_sentence_that_answers_then_quotes_the_passages_mended(service):
+    answer = service.ask("一线城市出差住宿每晚最多多少钱？")
+
+    assert answer.route == "doc" and not answer.abstained
+    assert "600元" in answer.lead and "高铁" not in answer.lead
+    first = answer.text.split("\n\n")[0]
+    assert re.fullmatch(r".*600元.*\[\d\]", first)  # the lead comes first and cites its passage
+    assert "每晚不超过600元，其他城市每晚不超过400元，超出部分由员工自理。" in answer.text  # the break is gone
+    assert "员工自\n理" not in answer.text
+
+
+@pytest.mark.slow
+def test_a_lead_under_a_matching_heading_is_the_list_beneath_it(service):
+    answer = service.ask("入职第一天要做什么？")
+
+    assert answer.lead.startswith("- 9:00 到总部一楼前台报到")
+    assert "- 到HR办理入职手续" in answer.text
+
+
+@pytest.mark.slow
+def test_a_lead_from_a_table_is_the_row_read_with_its_header(service):
+    answer = service.ask("P1级别的售后工单多久首次响应？")
+
+    assert "级别: P1; 首次响应: 2小时" in answer.lead
+    assert "| P1 | 2小时 | 24小时 |" in answer.text
+
+
+@pytest.mark.slow
+def test_term_fact_and_abstained_answers_lead_with_the_answer_itself(service):
+    term, fact = service.ask("AM是什么意思"), service.ask("工资什么时候发？")
+    unknown = service.ask("火星基地的氧气配额是多少？")
+
+    assert term.route == "term" and term.lead == term.text and "客户经理" in term.lead
+    assert fact.route == "fact" and fact.lead == fact.text == "每月10日发放上月工资。"
+    assert unknown.abstained and unknown.lead and unknown.text.startswith(unknown.lead)
+
+
+@pytest.mark.slow
+def test_ask_json_and_the_api_carry_the_lead(service, knowledge, capsys):
+    from agent.surfaces.cli import main
+
+    with pytest.MonkeyPatch.context() as patch:
+        clear_assistant_env(patch)
+        assert main(["ask", "新员工试用期多久？", "--knowledge", str(knowledge), "--index",
+                     str(knowledge.parent / "index"), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+
+    assert list(printed)[:3] == ["answer", "lead", "route"]
+    assert "3个月" in printed["lead"]
+    assert kb_details(service.ask("新员工试用期多久？"))["lead"] == printed["lead"]
+
+
+# --- eval -----------------------------------------------------------------------------------------
+
+
+def answered_with(lead: str):
+    """Test double for `ask`: every question gets a document answer with this lead."""
+    return lambda question, history=None: Answer(f"{lead}\n\n[1] …", "doc", "test double", 0.9, lead=lead)
+
+
+def test_eval_reports_the_share_of_leads_holding_any_expected_text(tmp_path):
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text("\n".join(json.dumps(c, ensure_ascii=False) for c in [
+        {"question": "住宿标准？", "expect_lead_any": ["６００元", "六百元"]},  # full width folds as expect_any
+        {"question": "伙食补贴？", "expect_lead_any": ["100元"]},
+        {"question": "不比较引导句的问题"}]), encoding="utf-8")
+
+    summary = evaluate(answered_with("一线城市每晚不超过600元。"), load_cases(cases))
+
+    assert summary["lead_accuracy"] == 0.5
+    assert list(summary)[:4] == ["cases", "route_accuracy", "answer_accuracy", "lead_accuracy"]
+    failure, = summary["failures"]
+    assert failure["expected"]["lead_any"] == ["100元"] and "lead has none of ['100元']" in failure["got"]["problems"]
+
+
+def test_eval_lead_accuracy_is_null_when_no_case_carries_expect_lead_any(tmp_path):
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text(json.dumps({"question": "住宿标准？"}, ensure_ascii=False), encoding="utf-8")
+
+    assert evaluate(answered_with("任何句子。"), load_cases(cases))["lead_accuracy"] is None
+
+
+def test_a_case_whose_expect_lead_any_is_not_a_list_of_texts_is_refused(tmp_path):
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text(json.dumps({"question": "住宿标准？", "expect_lead_any": "600元"}, ensure_ascii=False))
+
+    with pytest.raises(CaseFileError, match="expect_lead_any"):
+        load_cases(cases)
