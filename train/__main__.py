@@ -36,6 +36,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     dataset.add_argument("--eval-terms-fraction", type=float, default=0.1, help="share of terms held out of training")
     dataset.add_argument("--seed", type=int, default=0)
+    dataset.add_argument("--since", help="only terms added since this date (2026-12-01), plus replayed rows of the "
+                         "others, for `lora --from-adapter`; see train/dataset.terms_added_since for the rule")
+    dataset.add_argument("--data-dir", type=Path, help="with --since: the data folder whose fix history dates the terms "
+                         "added from the app (default: KB_DATA_DIR or the index's -data folder)")
+    dataset.add_argument("--replay-ratio", type=float, default=1.0,
+                         help="with --since: rows of other terms kept per row of a new term")
     dataset.set_defaults(command=_dataset)
 
     check = commands.add_parser("check", help="flag (and with --fix remove) bad rows in a JSONL file")
@@ -121,10 +127,50 @@ def _dataset(args) -> int:
         "eval_terms_fraction": args.eval_terms_fraction,
         "seed": args.seed,
     }
+    if args.since:
+        try:
+            dataset, since_info = _since(args, knowledge, loaded.terms, dataset)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        info.update(since_info)
     summary = write_dataset(dataset, args.out, info)
     shown = ("hash", "terms", "rows", "rows_heldout_terms", "heldout_terms")
     print(json.dumps({"out": str(args.out), **{key: summary[key] for key in shown}}, ensure_ascii=False))
     return 0
+
+
+def _since(args, knowledge: Path, terms: list, dataset):
+    """The dataset cut to the terms added since --since, with replayed rows of the others."""
+    from train.dataset import incremental_dataset, parse_since, terms_added_since
+
+    since = parse_since(args.since)
+    added = terms_added_since(knowledge, terms, since, _term_fixes(args, knowledge, since))
+    for note in added.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if not added.keys:
+        raise ValueError(f"no glossary term was added since {args.since}")
+    for key in sorted(added.keys):
+        print(f"new term {key}: {added.found_by[key]}", file=sys.stderr)
+    dataset, counts = incremental_dataset(dataset, added.keys, args.replay_ratio, args.seed)
+    return dataset, {"since": args.since, "new_terms": sorted(added.keys), "found_by": added.found_by,
+                     "replay_ratio": args.replay_ratio, "since_rows": counts}
+
+
+def _term_fixes(args, knowledge: Path, since: float) -> list[dict] | None:
+    """Terms added from the app since `since`, from the memory database; None when it cannot be read."""
+    from agent.memory.database import MemoryDatabase, MemoryUnavailable
+    from agent.memory.question_log import QuestionLog
+
+    settings = Settings.from_env(knowledge)
+    data_dir = args.data_dir or settings.data_dir
+    if not (Path(data_dir) / "memory.sqlite").is_file():
+        return None
+    try:
+        return QuestionLog(MemoryDatabase(data_dir), settings).fixes("term", since)
+    except MemoryUnavailable as exc:
+        print(f"warning: {exc}", file=sys.stderr)
+        return None
 
 
 def _check(args) -> int:

@@ -315,3 +315,88 @@ def dataset_hash(data_dir: Path) -> str:
         if path.is_file():
             digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+# ---- incremental: the terms added since a date -------------------------------------------------------------
+
+
+@dataclass
+class AddedTerms:
+    """The abbreviations (group keys) added to the glossary since a date, and how each was found."""
+
+    keys: set[str]
+    found_by: dict[str, str]  # key -> "app fix on DATE" | "FILE modified DATE"
+    notes: list[str]  # what the rule could not use (the fix history unreadable, ...)
+
+
+def terms_added_since(knowledge_dir: Path, terms: list[Term], since: float, fixes: list[dict] | None) -> AddedTerms:
+    """Which glossary terms were added at or after `since` (Unix time).
+
+    A spreadsheet keeps no date per row, so the rule is: a term added from the app's 待完善 page (its fix is kept
+    with a date in the memory database; `fixes` are those records, None when the database cannot be read) is added
+    on that date; every term of any other glossary file modified at or after `since` counts as added (a whole
+    file, since its rows cannot be dated one by one: a few old terms of an edited file are taught again). The
+    supplement file the app writes (glossary/补充术语.xlsx) is dated by the fix history alone, because each fix
+    touches it; without a readable history it is treated like any other file."""
+    from agent.ingest.supplements import GLOSSARY_FILE
+
+    knowledge_dir = Path(knowledge_dir)
+    added, found_by, notes = set(), {}, []
+    if fixes is None:
+        notes.append("the fix history could not be read: glossary/补充术语.xlsx is dated by its modification time")
+    for fix in fixes or []:
+        abbreviation = (fix.get("content") or {}).get("abbreviation", "")
+        if fix.get("kind") == "term" and fix.get("fixed_at", 0) >= since and abbreviation:
+            key = fold_compact(abbreviation)
+            added.add(key)
+            found_by.setdefault(key, f"app fix on {_day(fix['fixed_at'])}")
+    for path in glossary_files(knowledge_dir):
+        source = path.relative_to(knowledge_dir).as_posix()
+        if (source == GLOSSARY_FILE and fixes is not None) or path.stat().st_mtime < since:
+            continue
+        for term in terms:
+            if term.source == source and term.abbreviation:
+                key = fold_compact(term.abbreviation)
+                added.add(key)
+                found_by.setdefault(key, f"{source} modified {_day(path.stat().st_mtime)}")
+    known = {fold_compact(t.abbreviation) for t in terms if t.abbreviation}
+    gone = sorted(added - known)
+    if gone:
+        notes.append(f"added since but no longer in the glossary: {', '.join(gone)}")
+    return AddedTerms(added & known, {k: v for k, v in found_by.items() if k in known}, notes)
+
+
+def incremental_dataset(dataset: Dataset, new_keys: set[str], replay_ratio: float, seed: int) -> tuple[Dataset, dict]:
+    """The rows about the new terms, plus per split a seeded sample of the other terms' rows (`replay_ratio` per
+    new row) so that `train lora --from-adapter` keeps rehearsing what the adapter knew."""
+    import random
+
+    rng = random.Random(seed)
+    rows: list[TrainingRow] = []
+    counts = {}
+    for split in SPLIT_FILES:
+        in_split = dataset.split(split)
+        new = [row for row in in_split if set(row.terms) & new_keys]
+        old = [row for row in in_split if not set(row.terms) & new_keys]
+        replay = rng.sample(old, min(len(old), round(replay_ratio * len(new))))
+        rows += new + replay
+        counts[split] = {"new": len(new), "replayed": len(replay)}
+    groups = [group for group in dataset.groups if group.key in new_keys]
+    kept = Dataset(rows, groups, [key for key in dataset.heldout_terms if key in new_keys], dataset.skipped_terms)
+    return kept, counts
+
+
+def parse_since(text: str) -> float:
+    """`2026-12-01` (local midnight) or an ISO date and time -> Unix time; ValueError names the expected form."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(text.strip()).timestamp()
+    except ValueError:
+        raise ValueError(f"--since {text!r} is not a date like 2026-12-01 or 2026-12-01T09:30") from None
+
+
+def _day(timestamp: float) -> str:
+    from datetime import datetime
+
+    return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d")
