@@ -18,7 +18,7 @@ from agent.surfaces.web.access import conversation_owner, new_browser_id, passwo
 from agent.surfaces.web.chat import ChatMemory, ChatView, chat_turn
 from agent.surfaces.web.labels import GRADIO_STRINGS, labels_for
 from agent.surfaces.web.page_language import PageLanguage
-from agent.surfaces.web.manage import access_note, reindex, upload_and_refresh
+from agent.surfaces.web.manage import access_note, knowledge_owner_sections, reindex, upload_and_refresh
 from agent.surfaces.web.render import example_questions, status_line
 from agent.surfaces.web.tables import faq_table, files_table, glossary_table, write_glossary_template
 
@@ -253,6 +253,7 @@ def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
                 faq = gr.Dataframe(faq_table(service.kb.faq, "", labels), interactive=False, wrap=True,
                                    latex_delimiters=[], max_height=400, elem_id="kb-faq",
                                    column_widths=["18%", "22%", "38%", "8%", "14%"])
+                knowledge_owner_sections(app, service, database)  # 待完善, 命中测试, 统计 (web/review.py)
 
         chat_io = dict(inputs=[question, chatbot, view, browser_id], outputs=[question, chatbot, view, chat_note])
         listing = dict(inputs=[view, browser_id], outputs=[history, history_note])
