@@ -53,6 +53,91 @@ def labelled_rows(router: Router, cases: list[Case]) -> tuple[list[dict], list[i
     return faq_rows, faq_labels, doc_rows, doc_labels, intents
 
 
+def held_out_rows(router: Router) -> tuple[list[dict], list[int]]:
+    """FAQ candidates for questions the FAQ does not hold as written, made from the FAQ itself: each stored
+    or similar question asked with that one question taken out of its entry (a paraphrase whose entry is
+    still there: right for its entry only), and asked with its whole entry taken out (a question close to
+    the FAQ that it cannot answer: every candidate wrong)."""
+    from dataclasses import replace
+
+    from agent.answer.faq_match import FaqMatcher
+    from agent.index.build import faq_passage
+
+    kb = router.kb
+    entries, owners = kb.faq, np.asarray(kb.faq_vector_owners)
+    vectors, answers, background = kb.faq_vectors, kb.faq_answer_vectors, router.background
+    rows, labels = [], []
+    for number, entry in enumerate(entries):
+        asked = (entry.question, *entry.similar)
+        own_rows = np.flatnonzero(owners == number)
+        for position, question in enumerate(asked):
+            understanding = router.understand(question)
+            if len(asked) > 1:  # the question taken out of its entry
+                rest = asked[:position] + asked[position + 1:]
+                kept_entry = replace(entry, question=rest[0], similar=tuple(rest[1:]))
+                changed = entries[:number] + [kept_entry] + entries[number + 1:]
+                keep = np.ones(len(owners), dtype=bool)
+                keep[own_rows[position]] = False
+                changed_answers = None
+                if answers is not None:
+                    changed_answers = answers.copy()
+                    changed_answers[number] = kb.passage_vectors([faq_passage(kept_entry).text])[0]
+                candidates = evidence.faq_candidates(
+                    understanding, FaqMatcher(changed), vectors[keep] if vectors is not None else None,
+                    list(owners[keep]), changed_answers, background if vectors is not None else None)
+                rows += [c.features for c in candidates]
+                labels += [int(c.number == number) for c in candidates]
+            # the whole entry taken out
+            others = entries[:number] + entries[number + 1:]
+            keep = owners != number
+            candidates = evidence.faq_candidates(
+                understanding, FaqMatcher(others), vectors[keep] if vectors is not None else None,
+                [o - (o > number) for o in owners[keep]],
+                np.delete(answers, number, axis=0) if answers is not None else None,
+                background if vectors is not None else None)
+            rows += [c.features for c in candidates]
+            labels += [0] * len(candidates)
+    return rows, labels
+
+
+def decisions(router: Router, cases: list[Case]) -> list[tuple[Case, float, bool, float, bool]]:
+    """Per case not routed to the glossary: the best FAQ candidate's chance and whether it is right, and the
+    passages' chance and whether they hold the answer, for choosing the router's thresholds."""
+    rows = []
+    for case in cases:
+        understanding = router.understand(case.question)
+        if understanding.asks_meaning >= ASKS_MEANING:
+            continue
+        candidates = router.faq_candidates(understanding)
+        best = candidates[0] if candidates else None
+        hits, chance, _ = router.passages(understanding)
+        passages = " ".join(h.passage.text for h in hits[:evidence.RELEVANCE_DEPTH])
+        rows.append((case, best.probability if best else 0.0,
+                     bool(best) and case.expect_route == "fact" and holds_expected(case, best.entry.answer),
+                     chance if hits else 0.0, case.expect_route in ("fact", "doc") and holds_expected(case, passages)))
+    return rows
+
+
+def threshold_table(rows: list[tuple[Case, float, bool, float, bool]]) -> list[str]:
+    """Right decisions on tune for pairs of thresholds: a stored answer at `fact`, passages at `answer`,
+    else an abstention. A wrong stored answer counts as two mistakes: it is worse than none."""
+    lines = [f"{'fact':>5} {'doc':>5} {'answered right':>15} {'wrong stored':>13} {'abstained right':>16} {'score':>6}"]
+    for fact in (0.4, 0.5, 0.6, 0.7, 0.8):
+        for answer in (0.3, 0.4, 0.5, 0.6):
+            right = wrong_stored = abstained = 0
+            for case, chance_fact, fact_right, chance_doc, doc_right in rows:
+                if chance_fact >= fact:
+                    right += fact_right
+                    wrong_stored += not fact_right
+                elif chance_doc >= answer:
+                    right += doc_right
+                else:
+                    abstained += bool(case.expect_abstain)
+            score = right + abstained - wrong_stored
+            lines.append(f"{fact:5.1f} {answer:5.1f} {right:15d} {wrong_stored:13d} {abstained:16d} {score:6d}")
+    return lines
+
+
 def fit(rows: list[dict], labels: list[int], features: tuple[str, ...]) -> dict:
     from sklearn.linear_model import LogisticRegression
 
@@ -87,6 +172,8 @@ def reliability_of_answers(service: KnowledgeService, folder: Path) -> list[str]
     rows = []
     for path in sorted(folder.glob("*.jsonl")):
         for case in load_cases(path):
+            if case.history:  # a follow-up is a question only inside its conversation
+                continue
             answer = service.ask(case.question)
             if not answer.abstained:
                 right = not evaluate(lambda _q, a=answer: a, [case])["failures"]
@@ -113,10 +200,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     router = service.router
     embedder = service.kb.embedder_name
-    cases = [case for path in sorted(TUNE.glob("*.jsonl")) for case in load_cases(path)]
-    cases += [Case(asked, "fact", expect_contains=(entry.answer,)) for entry in service.kb.faq
-              for asked in (entry.question, *entry.similar)]
+    cases = [case for path in sorted(TUNE.glob("*.jsonl")) for case in load_cases(path)
+             if not case.history]  # a follow-up is a question only inside its conversation
+    written = [Case(asked, "fact", expect_contains=(entry.answer,)) for entry in service.kb.faq
+               for asked in (entry.question, *entry.similar)]
+    cases += written
     faq_rows, faq_labels, doc_rows, doc_labels, intents = labelled_rows(router, cases)
+    held_rows, held_labels = held_out_rows(router)
+    faq_rows, faq_labels = faq_rows + held_rows, faq_labels + held_labels
     fits: dict[str, dict] = {"faq": {}, "doc": {}}
     for kind, rows, labels, features in (("faq", faq_rows, faq_labels, evidence.FAQ_FEATURES),
                                          ("doc", doc_rows, doc_labels, evidence.DOC_FEATURES)):
@@ -124,12 +215,15 @@ def main(argv: list[str] | None = None) -> int:
         fits[kind][evidence.WITHOUT_VECTORS] = fit(rows, labels, tuple(f for f in features if f not in VECTOR_FEATURES))
         print(f"{kind}: {len(rows)} candidates, {sum(labels)} right; fitted for {embedder}:")
         print("\n".join(reliability(fits[kind][embedder], rows, labels)))
-    for threshold in (0.3, 0.4, ASKS_MEANING, 0.6, 0.7):
-        right = sum((p >= threshold) == wanted for p, wanted, _ in intents)
-        print(f"term intent at {threshold:.2f}: {right}/{len(intents)} questions naming a term routed right")
     if args.write:
         Path(evidence.CALIBRATION).write_text(json.dumps(fits, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {evidence.CALIBRATION.relative_to(REPO_ROOT)}")
+        evidence.calibration.cache_clear()
+        print("thresholds on tune (the router's are FACT and ANSWER):")
+        print("\n".join(threshold_table(decisions(router, cases[:len(cases) - len(written)]))))
+    for threshold in (0.3, 0.4, 0.5, 0.6, 0.7):
+        right = sum((p >= threshold) == wanted for p, wanted, _ in intents)
+        print(f"term intent at {threshold:.2f}: {right}/{len(intents)} questions naming a term routed right")
     return 0
 
 

@@ -26,6 +26,13 @@ CMRC = [REPO.parent / "shared" / "benchmarks" / "cmrc2018" / name
         for name in ("cmrc2018_dev.json", "cmrc2018_trial.json")]
 NEGATIVES_FROM_CMRC = 1200
 POSITIVES_FROM_GRAMMAR = 1500  # a sample of the grammar: enough wordings, and a quick fit for a new embedder
+# "XYZ是什么分数": asking which kind of thing a term is, with any common noun as the kind (jieba's dictionary).
+KIND_NOUNS = 2000  # the most frequent two-character nouns
+KIND_QUESTIONS = 500
+# A statement that names the subject, then a question about it: clauses of CMRC2018 passages with a noun
+# masked, each followed by a way to ask the meaning (positive) or something else (negative), so the
+# statement itself says nothing about the label.
+CLAUSES = 500
 
 # Ways to ask what a term means or what its other names are; {x} is the subject.
 MEANING_CORES_ZH = """{x}是什么意思 {x}什么意思 {x}啥意思 {x}是啥 {x}是什么 什么是{x} {x}指什么 {x}指的是什么
@@ -69,7 +76,7 @@ OTHER_ASKS_EN = [
 ]
 
 
-def positives(rng: random.Random) -> list[str]:
+def positives(rng: random.Random, clauses: list[str]) -> list[str]:
     forms = [form.text.format(x=PLACEHOLDER) for form in FORMS]
     questions = []
     for core, prefix, suffix in itertools.product(MEANING_CORES_ZH, PREFIXES_ZH, SUFFIXES_ZH):
@@ -81,29 +88,85 @@ def positives(rng: random.Random) -> list[str]:
     for core, prefix, suffix in itertools.product(MEANING_CORES_EN, PREFIXES_EN, SUFFIXES_EN):
         text = prefix + core.format(x=PLACEHOLDER) + suffix
         questions.append(text[0].upper() + text[1:])
-    return forms + rng.sample(questions, POSITIVES_FROM_GRAMMAR)
+    kinds = rng.sample(kind_nouns(), KIND_QUESTIONS)
+    questions_of_kind = [rng.choice(PREFIXES_ZH) + rng.choice(KIND_CORES_ZH).format(x=PLACEHOLDER, k=kind) +
+                         rng.choice(SUFFIXES_ZH) for kind in kinds]
+    in_context = [clause + rng.choice(("，", "，", " ")) + rng.choice(MEANING_CORES_ZH).format(x=PLACEHOLDER) +
+                  rng.choice(SUFFIXES_ZH) for clause in clauses[:CLAUSES // 2]]
+    in_context += [clause + rng.choice(("是什么意思", "是啥意思", "指的是什么")) + rng.choice(SUFFIXES_ZH)
+                   for clause in clauses[CLAUSES // 2:CLAUSES]]
+    return forms + rng.sample(questions, POSITIVES_FROM_GRAMMAR) + questions_of_kind + in_context
 
 
-def negatives(rng: random.Random) -> list[str]:
+def kind_nouns() -> list[str]:
+    """Frequent two-character nouns of jieba's dictionary, less those that CMRC2018 questions put after 什么
+    to ask for an attribute (什么时候, 什么地方, 什么颜色)."""
+    import re
+
+    import jieba
+
+    attributes = {m for q in cmrc_questions() for m in re.findall(r"什么([\u4e00-\u9fff]{2})", q)}
+    nouns = []
+    for line in (Path(jieba.__file__).parent / "dict.txt").read_text(encoding="utf-8").splitlines():
+        word, frequency, tag = line.split()
+        if tag == "n" and len(word) == 2 and word not in attributes:
+            nouns.append((int(frequency), word))
+    return [word for _, word in sorted(nouns, reverse=True)[:KIND_NOUNS]]
+
+
+def cmrc_questions() -> list[str]:
+    return [qa["question"] for paragraph in _cmrc_paragraphs() for qa in paragraph["qas"]]
+
+
+def cmrc_clauses(rng: random.Random) -> list[str]:
+    """Short clauses of CMRC2018 passages with a noun masked: statements that name a subject."""
+    import re
+
+    pieces = [piece for paragraph in _cmrc_paragraphs() for piece in re.split(r"[，。；！？：,;!?:\s]", paragraph["context"])
+              if 5 <= len(piece) <= 14 and not re.search(r"[“”\"《》（）()A-Za-z0-9]", piece)]
+    rng.shuffle(pieces)
+    clauses = []
+    for piece in pieces:
+        masked = mask_first_noun(piece)
+        if masked is not None:
+            clauses.append(masked)
+        if len(clauses) >= 2 * CLAUSES:
+            break
+    return clauses
+
+
+def _cmrc_paragraphs() -> list[dict]:
+    paragraphs = []
+    for path in CMRC:
+        for article in json.loads(path.read_text(encoding="utf-8"))["data"]:
+            paragraphs += article["paragraphs"]
+    return paragraphs
+
+
+def mask_first_noun(text: str) -> str | None:
     import jieba.posseg
 
-    cmrc = []
-    for path in CMRC:
-        data = json.loads(path.read_text(encoding="utf-8"))["data"]
-        for article in data:
-            for paragraph in article["paragraphs"]:
-                cmrc += [qa["question"] for qa in paragraph["qas"]]
+    words = list(jieba.posseg.cut(text))
+    nouns = [i for i, w in enumerate(words) if w.flag.startswith(("n", "nr", "ns", "nz", "eng")) and len(w.word) >= 2]
+    if not nouns:
+        return None
+    words[nouns[0]].word = PLACEHOLDER
+    return "".join(w.word for w in words)
+
+
+def negatives(rng: random.Random, clauses: list[str]) -> list[str]:
+    cmrc = cmrc_questions()
     rng.shuffle(cmrc)
     masked = []
     for question in cmrc:
-        words = list(jieba.posseg.cut(question))
-        nouns = [i for i, w in enumerate(words) if w.flag.startswith(("n", "nr", "ns", "nz", "eng")) and len(w.word) >= 2]
-        if not nouns:
+        question = mask_first_noun(question)
+        if question is None:
             continue
-        words[nouns[0]].word = PLACEHOLDER
-        masked.append("".join(w.word for w in words))
+        masked.append(question)
         if len(masked) >= NEGATIVES_FROM_CMRC:
             break
+    masked += [clause + rng.choice(("，", "，", " ")) + rng.choice(OTHER_ASKS).format(x=PLACEHOLDER) +
+               rng.choice(SUFFIXES_ZH) for clause in clauses[CLAUSES:]]
     asks = [prefix + ask.format(x=PLACEHOLDER) + suffix
             for ask, prefix, suffix in itertools.product(OTHER_ASKS, PREFIXES_ZH[:6], SUFFIXES_ZH[:3])]
     asks += [(prefix + ask.format(x=PLACEHOLDER) + "?").capitalize()
@@ -113,8 +176,9 @@ def negatives(rng: random.Random) -> list[str]:
 
 def main() -> None:
     rng = random.Random(13)
-    positive = list(dict.fromkeys(positives(rng)))
-    negative = [q for q in dict.fromkeys(negatives(rng)) if q not in set(positive)]
+    clauses = cmrc_clauses(rng)
+    positive = list(dict.fromkeys(positives(rng, clauses)))
+    negative = [q for q in dict.fromkeys(negatives(rng, clauses)) if q not in set(positive)]
     OUT.parent.mkdir(parents=True, exist_ok=True)
     with OUT.open("w", encoding="utf-8") as out:
         for label, questions in ((1, positive), (0, negative)):

@@ -20,17 +20,18 @@ from pathlib import Path
 import numpy as np
 
 from agent.answer.faq_match import FaqMatcher
-from agent.answer.terms import Mention
+from agent.answer.terms import Mention, term_names
 from agent.answer.understand import Understanding
 from agent.records import FaqEntry, SearchHit
-from agent.text.normalize import fold
+from agent.text.normalize import fold, has_cjk
 from agent.text.stopwords import STOPWORDS
+from agent.text.synonyms import same_kind
 from agent.text.units import content_units
 
 CALIBRATION = Path(__file__).resolve().parent / "data" / "calibration.json"
 WITHOUT_VECTORS = "lexical"  # the calibration used when no embedder works
 FAQ_FEATURES = ("cosine", "cosine_z", "cosine_bg", "answer_cosine", "lexical", "coverage", "names_missing",
-                "english")
+                "other_kind", "english")
 DOC_FEATURES = ("relevance", "dense", "dense_bg", "unknown_missing", "english")
 RELEVANCE_DEPTH = 3  # a question's parts may be answered by different passages among the first few
 _PUNCTUATION_CHARS = "，。？！、；：“”‘’（）《》【】,.?!;:'\"()[]<>-_/\\|~`@#$%^&*+= \t\n"
@@ -45,7 +46,8 @@ class Calibrated:
     bias: float
 
     def probability(self, values: dict[str, float]) -> float:
-        z = self.bias + sum(w * values[name] for name, w in zip(self.features, self.weights))
+        """A feature missing from `values` counts as 0, no evidence either way."""
+        z = self.bias + sum(w * values.get(name, 0.0) for name, w in zip(self.features, self.weights))
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
@@ -76,7 +78,7 @@ def faq_candidates(understanding: Understanding, matcher: FaqMatcher, vectors: n
     `background` (vectors of questions about anything, and which are Chinese) says how high a cosine is
     for this question, whatever the size of the FAQ."""
     entries = matcher.entries
-    lexical = {m.number: m for m in matcher.match(understanding.question, k=k)}
+    lexical = {m.number: m for m in matcher.match(understanding.matching_text, k=k)}
     cosines, standings, above_background = _entry_cosines(understanding.vector, vectors, owners,
                                                           matcher.chinese_rows, background, len(entries))
     answers = answer_vectors @ understanding.vector if answer_vectors is not None and cosines is not None else None
@@ -99,8 +101,9 @@ def faq_candidates(understanding: Understanding, matcher: FaqMatcher, vectors: n
             "cosine_bg": float(above_background[number]) if above_background is not None else 0.0,
             "answer_cosine": float(answers[number]) if answers is not None else 0.0,
             "lexical": match.score if match else 0.0,
-            "coverage": matcher.coverage(understanding.question, number),
+            "coverage": matcher.coverage(understanding.matching_text, number),
             "names_missing": names_missing(understanding, " ".join((entry.question, *entry.similar, entry.answer))),
+            "other_kind": other_kind(understanding.question, entry),
             "english": float(understanding.english),
         }
         closest = match.matched_question if match else _closest_question(number, understanding.vector, vectors, owners, entry)
@@ -120,8 +123,8 @@ def doc_features(understanding: Understanding, hits: list[SearchHit],
     if understanding.vector is not None and background is not None and dense:
         reference = background[0] @ understanding.vector
         dense_bg = (dense - float(reference.mean())) / (float(reference.std()) + 1e-6)
-    relevance = max((passage_relevance(understanding.question, understanding.mentions, h.passage.text)
-                     for h in top), default=0.0)
+    relevance = max((passage_relevance(understanding.question, understanding.mentions, h.passage.text,
+                                       understanding.translations) for h in top), default=0.0)
     unknown = understanding.unknown_terms
     text = fold(" ".join(h.passage.text for h in top))
     missing = sum(not names_in(text, [u.text]) for u in unknown) / len(unknown) if unknown else 0.0
@@ -132,9 +135,30 @@ def doc_features(understanding: Understanding, hits: list[SearchHit],
 def names_missing(understanding: Understanding, text: str) -> float:
     """Share of the terms the question names (known or unknown) that the text never names."""
     folded = fold(text)
-    named = [[n for t in m.terms for n in (*t.abbreviations, t.english, t.chinese) if n] or [m.text]
+    named = [[n for t in m.terms for n in term_names(t)] or [m.text]
              for m in understanding.mentions] + [[u.text] for u in understanding.unknown_terms]
     return sum(not names_in(folded, names) for names in named) / len(named) if named else 0.0
+
+
+def other_kind(question: str, entry: FaqEntry) -> float:
+    """1 when the question names a thing the entry never names while the entry's questions name another
+    thing of the same kind (产假 asked, 年假 stored; the thesaurus's "#" rows say what is of one kind): the
+    near miss that closeness in meaning puts nearest. 0 otherwise."""
+    folded = fold(question)
+    stored = [fold(q) for q in (entry.question, *entry.similar)]
+    said = " ".join((*stored, fold(entry.answer)))
+    asked_only = [w for w in _content_words(folded) if w not in said]
+    if not asked_only:
+        return 0.0
+    stored_only = {w for text in stored for w in _content_words(text) if w not in folded}
+    return float(any(same_kind(a, s) for a in asked_only for s in stored_only))
+
+
+def _content_words(text: str) -> list[str]:
+    """Chinese words of two or more characters that are not function words."""
+    import jieba
+
+    return [w for w in jieba.lcut(text) if len(w) >= 2 and has_cjk(w) and w not in STOPWORDS]
 
 
 def names_in(folded_text: str, names: list[str]) -> bool:
@@ -152,11 +176,12 @@ def names_in(folded_text: str, names: list[str]) -> bool:
     return False
 
 
-def passage_relevance(question: str, mentions: list[Mention], passage: str) -> float:
+def passage_relevance(question: str, mentions: list[Mention], passage: str,
+                      translations: dict[str, list[str]] | None = None) -> float:
     """How much of the question the passage covers, in [0, 1]: the larger of the share of its content
     words (jieba words of two or more characters, and Latin words) found in the passage (a term counts
-    under any of its names) and the share of its characters and character pairs found there (which
-    forgives jieba cutting the two texts differently)."""
+    under any of its names, an English word under its Chinese `translations`) and the share of its
+    characters and character pairs found there (which forgives jieba cutting the two texts differently)."""
     import jieba
 
     text = fold(passage)
@@ -166,14 +191,19 @@ def passage_relevance(question: str, mentions: list[Mention], passage: str) -> f
         rest.append(question[last:mention.start])
         last = mention.end
         total += 1
-        found += names_in(text, [n for t in mention.terms for n in (*t.abbreviations, t.english, t.chinese) if n])
+        found += names_in(text, [n for t in mention.terms for n in term_names(t)])
     rest.append(question[last:])
     remainder = fold(" ".join(rest))
     words = {w for w in jieba.lcut(remainder)
              if w.strip() and w not in STOPWORDS and not all(c in _PUNCTUATION_CHARS for c in w)
              and not (len(w) == 1 and not w.isascii())}  # one Chinese character is mostly a function word
     compact = text.replace(" ", "")
-    word_share = (found + sum(w in compact for w in words)) / (total + len(words)) if total + len(words) else 0.0
+    chinese: dict[str, list[str]] = {}
+    for english, words_in_chinese in (translations or {}).items():
+        for word in english.split():
+            chinese.setdefault(word, []).extend(words_in_chinese)
+    word_share = (found + sum(w in compact or any(c in compact for c in chinese.get(w, ())) for w in words)) / \
+        (total + len(words)) if total + len(words) else 0.0
     units = content_units(remainder)
     unit_share = (found + len(units & content_units(passage))) / (total + len(units)) if total + len(units) else 0.0
     return max(word_share, unit_share)

@@ -20,6 +20,7 @@ from agent.answer.terms import GlossaryMatcher, Mention
 from agent.answer.understand import UnknownTerm, Understanding, understand
 from agent.index.knowledge_base import KnowledgeBase
 from agent.records import SearchHit, Term
+from agent.text.bilingual import chinese_pairs, chinese_words, uses_word
 from agent.text.normalize import fold
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,15 @@ class Router:
         return background_vectors(name, self.kb.query_vectors, self.kb.settings.index_dir) if name else None
 
     def understand(self, question: str) -> Understanding:
-        return understand(question, self.glossary, self.kb.query_vector, self.intent)
+        return understand(question, self.glossary, self.kb.query_vector, self.intent, self.translate)
+
+    def translate(self, question: str) -> dict[str, list[str]]:
+        """An English question's words with the Chinese words of this knowledge they may stand for."""
+        return chinese_words(question, lambda word: uses_word(self._chinese_pairs, word))
+
+    @cached_property
+    def _chinese_pairs(self) -> frozenset[str]:
+        return chinese_pairs(p.text for p in self.kb.passages)
 
     def route(self, question: str, k: int = 5) -> RouteDecision:
         understanding = self.understand(question)
@@ -100,7 +109,8 @@ class Router:
 
     def passages(self, understanding: Understanding, k: int = 5) -> tuple[list[SearchHit], float, dict]:
         """The best passages, the chance that they answer the question, and the evidence for it."""
-        hits = self.kb.search(understanding.question, k=k, expansions=expansion_names(understanding.mentions))
+        expansions = expansion_names(understanding.mentions) + understanding.translated_words
+        hits = self.kb.search(understanding.question, k=k, expansions=expansions)
         features = evidence.doc_features(understanding, hits, self.background)
         with_vectors = understanding.vector is not None and self.kb.vectors_complete
         model = evidence.calibration("doc", self.kb.embedder_name if with_vectors else None)

@@ -35,6 +35,37 @@ COMMON_WORDS = frozenset(
 _WORD_CHAR = re.compile(r"[0-9a-z]")
 
 
+# A note in brackets after a name: "库存量单位（单品编码）", "Over-The-Counter (drug)".
+_BRACKETED = re.compile(r"^(?P<name>[^（(]+?)\s*[（(](?P<note>[^）)]+)[）)]\s*$")
+_NOTE_NOT_A_NAME = re.compile(r"[的“”\"'，,、；;。或]")
+MIN_NOTE_NAME = 3  # a shorter note ("系统", "表", "防护") completes the name rather than naming the term
+
+
+def name_variants(name: str) -> list[str]:
+    """The ways a glossary name may be written in a question. A bracketed note is how sheets give a second
+    name or a completion, and people write the name without it: "交货周期（前置时间）" is also "交货周期"
+    and "前置时间", "损益（表）" also "损益" and "损益表". A note that reads as an explanation ("“国标”的拼音缩写")
+    is not a name of its own."""
+    name = name.strip()
+    found = _BRACKETED.match(name)
+    if not name or found is None:
+        return [name] if name else []
+    base, note = found.group("name").strip(), found.group("note").strip()
+    joined = f"{base} {note}" if base[-1:].isascii() and note[:1].isascii() else base + note
+    variants = [name, base, joined]
+    if len(note) >= MIN_NOTE_NAME and has_cjk(note) and not _NOTE_NOT_A_NAME.search(note):
+        variants.append(note)
+    return list(dict.fromkeys(variants))
+
+
+def term_names(term: Term) -> list[str]:
+    """Every name a question may give the term by: abbreviations, English and Chinese names, aliases, and
+    their variants."""
+    names = [*term.abbreviations, *name_variants(term.english)]
+    names += [variant for name in (term.chinese, *term.aliases) for variant in name_variants(name)]
+    return list(dict.fromkeys(n for n in names if n))
+
+
 @dataclass(frozen=True)
 class Mention:
     """A stretch of the question naming glossary terms."""
@@ -83,8 +114,8 @@ class GlossaryMatcher:
         collected: dict[str, dict] = {}
         for term in terms:
             names = [(a, "abbreviation") for a in term.abbreviations]
-            names += [(term.english, "english"), (term.chinese, "chinese")]
-            names += [(alias, "chinese") for alias in term.aliases]
+            names += [(variant, "english") for variant in name_variants(term.english)]
+            names += [(variant, "chinese") for name in (term.chinese, *term.aliases) for variant in name_variants(name)]
             for written, kind in names:
                 key = _fold_name(written)
                 if len(key) < 2 and kind != "abbreviation" or not key:

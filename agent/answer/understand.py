@@ -54,14 +54,29 @@ class Understanding:
     unknown_terms: list[UnknownTerm]
     asks_meaning: float  # the chance that the question asks only for a meaning or a name (0 without terms)
     vector: np.ndarray | None = field(default=None, repr=False)  # the question's own vector; None without an embedder
+    # An English question's words with the Chinese words of the knowledge they may stand for (agent.text.bilingual).
+    translations: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def english(self) -> bool:
         return not has_cjk(self.question)
 
+    @property
+    def matching_text(self) -> str:
+        """The question as its words are compared with Chinese knowledge: an English question with the words
+        the dictionary found written in Chinese after it."""
+        chinese = [word for words in self.translations.values() for word in words]
+        return " ".join((self.question, *chinese)) if chinese else self.question
 
-def understand(question: str, glossary: GlossaryMatcher, embed, intent: TermIntent | None) -> Understanding:
-    """`embed(text)` gives a query vector or None; `intent` is None when no embedder works."""
+    @property
+    def translated_words(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(word for words in self.translations.values() for word in words))
+
+
+def understand(question: str, glossary: GlossaryMatcher, embed, intent: TermIntent | None,
+               translate=None) -> Understanding:
+    """`embed(text)` gives a query vector or None; `intent` is None when no embedder works; `translate(question)`
+    gives an English question's words in Chinese (agent.text.bilingual.chinese_words)."""
     mentions = glossary.find(question)
     unknown = unknown_terms(question, mentions)
     if mentions and not unknown and asks_only_meaning(question, mentions):
@@ -73,7 +88,8 @@ def understand(question: str, glossary: GlossaryMatcher, embed, intent: TermInte
         asks = intent.probability(masked_vector) if masked_vector is not None else 0.0
     elif unknown and asks_only_meaning(question, [_as_mention(u) for u in unknown]):
         asks = 1.0  # without an embedder the plain ways of asking still count
-    return Understanding(question, mentions, unknown, asks, embed(question))
+    translations = translate(question) if translate is not None and not has_cjk(question) else {}
+    return Understanding(question, mentions, unknown, asks, embed(question), translations)
 
 
 def unknown_terms(question: str, mentions: list[Mention]) -> list[UnknownTerm]:

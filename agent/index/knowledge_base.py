@@ -103,6 +103,11 @@ class KnowledgeBase:
         embedder = self._working_embedder()
         return embedder.encode_queries(texts) if embedder is not None else None
 
+    def passage_vectors(self, texts: list[str]) -> np.ndarray | None:
+        """Many texts at once (passage side); None when no embedder works."""
+        embedder = self._working_embedder()
+        return embedder.encode_passages(texts) if embedder is not None else None
+
     @cached_property
     def faq_answer_vectors(self) -> np.ndarray | None:
         """Per FAQ entry, the vector of its searchable passage (questions and answer, passage side), so a

