@@ -244,6 +244,7 @@ def test_the_welcome_offers_an_example_of_each_route_and_a_click_asks_it(app, pa
     badges = [page.locator("#kb-chat .kb-badge").first.inner_text()]
     badges += [ask(page, text).locator(".kb-badge").inner_text() for text in texts[1:]]
     assert badges == ["术语", "常见问题", "文档"]
+    expect(page.locator("#kb-history")).to_contain_text(texts[0])
     page.locator("#kb-chat .bubble-wrap").evaluate("chat => chat.scrollTop = 0")  # the first answers in view
     page.screenshot(path=str(screenshot_dir / "chat.png"), full_page=True)
 
@@ -446,6 +447,7 @@ def test_source_titles_are_readable_in_dark_mode(app, page, screenshot_dir, tmp_
     open_chat(page, app.url)
     new_chat(page)
     answer = ask(page, "出差住宿标准是多少")
+    expect(page.locator("#kb-history")).to_contain_text("出差住宿标准是多少")
     page.screenshot(path=str(screenshot_dir / "dark.png"), full_page=True)
     title = answer.locator("details.kb-source summary").first
     title.screenshot(path=str(tmp_path / "title.png"))

@@ -29,7 +29,7 @@ CSS = """
 .kb-route-fact { background: #059669; }
 .kb-route-doc { background: #b45309; }
 .kb-abstained { background: #6b7280; }
-.kb-meta { color: var(--body-text-color-subdued); font-size: 0.8em; margin-top: 4px; }
+.kb-meta { color: var(--body-text-color); opacity: 0.72; font-size: 0.8em; margin-top: 4px; }
 .kb-status { color: var(--body-text-color); font-size: 0.9em; padding: 6px 10px;
              background: var(--background-fill-secondary); border-radius: 6px; }
 .kb-status-short { display: none; }
@@ -255,11 +255,13 @@ def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
                                    column_widths=["18%", "22%", "38%", "8%", "14%"])
                 knowledge_owner_sections(app, service, database)  # 待完善, 命中测试, 统计 (web/review.py)
 
-        chat_io = dict(inputs=[question, chatbot, view, browser_id], outputs=[question, chatbot, view, chat_note])
-        listing = dict(inputs=[view, browser_id], outputs=[history, history_note])
+        chat_io = dict(inputs=[question, chatbot, view, browser_id], outputs=[question, chatbot, view, chat_note],
+                       show_progress_on=[chatbot])
+        listing = dict(inputs=[view, browser_id], outputs=[history, history_note], show_progress="hidden")
         question.submit(ask, **chat_io).then(after_turn, **listing)
         send.click(ask, **chat_io).then(after_turn, **listing)
-        selected_io = dict(inputs=[chatbot, view, browser_id], outputs=[question, chatbot, view, chat_note])
+        selected_io = dict(inputs=[chatbot, view, browser_id], outputs=[question, chatbot, view, chat_note],
+                           show_progress_on=[chatbot])
         chatbot.option_select(ask_selected, **selected_io).then(after_turn, **listing)
         chatbot.example_select(ask_selected, **selected_io).then(after_turn, **listing)
         chatbot.like(rate, inputs=[view])
