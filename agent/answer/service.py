@@ -2,6 +2,7 @@
 knowledge, and answers questions. The CLI, the web app, the HTTP API and the tools all go through it."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections import deque
@@ -10,7 +11,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from agent.answer.replies import answer_without_llm, extractive_answer, term_model_answer
+from agent.answer.followup import LABEL_EN, LABEL_ZH, FollowUps, Resolution, recent_messages
+from agent.answer.replies import answer_without_llm, document_lead, extractive_answer, term_model_answer
 from agent.index.build import IngestReport, PendingVectors, ingest
 from agent.index.embedders import Embedder, create_embedder
 from agent.text.normalize import has_cjk, readable
@@ -37,6 +39,10 @@ class _Loaded:
     @cached_property
     def assistant(self):
         return self._assistant_factory(self.router)
+
+    @cached_property
+    def followups(self) -> FollowUps:
+        return FollowUps(self.router)
 
 
 class KnowledgeService:
@@ -220,21 +226,26 @@ class KnowledgeService:
             question = question[:MAX_QUESTION_CHARS]
             notice = f"（问题过长，只使用了前 {MAX_QUESTION_CHARS} 个字）\n"
         loaded = self._loaded
-        decision = loaded.router.route(question)
-        answer = self._term_model_answer(decision, question) or \
-            answer_without_llm(decision, question, llm_configured=self.llm_name != "none")
+        # A follow-up ("那它的英文全称呢？") is decided as the standalone question it stands for.
+        resolution = loaded.followups.resolve(question, history, llm=self._rewriter(loaded))
+        decision, asked = _understood_as(resolution, question), resolution.question
+        answer = self._term_model_answer(decision, asked) or \
+            answer_without_llm(decision, asked, llm_configured=self.llm_name != "none", kb=loaded.kb)
         if answer is not None:
-            answer.text = notice + answer.text
+            answer.text, answer.rewritten = notice + answer.text, resolution.rewritten
             yield answer
             return
         from agent.answer.assistant import answer_from_messages
 
-        messages = [*(history or []), {"role": "user", "content": question}]
+        # Only the last few turns, each cut short, go to the LLM; it is asked the standalone question.
+        messages = [*recent_messages(history), {"role": "user", "content": asked}]
+        lead = document_lead(asked, decision.hits, loaded.kb)
         try:
             for response in loaded.assistant.run(messages, decision=decision):
                 answer = answer_from_messages(response)
                 if answer is not None:
-                    answer.text = notice + answer.text
+                    answer.text, answer.lead = notice + answer.text, lead
+                    answer.rewritten = resolution.rewritten
                     yield answer
         except Exception as exc:  # a failing LLM backend must not take the answer down with it
             # Only the exception's type is logged and shown: messages may carry URLs or request details.
@@ -242,7 +253,32 @@ class KnowledgeService:
                       type(exc).__name__)
             note = f"（语言模型暂时不可用（{type(exc).__name__}），以下为文档原文摘录）" if has_cjk(question) else \
                 f"(The language model is unavailable ({type(exc).__name__}); these are extracts from the documents.)"
-            answer = extractive_answer(decision, question, note=note)
-            answer.text = notice + answer.text
+            answer = extractive_answer(decision, asked, note=note, kb=loaded.kb)
+            answer.text, answer.rewritten = notice + answer.text, resolution.rewritten
             answer.reason += "; the LLM failed, so the passages are quoted"
             yield answer
+
+    def _rewriter(self, loaded: _Loaded):
+        """With an LLM configured, the function through which it rewrites follow-up questions; None without
+        one (the rule rewrites them) or when the assistant cannot be built."""
+        if self.llm_name == "none":
+            return None
+        try:
+            llm = loaded.assistant.llm
+        except Exception as exc:  # e.g. a local model that does not load: the rule rewrites, as without one
+            log.warning("no LLM for rewriting follow-up questions (%s)", type(exc).__name__)
+            return None
+        if llm is None:
+            return None
+        from agent.answer.followup import rewrite_with_llm
+
+        return lambda messages, question: rewrite_with_llm(llm, messages, question)
+
+
+def _understood_as(resolution: Resolution, question: str) -> RouteDecision:
+    """The decision, its reason starting with the standalone question when the question was rewritten."""
+    if not resolution.rewritten:
+        return resolution.decision
+    chinese = has_cjk(question)
+    return dataclasses.replace(resolution.decision, reason=f"{LABEL_ZH if chinese else LABEL_EN}{resolution.rewritten}"
+                                                           f"{'；' if chinese else '; '}{resolution.decision.reason}")

@@ -214,7 +214,8 @@ def kb_details(answer: Answer) -> dict:
             "abstained": answer.abstained, "suggestions": answer.suggestions,
             "sources": [{"source": s.source, "location": s.location, "score": s.score, "text": s.text}
                         for s in answer.sources],
-            "latency_ms": answer.latency_ms, "llm": answer.llm, "answer_id": answer.answer_id}
+            "latency_ms": answer.latency_ms, "llm": answer.llm, "answer_id": answer.answer_id,
+            "rewritten": answer.rewritten}
 
 
 def _text_of(content: str | list[dict] | None) -> str:

@@ -1,4 +1,9 @@
-"""`python -m agent eval`: route accuracy, answer accuracy and retrieval quality over a JSONL case set."""
+"""`python -m agent eval`: route accuracy, answer accuracy and retrieval quality over a JSONL case set.
+
+A case may carry `"history": ["earlier question", ...]`: those are asked first, in order, in one conversation
+(each answer joins the history as the web chat adds it), and only the last question is scored. Such a case
+may also say whether the last question should be understood through the conversation
+(`"expect_rewritten": true`) or asked as it is (`false`)."""
 from __future__ import annotations
 
 import json
@@ -20,6 +25,8 @@ class Case:
     expect_any: tuple[str, ...] = ()
     expect_source: str | None = None
     expect_abstain: bool | None = None
+    history: tuple[str, ...] = ()  # earlier questions of the same conversation, asked first
+    expect_rewritten: bool | None = None  # whether the question should be rewritten from the conversation
     expect_lead_any: tuple[str, ...] = ()  # the lead holds one of these, compared as expect_any
 
 
@@ -43,12 +50,18 @@ def load_cases(path: Path) -> list[Case]:
         abstain = data.get("expect_abstain")
         if abstain is not None and not isinstance(abstain, bool):
             raise CaseFileError(f"{path}:{number}: expect_abstain must be true or false")
+        history = data.get("history") or []
+        if not isinstance(history, list) or not all(isinstance(turn, str) for turn in history):
+            raise CaseFileError(f"{path}:{number}: history must be a list of earlier questions")
+        rewritten = data.get("expect_rewritten")
+        if rewritten is not None and not isinstance(rewritten, bool):
+            raise CaseFileError(f"{path}:{number}: expect_rewritten must be true or false")
         lead_any = data.get("expect_lead_any") or []
         if not isinstance(lead_any, list) or not all(isinstance(text, str) for text in lead_any):
             raise CaseFileError(f"{path}:{number}: expect_lead_any must be a list of texts")
         cases.append(Case(question, route, tuple(data.get("expect_contains") or ()),
                           tuple(data.get("expect_any") or ()), data.get("expect_source"), abstain,
-                          expect_lead_any=tuple(lead_any)))
+                          tuple(history), rewritten, expect_lead_any=tuple(lead_any)))
     return cases
 
 
@@ -61,26 +74,56 @@ class _Result:
     answer_ok: bool | None = None
     abstain_ok: bool | None = None
     lead_ok: bool | None = None
+    rewrite_ok: bool | None = None
     source_rank: int | None = None  # 1-based rank of the expected source among the sources
     problems: list[str] = field(default_factory=list)
 
 
 def evaluate(ask, cases: list[Case]) -> dict:
-    """Run every case through `ask(question) -> Answer` and score it."""
+    """Run every case through `ask(question) -> Answer` and score it; a case with a history is asked as the
+    last turn of its conversation, through `ask(question, history)`."""
     results = []
     for case in cases:
+        history = conversation(ask, case.history)
         started = time.perf_counter()
-        answer = ask(case.question)
+        answer = ask(case.question, history) if case.history else ask(case.question)
         results.append(_score(case, answer, (time.perf_counter() - started) * 1000))
     summary = _summary(results)
     summary["by_route"] = {route: _summary([r for r in results if r.case.expect_route == route], brief=True)
                            for route in ROUTES}
+    if any(r.case.history for r in results):
+        summary["conversations"] = _conversations(results)
     summary["failures"] = [{"question": r.case.question, "expected": _expected(r.case),
                             "got": {"route": r.answer.route, "answer": r.answer.text[:300], "lead": r.answer.lead,
-                                    "abstained": r.answer.abstained,
-                                    "sources": [s.source for s in r.answer.sources[:5]], "problems": r.problems}}
-                           for r in results if False in (r.route_ok, r.answer_ok, r.abstain_ok, r.lead_ok)]
+                                    "abstained": r.answer.abstained, "rewritten": r.answer.rewritten,
+                                    "sources": [s.source for s in r.answer.sources[:5]], "problems": r.problems},
+                            **({"history": list(r.case.history)} if r.case.history else {})}
+                           for r in results if False in (r.route_ok, r.answer_ok, r.abstain_ok, r.rewrite_ok, r.lead_ok)]
     return summary
+
+
+def conversation(ask, questions: tuple[str, ...] | list[str]) -> list[dict]:
+    """Ask `questions` in order in one conversation, as the web chat does: each turn is given the last
+    messages before it, and its question and answer text join the history. Returns the history the next
+    question is asked with."""
+    from agent.answer.followup import MAX_MESSAGES  # the web chat passes the same number of messages
+
+    history: list[dict] = []
+    for question in questions:
+        answer = ask(question, history[-MAX_MESSAGES:])
+        history = [*history, {"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
+    return history[-MAX_MESSAGES:]
+
+
+def _conversations(results: list[_Result]) -> dict:
+    """Over the cases asked in a conversation: how often the question was rewritten when it should have
+    been (a follow-up understood) and left alone when it should have been (a new topic)."""
+    judged = [r for r in results if r.case.history]
+    followups = [r for r in judged if r.case.expect_rewritten is True]
+    new_topics = [r for r in judged if r.case.expect_rewritten is False]
+    return {"cases": len(judged),
+            "rewritten_when_due": _rate([bool(r.answer.rewritten) for r in followups]),
+            "left_alone_when_due": _rate([not r.answer.rewritten for r in new_topics])}
 
 
 def _score(case: Case, answer: Answer, latency_ms: float) -> _Result:
@@ -93,6 +136,11 @@ def _score(case: Case, answer: Answer, latency_ms: float) -> _Result:
         result.route_ok = answer.route == case.expect_route
         if not result.route_ok:
             result.problems.append(f"route {answer.route}, expected {case.expect_route}")
+    if case.expect_rewritten is not None:
+        result.rewrite_ok = bool(answer.rewritten) == case.expect_rewritten
+        if not result.rewrite_ok:
+            result.problems.append(f"rewritten as {answer.rewritten!r}, expected to be asked as it is"
+                                   if answer.rewritten else "not rewritten from the conversation")
     text = fold_compact(answer.text)
     if case.expect_source:
         wanted = fold_compact(case.expect_source)
@@ -160,7 +208,8 @@ def _abstention(results: list[_Result]) -> dict:
 def _expected(case: Case) -> dict:
     return {k: v for k, v in {"route": case.expect_route, "contains": list(case.expect_contains),
                               "any": list(case.expect_any), "source": case.expect_source,
-                              "abstain": case.expect_abstain, "lead_any": list(case.expect_lead_any)}.items() if v is not None and v != [] and v != ()}
+                              "abstain": case.expect_abstain, "lead_any": list(case.expect_lead_any),
+                              "rewritten": case.expect_rewritten}.items() if v is not None and v != [] and v != ()}
 
 
 def format_table(summary: dict) -> str:
@@ -175,6 +224,10 @@ def format_table(summary: dict) -> str:
     if abstention["cases"]:
         lines.append(f"abstention ({abstention['cases']} cases): precision {show(abstention['precision'])}  "
                      f"recall {show(abstention['recall'])}")
+    talks = summary.get("conversations")
+    if talks:
+        lines.append(f"conversations ({talks['cases']} cases): rewritten when due {show(talks['rewritten_when_due'])}  "
+                     f"left alone when due {show(talks['left_alone_when_due'])}")
     if summary.get("lead_accuracy") is not None:
         lines.append(f"lead holds the expected text: {show(summary['lead_accuracy'])}")
     lines.append(f"retrieval (doc cases): hit@1 {show(summary['hit_at_1'])}  hit@5 {show(summary['hit_at_5'])}  "
