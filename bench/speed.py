@@ -29,11 +29,12 @@ from agent.index.embedders import Embedder, create_embedder
 from agent.index.fusion import CANDIDATES
 from agent.index.knowledge_base import KnowledgeBase
 from agent.index.lexical import LexicalIndex, Tokenizer
+from agent.index.vector_cache import VectorCache
 from agent.settings import REPO_ROOT, Settings
 from bench import report
-from bench.corpus import (DIMENSION, PASSAGE_CHARS, Corpus, faq_questions, load_corpus, prepare_corpus,
-                          random_unit_vectors, synthetic_faq, synthetic_passages, synthetic_terms, term_questions,
-                          write_generation)
+from bench.corpus import (DIMENSION, PASSAGE_CHARS, TERM_CONTEXT_QUESTIONS, Corpus, faq_questions, load_corpus,
+                          prepare_corpus, random_unit_vectors, synthetic_faq, synthetic_passages, synthetic_terms,
+                          term_questions, write_generation)
 from bench.measure import (current_rss_mb, fastest_read_s, folder_mb, load_average, matmul_gflops,
                            memory_bandwidth_gb_s, peak_rss_mb, timed)
 from bench.plan import FULL, QUICK, Plan
@@ -41,7 +42,8 @@ from bench.quality import CASES_DIR, SAMPLE_KNOWLEDGE, offline_settings
 
 log = logging.getLogger(__name__)
 
-TARGETS_MS = {"term": 5.0, "fact": 30.0, "doc": 100.0}  # p95 at the largest size
+TARGETS_MS = {"term": 5.0, "fact": 60.0, "doc": 150.0}  # issue 13: p95 of KnowledgeService.ask (no LLM, the
+# question embedded) at the largest size
 REINGEST_TARGET_S = 3.0
 THROUGHPUT_ROUNDS = 3
 CACHE_SIZED_BYTES = 64 * 2**20
@@ -105,7 +107,10 @@ def doc_worker(size: int, queries: int, work: Path, corpus_path: Path, embedded_
     baseline = current_rss_mb()
     corpus = load_corpus(corpus_path)
     rng = random.Random(51)
-    questions = [rng.choice(corpus.questions) for _ in range(queries)]
+    # Distinct questions, and others for each embedded measurement: a question asked twice would take its
+    # vector from the knowledge base's cache of recent questions.
+    pool = rng.sample(corpus.questions, min(len(corpus.questions), queries + 2 * embedded_queries))
+    questions, embedded = pool[:queries], pool[queries:]
     passages, tokens = synthetic_passages(corpus, size)
     # Hybrid search uses stored vectors only as the configured embedder's: they get its name and dimension.
     embedder = create_embedder(offline_settings(work / "knowledge", work / "index")) if embedded_queries else None
@@ -151,7 +156,8 @@ def doc_worker(size: int, queries: int, work: Path, corpus_path: Path, embedded_
         kb.search(questions[0])
         result["default_ms"] = report.percentiles(timed(lambda q: kb.search(q, k=5), questions, f"search, {size}")[0])
         if embedded_queries:
-            result.update(_embedding_latencies(kb, embedder, questions[:embedded_queries], size))
+            result.update(_embedding_latencies(kb, embedder, embedded[:embedded_queries], embedded[embedded_queries:],
+                                               size))
         result["serving_rss_mb"] = current_rss_mb()
     result.update({"lexical_build_s": round(lexical_build_s, 2), "load_s": round(load_s, 2),
                    "dense_bytes_per_query": size * dimension * 4, "build_peak_rss_mb": build_peak,
@@ -159,11 +165,13 @@ def doc_worker(size: int, queries: int, work: Path, corpus_path: Path, embedded_
     return result
 
 
-def _embedding_latencies(kb: KnowledgeBase, embedder: Embedder, embedded: list[str], size: int) -> dict:
-    """Hybrid search and the question's embedding alone, with torch's default threads and with one."""
+def _embedding_latencies(kb: KnowledgeBase, embedder: Embedder, embedded: list[str], others: list[str],
+                         size: int) -> dict:
+    """Hybrid search and the question's embedding alone, with torch's default threads and with one (on
+    `others`, so no vector comes from the cache)."""
     import torch
 
-    kb.search(embedded[0], dense_weight=1.0)  # loads the index's own embedder
+    kb.search("预热的问题", dense_weight=1.0)  # loads the index's own embedder
     result = {"embedded_queries": len(embedded), "torch_threads": torch.get_num_threads()}
     result["hybrid_ms"] = report.percentiles(
         timed(lambda q: kb.search(q, k=5, dense_weight=1.0), embedded, f"hybrid search, {size}")[0])
@@ -172,8 +180,98 @@ def _embedding_latencies(kb: KnowledgeBase, embedder: Embedder, embedded: list[s
     result["query_embedding_one_thread_ms"] = report.percentiles(
         timed(lambda q: embedder.encode_queries([q]), embedded, "embed, one thread")[0])
     result["hybrid_one_thread_ms"] = report.percentiles(
-        timed(lambda q: kb.search(q, k=5, dense_weight=1.0), embedded, f"hybrid search, one thread, {size}")[0])
+        timed(lambda q: kb.search(q, k=5, dense_weight=1.0), others, f"hybrid search, one thread, {size}")[0])
     return result
+
+
+def full_path_worker(kind: str, size: int, queries: int, work: Path, corpus_path: Path | None = None) -> dict:
+    """What a user waits for, with the real embedder embedding every question: `Router.route` (glossary,
+    term-intent classifier, FAQ by words and by meaning, passages by words and vectors, the calibrated
+    decision) and `KnowledgeService.ask` with no LLM (the decision and the answer's words). The index holds
+    `size` synthetic terms, FAQ entries or passages with synthetic random unit vectors standing in for the
+    embedder's, so the time is real and the decisions on meaning are not: 'correct' is reported, not judged."""
+    from agent.answer.router import Router
+    from agent.answer.service import KnowledgeService
+
+    baseline = current_rss_mb()
+    with tempfile.TemporaryDirectory(dir=work) as folder:
+        settings = offline_settings(Path(folder) / "knowledge", Path(folder) / "index")
+        embedder = create_embedder(settings)
+        asked, generation = _full_path_knowledge(kind, size, queries, embedder, corpus_path)
+        write_generation(settings.index_dir, embedder_name=embedder.name, settings=settings, **generation)
+        del generation
+        gc.collect()
+        questions = list(dict.fromkeys(q for q, _ in asked))  # distinct: no answer comes from the vector cache
+        result = {"route": kind, "size": size, "unit": {"term": "terms", "fact": "FAQ entries", "doc": "passages"}[kind],
+                  "questions": len(questions), "load_before": load_average()}
+        router = Router(KnowledgeBase.load(settings))
+        router.route("这是用来预热的问题，AM是什么意思，年假怎么申请？")  # jieba, the embedder, the classifier, the matcher
+        times, decisions = timed(router.route, questions, f"Router.route, {kind} {size}")
+        result["route_ms"] = report.percentiles(times)
+        result["routes"] = {r: sum(d.route == r and not d.abstained for d in decisions) for r in ("term", "fact", "doc")}
+        result["routes"]["abstained"] = sum(d.abstained for d in decisions)
+        expected = dict(asked)
+        result["correct"] = round(sum(_decided_right(kind, d, expected[q]) for q, d in zip(questions, decisions))
+                                  / len(questions), 4)
+        if kind == "term":
+            plain = {q for q, _ in asked[:queries // 2]}  # TERM_QUESTIONS; the rest need the classifier
+            result["route_plain_ms"] = report.percentiles([t for q, t in zip(questions, times) if q in plain])
+            result["route_classified_ms"] = report.percentiles([t for q, t in zip(questions, times) if q not in plain])
+        del router, decisions
+        gc.collect()
+        service = KnowledgeService(settings)
+        if service.last_report.changed:
+            raise RuntimeError("the synthetic generation was re-indexed instead of answered from")
+        service.ask("这是用来预热的问题，AM是什么意思，年假怎么申请？")
+        times, answers = timed(service.ask, questions, f"KnowledgeService.ask, {kind} {size}")
+        result["ask_ms"] = report.percentiles(times)
+        if kind == "term":
+            result["ask_plain_ms"] = report.percentiles([t for q, t in zip(questions, times) if q in plain])
+            result["ask_classified_ms"] = report.percentiles([t for q, t in zip(questions, times) if q not in plain])
+        result["ask_max_ms"] = round(max(times), 3)
+        result["query_embedding_ms"] = report.percentiles(
+            timed(lambda q: embedder.encode_queries([q]), questions, "question embedding alone")[0])
+        result["load_after"] = load_average()
+        result["serving_rss_mb"] = current_rss_mb()
+    result.update({"baseline_rss_mb": baseline, "peak_rss_mb": peak_rss_mb(),
+                   "vectors": "synthetic random unit vectors labelled as the embedder's", "embedder": embedder.name})
+    return result
+
+
+def _full_path_knowledge(kind: str, size: int, queries: int, embedder: Embedder, corpus_path: Path | None
+                         ) -> tuple[list[tuple[str, object]], dict]:
+    """(question, what it should find) pairs, and the records, indexes and synthetic vectors of the index."""
+    dimension = embedder.dimension
+    if kind == "term":
+        terms = synthetic_terms(size)
+        asked = term_questions(terms, queries // 2) + term_questions(terms, queries - queries // 2, seed=13,
+                                                                     templates=TERM_CONTEXT_QUESTIONS)
+        return asked, {"terms": terms, "term_vectors": random_unit_vectors(size, dimension=dimension)}
+    if kind == "fact":
+        entries = synthetic_faq(size)
+        passages = [faq_passage(e) for e in entries]
+        asked = faq_questions(entries, queries)
+        rows = sum(1 + len(e.similar) for e in entries)
+    else:
+        corpus = load_corpus(corpus_path)
+        rng = random.Random(52)
+        asked = [(q, None) for q in rng.sample(corpus.questions, min(queries, len(corpus.questions)))]
+        entries, (passages, tokens) = [], synthetic_passages(corpus, size)
+        rows = 0
+    if kind == "fact":
+        tokenizer = Tokenizer(())
+        tokens = [tokenizer.tokens(p.text) for p in passages]
+    return asked, {"faq": entries, "passages": passages, "lexical": LexicalIndex.build(tokens),
+                   "dense": DenseIndex.build(random_unit_vectors(len(passages), dimension=dimension)),
+                   "faq_vectors": random_unit_vectors(rows, seed=43, dimension=dimension) if rows else None}
+
+
+def _decided_right(kind: str, decision, expected) -> bool:
+    if kind == "term":
+        return decision.route == "term" and expected in decision.terms
+    if kind == "fact":
+        return decision.route == "fact" and decision.faq is not None and decision.faq.entry == expected
+    return decision.route == "doc" and not decision.abstained
 
 
 def _numpy_top_k(vectors: np.ndarray, query: np.ndarray, k: int) -> np.ndarray:
@@ -259,10 +357,12 @@ def _flops_per_passage(settings: Settings, texts: list[str]) -> float | None:
 
 
 def reingest(work: Path, corpus: Corpus, plan: Plan) -> dict:
-    """Time `ingest` after one file of a ~10k-passage knowledge folder changes, in a process that has the
-    embedding model loaded (as the app and the file watcher have), and as a fresh `python -m agent ingest`."""
-    import torch
-
+    """Time re-indexing after one file of a ~10k-passage knowledge folder changes, in a process that has the
+    embedding model loaded (as the app and the file watcher have): until the change is searchable (the app's
+    way: the lexical index published, vectors after) and until its vectors are in too; then as a fresh
+    `python -m agent ingest`. The unchanged files' vectors are synthetic (random unit vectors put in the
+    vector cache at set-up: the bundled embedder takes about half a second a passage here); the changed
+    file's passages are embedded for real."""
     folder = work / "speed" / f"reingest-{plan.reingest_files}"
     docs = folder / "knowledge" / "docs"
     docs.mkdir(parents=True, exist_ok=True)
@@ -273,30 +373,36 @@ def reingest(work: Path, corpus: Corpus, plan: Plan) -> dict:
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")
     settings = offline_settings(folder / "knowledge", folder / "index")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the setup is not what is measured; one thread is kinder to a shared machine
+    embedder = create_embedder(settings)
     started = time.perf_counter()
-    try:
-        setup = ingest(settings, show_progress=True)
-    finally:
-        torch.set_num_threads(threads)
+    setup = ingest(settings, show_progress=True, embedder=embedder, wait_for_vectors=False)
+    if setup.pending is not None:
+        _cache_synthetic_vectors(settings, setup.pending)
+        setup.pending.run()
     setup_s = time.perf_counter() - started
     failed = [f"{f.path}: {f.error}" for f in setup.files if f.status == "error"]
     if failed:  # the figures would describe an index without those files
         raise RuntimeError(f"{len(failed)} knowledge files failed to ingest, e.g. {failed[0]}")
     passages = len(KnowledgeBase.load(settings).passages)
+    Tokenizer(()).tokens("预热")  # jieba's dictionary, which a running app has loaded long before
     changed = docs / "article-0000.txt"
     original = changed.read_text(encoding="utf-8")
-    times = []
+    searchable, complete, embedded = [], [], []
     cli_s = None
     try:
         for repeat in range(plan.reingest_repeats):
             for text in (original + f"\n\n第{repeat + 1}次修订：本段为新增内容。", original):
                 changed.write_text(text, encoding="utf-8")
                 started = time.perf_counter()
-                result = ingest(settings)
-                times.append(time.perf_counter() - started)
+                result = ingest(settings, embedder=embedder, wait_for_vectors=False)
+                searchable.append(time.perf_counter() - started)
                 assert result.changed, "the edit was not noticed"
+                missing = result.pending.plan.missing(VectorCache(settings.index_dir)) if result.pending else []
+                embedded.append(len(missing))
+                started = time.perf_counter()
+                if result.pending is not None:
+                    result.pending.run()
+                complete.append(searchable[-1] + time.perf_counter() - started)
         if plan.cli_reingest:
             changed.write_text(original + "\n\n命令行修订。", encoding="utf-8")
             started = time.perf_counter()
@@ -306,10 +412,20 @@ def reingest(work: Path, corpus: Corpus, plan: Plan) -> dict:
             cli_s = round(time.perf_counter() - started, 2)
     finally:
         changed.write_text(original, encoding="utf-8")
-    ingest(settings)
+    ingest(settings, embedder=embedder)
     return {"files": plan.reingest_files, "passages": passages, "setup_ingest_s": round(setup_s, 1),
-            "warm_s": [round(t, 3) for t in times], "warm_median_s": round(statistics.median(times), 3),
-            "warm_max_s": round(max(times), 3), "cli_s": cli_s}
+            "searchable_s": [round(t, 3) for t in searchable], "warm_s": [round(t, 3) for t in complete],
+            "texts_embedded": embedded, "searchable_median_s": round(statistics.median(searchable), 3),
+            "warm_median_s": round(statistics.median(complete), 3), "warm_max_s": round(max(complete), 3),
+            "cli_s": cli_s, "load_average": load_average()}
+
+
+def _cache_synthetic_vectors(settings: Settings, pending) -> None:
+    """Random unit vectors in the vector cache for every text the index still lacks one for."""
+    cache = VectorCache(settings.index_dir)
+    missing = pending.plan.missing(cache)
+    cache.add([key for key, _, _ in missing], random_unit_vectors(len(missing), seed=72,
+                                                                  dimension=pending.embedder.dimension))
 
 
 def throughput(work: Path, plan: Plan, threads: int = 8) -> dict:
@@ -402,12 +518,16 @@ def run(plan: Plan, work: Path) -> dict:
     routes += phase("fact", lambda: [run_worker("fact", n, plan.queries, work) for n in plan.faq_sizes])
     documents = phase("doc", lambda: [run_worker("doc", n, plan.queries, work, corpus_path, plan.doc_queries)
                                       for n in plan.passage_sizes])
+    full_path = phase("full path", lambda: [
+        run_worker(f"full-{kind}", max(sizes), plan.full_path_queries, work, corpus_path)
+        for kind, sizes in (("term", plan.glossary_sizes), ("fact", plan.faq_sizes), ("doc", plan.passage_sizes))])
     result = {
         "environment": report.environment(),
         "load_average": {"before": load_before},
         "bounds": {"memory_read_gb_s": bandwidth, "matmul_gflops": gflops},
         "routes": routes,
         "documents": documents,
+        "full_path": full_path,
         "ingest": phase("ingest rates", ingest_rates, corpus, plan, settings, gflops),
         "reingest": phase("re-ingest", reingest, work, corpus, plan),
         "throughput": phase("throughput", throughput, work, plan),
@@ -431,22 +551,28 @@ def run(plan: Plan, work: Path) -> dict:
 
 
 def targets(result: dict) -> list[dict]:
-    largest = {route: max((r for r in result["routes"] if r["route"] == route), key=lambda r: r["size"])
-               for route in ("term", "fact")}
-    doc = max(result["documents"], key=lambda r: r["size"])
+    """Issue 13's targets, each on what a user waits for: KnowledgeService.ask with the question embedded."""
+    full = {row["route"]: row for row in result["full_path"]}
+    term, fact, doc = full["term"], full["fact"], full["doc"]
+    reindex = result["reingest"]
     rows = [
-        {"target": f"term p95 < {TARGETS_MS['term']:g} ms", "at": f"{largest['term']['size']:,} terms",
-         "measured": largest["term"]["latency_ms"]["p95"], "limit": TARGETS_MS["term"]},
-        {"target": f"fact p95 < {TARGETS_MS['fact']:g} ms", "at": f"{largest['fact']['size']:,} FAQ entries",
-         "measured": largest["fact"]["latency_ms"]["p95"], "limit": TARGETS_MS["fact"]},
-        {"target": f"doc retrieval p95 < {TARGETS_MS['doc']:g} ms", "at": f"{doc['size']:,} passages, default",
-         "measured": doc["default_ms"]["p95"], "limit": TARGETS_MS["doc"]},
-        {"target": f"re-ingest one changed file < {REINGEST_TARGET_S:g} s",
-         "at": f"{result['reingest']['passages']:,} passages, warm process",
-         "measured": result["reingest"]["warm_median_s"], "limit": REINGEST_TARGET_S},
+        {"target": f"term p95 ≤ {TARGETS_MS['term']:g} ms", "at": f"{term['size']:,} terms, every wording",
+         "measured": term["ask_ms"]["p95"], "limit": TARGETS_MS["term"]},
+        {"target": f"term p95 ≤ {TARGETS_MS['term']:g} ms", "at": f"{term['size']:,} terms, common wordings only",
+         "measured": term["ask_plain_ms"]["p95"], "limit": TARGETS_MS["term"]},
+        {"target": f"fact p95 ≤ {TARGETS_MS['fact']:g} ms", "at": f"{fact['size']:,} FAQ entries",
+         "measured": fact["ask_ms"]["p95"], "limit": TARGETS_MS["fact"]},
+        {"target": f"doc p95 ≤ {TARGETS_MS['doc']:g} ms", "at": f"{doc['size']:,} passages",
+         "measured": doc["ask_ms"]["p95"], "limit": TARGETS_MS["doc"]},
+        {"target": f"re-index one changed file ≤ {REINGEST_TARGET_S:g} s",
+         "at": f"{reindex['passages']:,} passages, warm process, until searchable",
+         "measured": reindex["searchable_median_s"], "limit": REINGEST_TARGET_S},
+        {"target": f"re-index one changed file ≤ {REINGEST_TARGET_S:g} s",
+         "at": f"{reindex['passages']:,} passages, warm process, vectors too",
+         "measured": reindex["warm_median_s"], "limit": REINGEST_TARGET_S},
     ]
     for row in rows:
-        row["met"] = row["measured"] is not None and row["measured"] < row["limit"]
+        row["met"] = row["measured"] is not None and row["measured"] <= row["limit"]
     return rows
 
 
@@ -462,13 +588,17 @@ def markdown(result: dict) -> str:
         f"BLAS matrix-vector product) and the fastest float32 matrix product at {bounds['matmul_gflops']} GFLOP/s "
         "(numpy or torch); the floors below come from these.",
         "",
-        "**Targets**",
+        "**Targets** (issue 13; milliseconds are p95 of `KnowledgeService.ask` with no LLM, the question embedded "
+        "by the real embedder, in process; seconds are medians)",
         "",
         report.markdown_table(["target", "at", "measured", "met"],
                               [[t["target"], t["at"], t["measured"], "yes" if t["met"] else "**no**"]
                                for t in result["targets"]]),
         "",
-        "**Term and fact routes** (`Router.route`, in process, one size per fresh subprocess; synthetic glossaries "
+        *full_path_markdown(result["full_path"]),
+        "",
+        "**Term and fact routes without vectors** (`Router.route` on an index with no vectors, so no question is "
+        "embedded, in process, one size per fresh subprocess; synthetic glossaries "
         "of random abbreviations with English and Chinese names, synthetic Chinese FAQ sheets asked in paraphrase; "
         "'correct': routed to the right term / FAQ entry):",
         "",
@@ -484,8 +614,9 @@ def markdown(result: dict) -> str:
     lines.append(report.markdown_table(["route", "size", "p50 ms", "p95 ms", "correct", "build s",
                                         "RSS MB after imports / peak", "notes"], rows))
     lines += ["", "**Document retrieval without generation** (`KnowledgeBase.search`, k=5, CMRC2018 questions; "
-                  "'default' is what a Chinese question gets: the lexical leg alone, see `KB_DENSE_WEIGHT`; "
-                  "'hybrid' forces dense weight 1 and includes embedding the question; legs alone take 50 "
+                  "'default' is the search as configured (`KB_DENSE_WEIGHT`, auto: words and vectors, dense weight 2), "
+                  "which embeds the question when the index has vectors; 'hybrid' forces dense weight 1; every "
+                  "timed question is distinct, so none takes its vector from the cache; legs alone take 50 "
                   "candidates). The dense floor: the bytes a flat search must read (passages x 384 x 4) over the "
                   "memory bandwidth, or the fastest numpy read of those same vectors, whichever is less.", ""]
     rows = []
@@ -529,16 +660,46 @@ def markdown(result: dict) -> str:
         + (f"; at {i['embedding_gflop_per_passage']} GFLOP per passage the matrix-product rate allows at most "
            f"{i['embedding_floor_per_s']}/s." if i["embedding_floor_per_s"] else "."),
         "",
-        f"**Re-ingest after one file changes** in a {r['passages']:,}-passage index ({r['files']} files), in a "
-        f"process with the embedding model loaded (the app, the file watcher): median {r['warm_median_s']} s, "
-        f"worst {r['warm_max_s']} s over {len(r['warm_s'])} edits"
+        f"**Re-index after one file changes** in a {r['passages']:,}-passage index ({r['files']} files), in a "
+        f"process with the embedding model loaded (the app, the file watcher), over {len(r['warm_s'])} edits: "
+        f"searchable again (the lexical index published, as the app does before the vectors) after a median "
+        f"{r['searchable_median_s']} s; with the changed passages' vectors ({', '.join(map(str, r['texts_embedded']))} "
+        f"texts embedded per edit) a median {r['warm_median_s']} s, worst {r['warm_max_s']} s"
         + (f"; a fresh `python -m agent ingest` process takes {r['cli_s']} s" if r["cli_s"] is not None else "")
-        + f". Setting up that index took {r['setup_ingest_s']} s (kept in bench/.work between runs, so usually "
-        "only a check that nothing changed). Only the changed file is parsed and embedded, but the rest grows with "
-        "the index: every passage's tokens are read back, the vocabulary and the bm25s index are rebuilt from all "
-        "passages (bm25s cannot add to an index), and passages, tokens and vectors are rewritten in full.",
+        + f". Load average at the end: {r['load_average']}. Setting up that index took {r['setup_ingest_s']} s "
+        "(kept in bench/.work between runs; the unchanged files' vectors there are synthetic, put in the vector "
+        "cache, since the bundled embedder takes about half a second a passage here). Only the changed file is "
+        "parsed, tokenised and embedded; the other passages' token ids are read back from the previous generation "
+        "and the BM25 matrix is computed from all of them over whole arrays (agent/index/lexical.py), with the "
+        "numbers bm25s computes.",
     ]
     return "\n".join(lines)
+
+
+def full_path_markdown(rows: list[dict]) -> list[str]:
+    header = ("**What a user waits for** (`python -m bench.speed --worker full-ROUTE SIZE --queries N --work bench/.work "
+              "[--corpus bench/.work/speed/cmrc-sentences.json]`): `Router.route` (glossary, term-intent classifier, "
+              "FAQ by words and by meaning, passages by words and vectors, the calibrated decision) and "
+              "`KnowledgeService.ask` with no LLM, each question distinct and embedded by the real embedder "
+              f"({rows[0]['embedder'] if rows else '—'}). The index's vectors are synthetic random unit vectors "
+              "labelled as that embedder's, so the times are real but the decisions by meaning are not: with random "
+              "vectors most FAQ and document questions end in an abstention, which searches the FAQ and the "
+              "passages both, the longest path. Term questions are half in common wordings (`AM是什么意思`), "
+              "answered without the classifier, half in wordings the classifier decides on the question's vector.")
+    table = []
+    for r in rows:
+        extra = ""
+        if r["route"] == "term":
+            extra = (f"common wordings p95 {r['ask_plain_ms']['p95']} ms; classifier wordings p95 "
+                     f"{r['ask_classified_ms']['p95']} ms")
+        table.append([r["route"], f"{r['size']:,} {r['unit']}", r["questions"], _p50_p95(r, "route_ms"),
+                      _p50_p95(r, "ask_ms"), r["ask_max_ms"], _p50_p95(r, "query_embedding_ms"),
+                      ", ".join(f"{k} {v}" for k, v in r["routes"].items() if v), f"{r['correct']:.0%}",
+                      f"{r['load_before']} → {r['load_after']}", f"{r['serving_rss_mb']:.0f}", extra])
+    return [header, "", report.markdown_table(
+        ["route", "size", "questions", "Router.route p50/p95 ms", "ask p50/p95 ms", "ask max ms",
+         "question embedding alone p50/p95 ms", "decided", "correct", "load average before → after",
+         "RSS MB", "notes"], table)]
 
 
 def _p50_p95(row: dict, key: str) -> str:
@@ -602,6 +763,9 @@ def _worker_main(argv: list[str]) -> int:
         result = fact_worker(size, args.queries, work)
     elif kind == "doc":
         result = doc_worker(size, args.queries, work, Path(args.corpus), args.embedded_queries)
+    elif kind.startswith("full-"):
+        result = full_path_worker(kind.removeprefix("full-"), size, args.queries, work,
+                                  Path(args.corpus) if args.corpus else None)
     else:
         parser.error(f"unknown worker kind {kind}")
     print(json.dumps(result))
