@@ -182,6 +182,16 @@ class QuestionLog:
             sql += " WHERE " + " AND ".join(conditions)
         return [_logged(row) for row in self.database.read(sql + " ORDER BY asked_at DESC", tuple(parameters))]
 
+    def open_rows(self, low_confidence: float, limit: int) -> list[LoggedQuestion]:
+        """The newest `limit` questions not fixed yet that abstained, were rated down or were answered with a
+        confidence below `low_confidence`. MemoryUnavailable when the database fails."""
+        self._schema()
+        rows = self.database.read(
+            f"SELECT {', '.join(COLUMNS)} FROM questions WHERE fixed_at IS NULL AND "
+            "(abstained = 1 OR rating = 'down' OR confidence < ?) ORDER BY asked_at DESC LIMIT ?",
+            (low_confidence, limit))
+        return [_logged(row) for row in rows]
+
     def mark_fixed(self, ids: list[str], fix: str) -> int:
         """Marks questions as fixed (they leave the list of questions to complete); returns how many."""
         if not ids:

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 LOW_CONFIDENCE = 0.5  # an answer below this is as likely wrong as right: the owner should look at it
 GROUP_STANDING = 5.0  # standard deviations above background questions (see docs in README, 知识维护)
 MAX_GROUPS = 50
+MAX_OPEN_ROWS = 2000  # the newest questions needing work that are grouped: enough to show what matters most
 _NOT_WORD = re.compile(r"[\W_]+")
 
 
@@ -89,13 +90,17 @@ class Review:
     def groups(self, limit: int = MAX_GROUPS, with_candidates: bool = True) -> list[QuestionGroup]:
         """The groups of questions that need work, most asked first, then newest. MemoryUnavailable when the
         log cannot be read."""
-        rows = [row for row in self.log.rows() if needs_work(row)]
+        rows = [row for row in self.log.open_rows(LOW_CONFIDENCE, MAX_OPEN_ROWS) if needs_work(row)]
         groups = group_questions(rows, self._vectors)[:limit]
         if with_candidates:
-            router = self.service.router
             for group in groups:
-                group.candidates = hit_test(router, group.question)
+                self.weigh(group)
         return groups
+
+    def weigh(self, group: QuestionGroup) -> HitTest:
+        """What the assistant weighs for the group's first question now (kept in group.candidates)."""
+        group.candidates = hit_test(self.service.router, group.question)
+        return group.candidates
 
     def _vectors(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
         """The texts' vectors and, per text, its background cosines' mean and spread; None without an embedder."""
@@ -192,7 +197,7 @@ class Review:
     def _answered_by(self, kind: str, written: Written, questions: list[str]) -> set[str]:
         """Open log rows the fix answers: those asked in one of its wordings, or, for a term, those that now
         name it."""
-        open_rows = [row for row in self.log.rows() if needs_work(row)]
+        open_rows = [row for row in self.log.open_rows(LOW_CONFIDENCE, MAX_OPEN_ROWS) if needs_work(row)]
         wordings = {normalised(q) for q in questions} - {""}
         found = {row.id for row in open_rows if normalised(row.asked) in wordings}
         if kind == "term":

@@ -266,7 +266,7 @@ def build_review(app: gr.Blocks, service: KnowledgeService, database: MemoryData
                 hit_passages_heading = gr.Markdown(elem_id="kb-hit-passages-heading")
                 hit_passages = gr.Dataframe(interactive=False, wrap=True, latex_delimiters=[],
                                             elem_id="kb-hit-passages")
-            with gr.Tab(labels["tab_figures"], id="figures", elem_id="kb-figures-tab"):
+            with gr.Tab(labels["tab_figures"], id="figures", elem_id="kb-figures-tab") as figures_tab:
                 figures_refresh = gr.Button(labels["refresh"], size="sm", elem_id="kb-figures-refresh")
                 figures_note = gr.Markdown(elem_id="kb-figures-note")
                 with gr.Row():
@@ -287,7 +287,7 @@ def build_review(app: gr.Blocks, service: KnowledgeService, database: MemoryData
         if not question_log.enabled:
             return [], gr.update(choices=[], value=None), labels["log_off"]
         try:
-            found = review.groups()
+            found = review.groups(with_candidates=False)  # weighed when one is chosen: a page load stays quick
         except MemoryUnavailable as exc:
             return [], gr.update(choices=[], value=None), labels["log_failed"].format(error=type(exc).__name__)
         choices = [(_group_choice(group, labels), group.id) for group in found]
@@ -298,6 +298,7 @@ def build_review(app: gr.Blocks, service: KnowledgeService, database: MemoryData
         group = _find(listed, group_id)
         if group is None or not allowed(request):
             return "", gr.update(choices=[], value=None), gr.update(choices=[], value=[]), "", "", "", ""
+        review.weigh(group)
         entries = _entry_choices(service, group.candidates)
         unknown = group.candidates.understanding.unknown_terms if group.candidates is not None else []
         return (group_detail(group, labels), gr.update(choices=entries, value=entries[0][1] if entries else None),
@@ -389,14 +390,14 @@ def build_review(app: gr.Blocks, service: KnowledgeService, database: MemoryData
 
     figure_outputs = [figures_note, per_day, routes, csv_button]
     figures_refresh.click(show_figures, outputs=figure_outputs)
+    figures_tab.select(show_figures, outputs=figure_outputs)
 
     def page_opened(request: gr.Request):
         owner = allowed(request)
         listed, listing_update, note_text = list_groups(request) if owner else ([], gr.update(), "")
-        figures = show_figures(request) if owner else ("", None, None, None)
-        return (gr.update(visible=owner), gr.update(visible=not owner), listed, listing_update, note_text, *figures)
+        return gr.update(visible=owner), gr.update(visible=not owner), listed, listing_update, note_text
 
-    app.load(page_opened, outputs=[owners_section, readers_note, *listing, *figure_outputs])
+    app.load(page_opened, outputs=[owners_section, readers_note, *listing])
 
 
 def _find(listed: list[QuestionGroup], group_id) -> QuestionGroup | None:
