@@ -354,9 +354,16 @@ def test_a_conversation_can_be_renamed_and_deleted(app, page):
     open_chat(page, app.url)
     new_chat(page)
     ask(page, "FOB是什么意思？")
-    page.fill("#kb-rename input, #kb-rename textarea", "外贸术语 FOB")
+    title = page.locator("#kb-rename input, #kb-rename textarea")
+    expect(title).to_have_value("FOB是什么意思？")  # the new conversation's title, once it is listed
+    title.fill("外贸术语 FOB")
     page.click("#kb-rename-button")
     expect(page.locator("#kb-history")).to_contain_text("外贸术语 FOB")
+    page.once("dialog", lambda dialog: dialog.dismiss())  # changing one's mind keeps it
+    page.click("#kb-delete")
+    page.wait_for_timeout(1000)
+    expect(page.locator("#kb-history")).to_contain_text("外贸术语 FOB")
+    page.once("dialog", lambda dialog: dialog.accept())
     page.click("#kb-delete")
     expect(page.locator("#kb-history")).not_to_contain_text("外贸术语 FOB")
     expect(page.locator("#kb-chat .kb-badge")).to_have_count(0)

@@ -2,6 +2,7 @@
 built by render, tables and manage; this module only places components and connects events."""
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 
@@ -128,7 +129,8 @@ def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
         yield from ask(value, chat, view, browser_id, request)
 
     def after_turn(view, browser_id, request: gr.Request):
-        return conversation_list(owner_of(request, browser_id), view.conversation_id)
+        listed = conversation_list(owner_of(request, browser_id), view.conversation_id)
+        return (*listed, _title(view.conversation_id, browser_id, request))
 
     def open_conversation(conversation_id, browser_id, request: gr.Request):
         chat, view = memory.open(owner_of(request, browser_id), conversation_id or "", labels)
@@ -159,8 +161,10 @@ def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
                 gr.Warning(labels["history_failed"].format(error=type(exc).__name__))
         return conversation_list(owner, view.conversation_id)
 
-    def delete(view, browser_id, request: gr.Request):
+    def delete(confirmed, view, browser_id, request: gr.Request):
         owner = owner_of(request, browser_id)
+        if not confirmed:
+            return gr.update(), view, gr.update(), gr.update(), gr.update()
         if memory.conversations is not None and owner and view.conversation_id:
             try:
                 memory.conversations.delete(owner, view.conversation_id)
@@ -210,6 +214,7 @@ def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
                 with gr.Row():
                     rename_button = gr.Button(labels["rename"], size="sm", elem_id="kb-rename-button")
                     delete_button = gr.Button(labels["delete"], size="sm", variant="stop", elem_id="kb-delete")
+                confirmed = gr.Checkbox(visible=False)  # the browser's "delete?" confirmation
         gr.Markdown(f"## {labels['title']}")
         gr.Markdown(labels["subtitle"], elem_id="kb-subtitle")
         status_bar = gr.HTML(status(), elem_id="kb-status")
@@ -257,7 +262,7 @@ def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
 
         chat_io = dict(inputs=[question, chatbot, view, browser_id], outputs=[question, chatbot, view, chat_note],
                        show_progress_on=[chatbot])
-        listing = dict(inputs=[view, browser_id], outputs=[history, history_note], show_progress="hidden")
+        listing = dict(inputs=[view, browser_id], outputs=[history, history_note, title_box], show_progress="hidden")
         question.submit(ask, **chat_io).then(after_turn, **listing)
         send.click(ask, **chat_io).then(after_turn, **listing)
         selected_io = dict(inputs=[chatbot, view, browser_id], outputs=[question, chatbot, view, chat_note],
@@ -270,7 +275,8 @@ def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
         new_chat_button.click(new_chat, **new_chat_io)
         chatbot.clear(new_chat, **new_chat_io)  # the chat's own 🗑 starts afresh; the stored conversation stays
         rename_button.click(rename, inputs=[title_box, view, browser_id], outputs=[history, history_note])
-        delete_button.click(delete, inputs=[view, browser_id],
+        delete_button.click(None, js=f"() => confirm({json.dumps(labels['delete_confirm'])})", outputs=[confirmed]).then(
+            delete, inputs=[confirmed, view, browser_id],
                             outputs=[chatbot, view, title_box, history, history_note])
         views = [status_bar, file_list, glossary, faq]
         upload_button.click(upload, inputs=[files, kind, glossary_query, faq_query],
