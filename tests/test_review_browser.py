@@ -59,7 +59,7 @@ def browser():
     with sync_playwright() as playwright, tempfile.TemporaryDirectory(prefix="kb-chromium-") as profile:
         context = playwright.chromium.launch_persistent_context(
             profile, executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, locale="zh-CN",
-            viewport={"width": 1280, "height": 900})
+            viewport={"width": 1280, "height": 900}, accept_downloads=True)
         context.set_default_timeout(60_000)
         yield context
         context.close()
@@ -136,12 +136,16 @@ def test_the_hit_test_shows_how_a_question_is_understood_and_decided(app, page, 
     expect(page.locator("#kb-hit-terms table")).to_contain_text("Account Manager")
 
 
-def test_the_figures_count_the_logged_questions(app, page):
+def test_the_figures_count_the_logged_questions_and_the_log_downloads_as_csv(app, page):
     _ask(app, "KPI是什么意思？")
     _open_owners_section(page, app.url, ADMIN)
     page.get_by_role("tab", name="统计").click()
     expect(page.locator("#kb-figures-note")).to_contain_text("个问题")
     expect(page.locator("#kb-figures-per-day")).to_be_visible()
+    with page.expect_download() as download:
+        page.click("#kb-figures-csv")
+    text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    assert text.startswith("id,asked_at,user") and "KPI是什么意思？" in text
 
 
 def test_a_reader_sees_no_review_no_hit_test_and_no_fixes(app, page):

@@ -49,6 +49,11 @@ LABELS: dict[str, dict[str, str]] = {
         "wordings": "问法：",
         "comments": "反馈意见：",
         "candidates": "助手考虑过的候选",
+        "candidate_faq": "问答：{question}（{p:.0%}，{source}）",
+        "candidate_term": "术语：{term}（{found_by} {score:.2f}）",
+        "candidate_passage": "段落：{source} {location}",
+        "why_joined": "（{why}）",
+        "why_separator": "，",
         "decision": "判断：{route}，{reason}（置信度 {confidence:.0%}）",
         "decision_abstained": "判断：未找到答案，{reason}",
         "fix_similar": "加为已有问答的相似问题",
@@ -139,6 +144,11 @@ LABELS: dict[str, dict[str, str]] = {
         "wordings": "Wordings:",
         "comments": "Feedback:",
         "candidates": "Candidates the assistant weighed",
+        "candidate_faq": "FAQ: {question} ({p:.0%}, {source})",
+        "candidate_term": "Term: {term} ({found_by} {score:.2f})",
+        "candidate_passage": "Passage: {source} {location}",
+        "why_joined": " ({why})",
+        "why_separator": ", ",
         "decision": "Decision: {route}, {reason} (confidence {confidence:.0%})",
         "decision_abstained": "Decision: no answer, {reason}",
         "fix_similar": "Add as similar questions of an FAQ entry",
@@ -423,9 +433,10 @@ def _entry_choices(service: KnowledgeService, candidates: HitTest | None) -> lis
 
 
 def group_detail(group: QuestionGroup, labels: dict[str, str]) -> str:
-    why = "，".join(labels[f"why_{reason}"].format(n=n) for reason, n in group.why.items() if n)
+    why = labels["why_separator"].join(labels[f"why_{reason}"].format(n=n) for reason, n in group.why.items() if n)
     lines = [labels["group_heading"].format(question=as_text(group.question)),
-             labels["group_asked"].format(count=group.count, newest=_when(group.newest)) + (f"（{why}）" if why else ""),
+             labels["group_asked"].format(count=group.count, newest=_when(group.newest))
+             + (labels["why_joined"].format(why=why) if why else ""),
              "", labels["wordings"], *[f"- {as_text(q)}" for q in group.questions]]
     if group.comments:
         lines += ["", labels["comments"], *[f"- {as_text(c)}" for c in group.comments[:5]]]
@@ -435,11 +446,12 @@ def group_detail(group: QuestionGroup, labels: dict[str, str]) -> str:
 
 
 def candidate_lines(result: HitTest, labels: dict[str, str]) -> list[str]:
-    lines = [f"- {labels['col_question']}：{as_text(c.entry.question)}（{c.probability:.0%}，{as_text(c.entry.source)}）"
-             for c in result.faq[:3]]
-    lines += [f"- {labels['col_term']}：{as_text(_term_name(c.term))}（{labels['found_by_' + c.found_by]} {c.score:.2f}）"
-              for c in result.terms[:3]]
-    lines += [f"- {labels['col_passage']}：{as_text(h.passage.source)} {as_text(h.passage.location)}"
+    lines = ["- " + labels["candidate_faq"].format(question=as_text(c.entry.question), p=c.probability,
+                                                  source=as_text(c.entry.source)) for c in result.faq[:3]]
+    lines += ["- " + labels["candidate_term"].format(term=as_text(_term_name(c.term)), score=c.score,
+                                                   found_by=labels[f"found_by_{c.found_by}"]) for c in result.terms[:3]]
+    lines += ["- " + labels["candidate_passage"].format(source=as_text(h.passage.source),
+                                                      location=as_text(h.passage.location))
               for h in result.passages[:2]]
     return lines + ["", decision_line(result, labels)]
 
