@@ -82,6 +82,14 @@ def test_a_fragment_takes_the_place_of_the_earlier_term(service):
     assert "Key Account Manager" in answer.text
 
 
+@pytest.mark.parametrize("question, rewritten", [("英文全称？", "AM的英文全称是什么？"),
+                                                ("Chinese name?", "What is the Chinese name of AM?")])
+def test_a_bare_request_for_a_name_asks_it_of_the_earlier_term(service, question, rewritten):
+    answer = service.ask(question, conversation("AM是什么意思？"))
+
+    assert answer.rewritten == rewritten and "Account Manager" in answer.text
+
+
 def test_the_second_meaning_is_the_one_the_glossary_answer_listed_second(service):
     listed = service.ask("FTA是什么意思？").text
     first, second = ("自由贸易协定", "自由贸易区") if listed.index("自由贸易协定") < listed.index("自由贸易区") \

@@ -55,6 +55,7 @@ CACHE_SIZE = 512  # earlier turns as understood, so a conversation's turns are r
 COVERED = 0.5  # share of the user's own content words that the rewritten question's answer must contain
 GAIN = 0.15  # a question with no cue: the rewrite must be this much more confident when both are answered
 SIBLING = 0.86  # least cosine (plus spelling) for a word of the earlier question to stand beside a fragment
+SURE = 0.9  # a stored answer this likely may answer a question with no subject of its own in other words
 LABEL_ZH, LABEL_EN = "理解为：", "understood as: "
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff"
@@ -80,9 +81,9 @@ _ZH_ORDINAL = re.compile(r"第([一二两三四五六七八九十]|\d{1,2})(?:�
 _EN_ORDINAL = re.compile(r"\bthe\s+(first|second|third|fourth|fifth|1st|2nd|3rd|4th|former|latter|last)"
                          r"(?:\s+(?:one|meaning|definition|sense|expansion))?\b", re.IGNORECASE)
 _EN_PREPOSITION = re.compile(r"^(?:for|in|on|at|of|about|to|with|from|by)\s+", re.IGNORECASE)
-_CODE = re.compile(r"^[A-Za-z]{0,3}\d{1,4}[A-Za-z]{0,2}$")  # P1, Q4, 2026, L3
+_CODE = re.compile(r"^[A-Za-z]{0,3}\d{1,4}(?:\.\d+)?(?:[A-Za-z]{0,2}|%)$")  # P1, Q4, 2026, L3, 90%
 _PARENTHESES = re.compile(r"[（(][^）)]*[）)]")
-_SUBJECT_END = re.compile(r"(?:的|是|有|要|会|能|可以|需要|应该|还|都|在|该|得|了吗)+$")
+_SUBJECT_END = re.compile(r"(?:的|是|有|要|可以|需要|应该|还|都|在|该|得|了吗|由|被|给|对|向|跟|从|和|与)+$")
 _EN_QUANTITY = frozenset("many much more most few several lot lots".split())
 _EN_ARTICLE = re.compile(r"^(?:the|its|their)\s+", re.IGNORECASE)
 _EN_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'&.-]*")
@@ -250,15 +251,18 @@ class FollowUps:
 
     def _keep(self, question: str, how: str, own: RouteDecision, rewritten: RouteDecision) -> bool:
         """Whether the rewritten question's decision is better evidence than the question's own."""
-        if not covers_own_words(question, rewritten, self.router):
+        english = not has_cjk(question)
+        subjectless = how == "subject" and (_leads_on(question, english) or not english and not has_subject(question))
+        if not covers_own_words(question, rewritten, self.router) and not (
+                # "不够用怎么办？" after "员工邮箱容量多大？": an FAQ entry sure to answer it, in words of its own
+                subjectless and rewritten.route == "fact" and rewritten.confidence >= SURE):
             return False
         if how in ("fragment", "ordinal", "pronoun"):
             # The wording points back: keep the rewrite unless it loses an answer the question had alone.
             return not rewritten.abstained or own.abstained
         if rewritten.abstained:
             return False
-        english = not has_cjk(question)
-        if _leads_on(question, english) or not english and not has_subject(question):
+        if subjectless:
             # "需要上传什么材料？", "And how many days do I get?": it asks on about something not named in it.
             return own.abstained or rewritten.confidence >= own.confidence
         # It names what it asks about: the earlier subject must make a weak answer clearly better. A question
@@ -294,6 +298,7 @@ class FollowUps:
             return f"{topic}的{core.removesuffix('的')}是什么？"
         if not english and core.endswith("的") and len(core) > 1:
             return core[:-1] + earlier  # "电子的呢？" after "发票丢了怎么办？": 电子发票丢了怎么办
+        core = _new_part(core, earlier)
         span = self._sibling(core, earlier, context, english)
         if span is None:
             return f"{earlier.rstrip('?？ ')} {core}?" if english else core + earlier
@@ -422,8 +427,11 @@ def _fragment(question: str, english: bool) -> str | None:
     trail = _TRAIL.search(body)
     ends_with_ne = "呢" in trail.group() if trail else False
     body = body[:trail.start()].strip() if trail else body.strip()
-    if not body or not (has_lead or ends_with_ne):
+    if not body:
         return None
+    if not (has_lead or ends_with_ne):
+        # Only a name asked for ("Chinese name?", "英文全称？"): nothing in it says of what.
+        return body if asks_only_meaning(body, []) and _pronoun_prefix(english).sub("", body).strip() else None
     if english:
         if len(body.split()) > 6 or _EN_QUESTION.search(body):
             return None
@@ -611,6 +619,16 @@ def _parallel(fragment: str, word: str, english: bool) -> float:
         return 0.0
     a, b = fragment.lower().split(), word.lower().split()
     return 0.05 if len(a) == len(b) > 1 and set(a) & set(b) else 0.0
+
+
+def _new_part(fragment: str, earlier: str) -> str:
+    """A fragment whose words the earlier question has but for a number keeps only the number ("低于90%呢？"
+    after "AAP低于AIP的95%由谁审批？" stands beside 95%)."""
+    match = re.search(r"[A-Za-z]{0,3}\d+(?:\.\d+)?%?", fragment)
+    if match is None or match.group() == fragment:
+        return fragment
+    rest = [part.strip() for part in (fragment[:match.start()], fragment[match.end():]) if part.strip()]
+    return match.group() if all(part in earlier for part in rest) else fragment
 
 
 def _spelling(a: str, b: str) -> float:
