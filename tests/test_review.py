@@ -236,3 +236,25 @@ def test_old_questions_leave_the_figures_window(owners):
     service, question_log, review = owners
     _ask(service, question_log, "AM是什么意思")
     assert review.figures(days=30, now=time.time() + 40 * 86400)["questions"] == 0
+
+
+def test_two_owners_fixing_through_the_app_at_once_both_get_answered(owners):
+    service, _, review = owners
+    fixes = {"班车几点发车？": "班车每天早上7:30从地铁站发车。", "公司健身房在哪里？": "健身房在园区B座负一层。"}
+    errors: list[Exception] = []
+
+    def owner(question: str, answer: str) -> None:
+        try:
+            review.create_faq(question, answer, user="alice")
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=owner, args=pair) for pair in fixes.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    for question, answer in fixes.items():
+        reply = service.ask(question)
+        assert reply.route == "fact" and answer in reply.text, question
