@@ -386,7 +386,8 @@ def build_review(app: gr.Blocks, service: KnowledgeService, database: MemoryData
             return labels["refused"], None, None, None
         try:
             figures = review.figures(FIGURE_DAYS)
-            csv_path = csv_dir / labels["csv_file"]
+            # A folder per export: two admins exporting at once never write the same file.
+            csv_path = Path(tempfile.mkdtemp(dir=csv_dir)) / labels["csv_file"]
             csv_path.write_text(review.csv(), encoding="utf-8-sig")  # the BOM lets Excel read the Chinese right
         except MemoryUnavailable as exc:
             return labels["log_failed"].format(error=type(exc).__name__), None, None, None
