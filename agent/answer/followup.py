@@ -257,6 +257,9 @@ class FollowUps:
                 # "不够用怎么办？" after "员工邮箱容量多大？": an FAQ entry sure to answer it, in words of its own
                 subjectless and rewritten.route == "fact" and rewritten.confidence >= SURE):
             return False
+        if how == "fragment" and rewritten.route == "term" and not rewritten.abstained and \
+                not _names_fragment(question, rewritten):
+            return False  # "那年假呢？" after "AM代表什么职位？" is not a question about AM
         if how in ("fragment", "ordinal", "pronoun"):
             # The wording points back: keep the rewrite unless it loses an answer the question had alone.
             return not rewritten.abstained or own.abstained
@@ -662,6 +665,15 @@ def own_words(question: str) -> str:
 def own_content(question: str) -> set[str]:
     """The content units of the user's own words (see own_words)."""
     return content_units(own_words(question))
+
+
+def _names_fragment(question: str, decision: RouteDecision) -> bool:
+    """Whether a glossary answer is about the fragment the user typed ("KAM呢？"), not only about the earlier
+    term the fragment was put beside."""
+    from agent.answer.evidence import passage_relevance
+
+    words = own_words(question)
+    return not content_units(words) or passage_relevance(words, [], evidence_text(decision)) >= COVERED
 
 
 def evidence_text(decision: RouteDecision) -> str:
