@@ -31,10 +31,10 @@ log = logging.getLogger(__name__)
 
 SAMPLE_SEED = 7
 SWEEP = {  # one change at a time from the defaults, on the trial set
-    "dense": (0.0, 0.5, 1.0, 2.0),
-    "embedded": (4, 8, 12),
+    "dense": (0.0, 0.25, 0.5, 1.0, 2.0),
+    "embedded": (4, 8),
     "rank_penalty": (0.0, 0.05, 0.1),
-    "margin": (0.0, 0.05, 0.1, 0.2),
+    "margin": (0.0, 0.1, 0.15, 0.2),
     "passages": (1, 3, 5),
 }
 
@@ -183,7 +183,8 @@ def markdown(result: dict) -> str:
                       f"varied alone from the defaults {result['weights']}):", "",
                   report.markdown_table(["variant", "lead holds answer", "baseline", "mean chars", "mean sentences"],
                                         [[r["variant"], r["lead_accuracy"], r["first_sentence_accuracy"],
-                                          r["lead_chars_mean"], r["lead_units_mean"]] for r in tuned["rows"]])]
+                                          f"{r['lead_chars_mean']:.0f}", f"{r['lead_units_mean']:.2f}"]
+                                         for r in tuned["rows"]])]
     return "\n".join(lines)
 
 

@@ -182,6 +182,18 @@ def test_a_lead_from_a_table_is_the_row_read_with_its_header(service):
 
 
 @pytest.mark.slow
+def test_meaning_chooses_the_lead_when_the_question_shares_no_word_with_the_passages(service):
+    hits = [hit("公司总部位于深圳。员工食堂早上7点开门。新员工试用期为3个月，期满考核合格后转正。")]
+    question = "How long is the probation period for new staff?"
+
+    by_words = choose_lead(question, hits)
+    by_meaning = max(choose_lead(question, hits, service.kb), key=lambda unit: unit.score)
+
+    assert len({unit.score for unit in by_words}) == 1  # words alone: nothing to tell the sentences apart
+    assert by_meaning.text == "新员工试用期为3个月，期满考核合格后转正。"
+
+
+@pytest.mark.slow
 def test_term_fact_and_abstained_answers_lead_with_the_answer_itself(service):
     term, fact = service.ask("AM是什么意思"), service.ask("工资什么时候发？")
     unknown = service.ask("火星基地的氧气配额是多少？")
@@ -242,3 +254,20 @@ def test_a_case_whose_expect_lead_any_is_not_a_list_of_texts_is_refused(tmp_path
 
     with pytest.raises(CaseFileError, match="expect_lead_any"):
         load_cases(cases)
+
+
+# --- python -m bench lead -------------------------------------------------------------------------
+
+
+def test_bench_lead_scores_the_lead_and_the_first_sentence_baseline_against_the_gold_spans():
+    from agent.answer.lead import LeadWeights, SentenceVectors
+    from bench.lead import GoldQuestion, Routed, score
+
+    passage = hit("公司成立于2001年，总部在深圳。员工食堂营业时间为早上7点到晚上7点。")
+    routed = [Routed(GoldQuestion("食堂几点营业？", ("早上７点到晚上７点",), "a.txt"), [passage], 1.0),
+              Routed(GoldQuestion("停车场几点开？", ("24小时",), "b.txt"), [], 1.0)]  # abstained: no passages
+
+    result = score(routed, None, LeadWeights(), SentenceVectors())
+
+    assert result["lead_accuracy"] == 0.5 and result["first_sentence_accuracy"] == 0.0
+    assert result["passages_hold_answer"] == 0.5

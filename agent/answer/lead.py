@@ -36,11 +36,10 @@ class LeadWeights:
     """How the lead is chosen; the defaults were chosen on CMRC2018 trial (`python -m bench lead --sweep`)."""
 
     passages: int = 3  # the lead is chosen among the units of this many best passages
-    embedded: int = 8  # only this many units, the best by words, are embedded (~30 ms each on a laptop CPU)
-    dense: float = 1.0  # how much the cosine with the question counts beside the word overlap (0..1)
+    embedded: int = 4  # only this many units, the best by words, are embedded (~30 ms each on a laptop CPU)
+    dense: float = 0.5  # weight of the cosine with the question beside the share of its words (0..1)
     rank_penalty: float = 0.05  # per passage rank below the first
-    margin: float = 0.1  # a second or third unit joins the lead when it scores this close to the best
-
+    margin: float = 0.15  # a second or third unit joins the lead when it scores this close to the best
 
 MAX_LEAD_UNITS = 3
 MIN_UNIT_CHARS = 6  # shorter units (a heading, "注：") never lead alone
