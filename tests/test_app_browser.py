@@ -475,3 +475,15 @@ def test_a_phone_sees_a_short_status_line_and_the_chat_first(app, page, screensh
         ask(page, "AM是什么意思？")
     assert page.locator("#kb-status").bounding_box()["height"] < 60
     page.screenshot(path=str(screenshot_dir / "phone.png"))
+
+
+def test_a_file_over_the_upload_limit_is_refused_in_chinese(app, page, tmp_path):
+    big = tmp_path / "大文件.pdf"
+    big.write_bytes(b"0" * (21 * 2**20))  # over the default 20 MB; Gradio refuses it before it is sent
+    open_chat(page, app.url)
+    open_knowledge_tab(page)
+    page.set_input_files("#kb-upload input[type=file]", str(big))
+    toast = page.locator("[data-testid=toast-body]").last
+    expect(toast).to_contain_text("文件超过")
+    expect(toast).to_contain_text("错误")
+    assert "exceed" not in toast.inner_text()

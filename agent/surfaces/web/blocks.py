@@ -17,7 +17,7 @@ from agent.memory.database import MemoryDatabase, MemoryUnavailable
 from agent.memory.question_log import QuestionLog
 from agent.surfaces.web.access import conversation_owner, new_browser_id, password_check
 from agent.surfaces.web.chat import ChatMemory, ChatView, chat_turn
-from agent.surfaces.web.labels import GRADIO_STRINGS, labels_for
+from agent.surfaces.web.labels import GRADIO_STRINGS, GRADIO_TOASTS, labels_for
 from agent.surfaces.web.page_language import PageLanguage
 from agent.surfaces.web.manage import access_note, knowledge_owner_sections, reindex, upload_and_refresh
 from agent.surfaces.web.render import example_questions, status_line
@@ -47,9 +47,24 @@ details.kb-source summary { cursor: pointer; color: var(--body-text-color); }
 
 # "Copy" on a message writes its plain text (render.copy_marker) instead of its markup: through the Clipboard
 # API, or through the copy event of the hidden text area Gradio uses where that API is missing (plain http).
-COPY_SCRIPT = """
+# Toasts Gradio writes in English are translated as they appear (labels.GRADIO_TOASTS, TOASTS below).
+PAGE_SCRIPT = """
 <script>
 (() => {
+  const toasts = TOASTS;
+  const translate = (element) => {  // text nodes only: Svelte keeps its anchors in the element
+    for (const node of element.childNodes) {
+      const text = node.nodeType === Node.TEXT_NODE ? node.data.trim() : "";
+      if (!text) continue;
+      if (element.classList.contains("toast-title") && toasts.titles[text]) node.data = toasts.titles[text] + " ";
+      for (const [pattern, replacement] of toasts.messages) {
+        const expression = new RegExp(pattern);
+        if (expression.test(text)) node.data = text.replace(expression, replacement);
+      }
+    }
+  };
+  new MutationObserver(() => document.querySelectorAll(".toast-title, .toast-message-text").forEach(translate))
+    .observe(document.documentElement, { childList: true, subtree: true });
   const marker = /<!--kb-copy:([A-Za-z0-9+\\/=]*)-->/g;
   const plain = (text) => {
     const found = [...String(text).matchAll(marker)];
@@ -294,10 +309,15 @@ def launch_options(service: KnowledgeService, host: str, port: int) -> dict:
     own words in the interface language."""
     labels = labels_for(service.settings.ui_lang)
     return {"server_name": host, "server_port": port, "auth": password_check(service.settings),
-            "auth_message": labels["login_message"], "max_file_size": f"{service.settings.max_upload_mb:g}mb",
-            "css": CSS, "head": COPY_SCRIPT, "i18n": gradio_i18n(service.settings.ui_lang), "footer_links": [],
+            "auth_message": labels["login_message"], "max_file_size": int(service.settings.max_upload_mb * 2**20),  # bytes: "0.5mb" would not parse
+            "css": CSS, "head": page_script(service.settings.ui_lang), "i18n": gradio_i18n(service.settings.ui_lang), "footer_links": [],
             "show_error": False,
             "app_kwargs": {"middleware": [Middleware(PageLanguage, lang=service.settings.ui_lang)]}}
+
+
+def page_script(lang: str) -> str:
+    toasts = GRADIO_TOASTS.get(lang, {"titles": {}, "messages": []})
+    return PAGE_SCRIPT.replace("TOASTS", json.dumps(toasts, ensure_ascii=False))
 
 
 def gradio_i18n(lang: str) -> gr.I18n:

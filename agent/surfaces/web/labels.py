@@ -301,6 +301,13 @@ GRADIO_STRINGS: dict[str, dict[str, str]] = {
     "en": {"chatbot.like": "Helpful", "chatbot.dislike": "Not helpful"},
 }
 
+# Toasts Gradio's page writes in English whatever the locale: their titles, and the message of an upload over
+# the size limit (JavaScript regular expressions and replacements; the page's script applies them).
+GRADIO_TOASTS: dict[str, dict] = {
+    "zh": {"titles": {"Error": "错误", "Warning": "注意", "Info": "提示"},
+           "messages": [[r"^File\(s\) exceed the maximum allowed size of (.+?): (.+)$", "文件超过 $1 的上限，未上传：$2"]]},
+}
+
 
 def labels_for(lang: str) -> dict[str, str]:
     """The labels of one language; English for a language without its own."""

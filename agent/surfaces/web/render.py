@@ -61,7 +61,7 @@ def answer_plain_text(answer: Answer, labels: dict[str, str]) -> str:
 
 def copy_marker(text: str) -> str:
     """The plain text of a message, hidden in it as an HTML comment that the page never shows; the page's
-    copy script (COPY_SCRIPT in blocks.py) puts it on the clipboard instead of the markup. Base64 keeps any
+    copy script (PAGE_SCRIPT in blocks.py) puts it on the clipboard instead of the markup. Base64 keeps any
     character of the text from ending the comment."""
     return f"<!--kb-copy:{base64.b64encode(text.encode()).decode()}-->"
 
