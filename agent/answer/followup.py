@@ -31,7 +31,7 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -109,7 +109,6 @@ class Resolution:
     rewritten: str
     decision: RouteDecision
     how: str = ""  # fragment | ordinal | pronoun | subject | llm; "" when left alone
-    candidates: list[str] = field(default_factory=list)  # rewrites tried and not used (for diagnosis)
 
 
 def earlier_questions(history) -> list[str]:
@@ -217,7 +216,7 @@ class FollowUps:
         decision = self.router.route(candidate)
         if self._keep(question, how, own, decision):
             return Resolution(candidate, candidate, decision, how)
-        return Resolution(question, "", own, candidates=[candidate])
+        return Resolution(question, "", own)
 
     def rewrite(self, question: str, own: RouteDecision, context: Turn) -> tuple[str, str]:
         """The standalone question the rule makes of `question` after `context`, and how ("" when none)."""
@@ -234,14 +233,14 @@ class FollowUps:
         mentions = self.router.glossary.find(text)
         pronouns = _pronouns(text, english, mentions)
         if pronouns:
-            topic = self._topic(context, english, for_pronoun=True)
+            topic = self._topic(context, english)
             if topic:
                 return _tidy(_replace_pronouns(text, pronouns, topic, english), english), how or "pronoun"
         if how:
             return _tidy(text, english), how
         if own.mentions or own.unknown_terms:
             return "", ""  # names its own term: a question of its own
-        subject = self._topic(context, english, for_pronoun=False)
+        subject = self._topic(context, english)
         if not subject:
             return "", ""
         body = _strip_lead(text, english)
@@ -274,7 +273,7 @@ class FollowUps:
 
     # --- what the earlier question was about -------------------------------------------------------
 
-    def _topic(self, context: Turn, english: bool, for_pronoun: bool) -> str:
+    def _topic(self, context: Turn, english: bool) -> str:
         """What a pronoun stands for (the earlier question's terms, else its subject), or the subject to put
         before a question with none of its own."""
         names = list(dict.fromkeys(m.text.strip() for m in context.decision.mentions))
@@ -291,7 +290,7 @@ class FollowUps:
         if not core:
             return ""
         if asks_only_meaning(core, []):
-            topic = self._topic(context, english, for_pronoun=True)
+            topic = self._topic(context, english)
             if not topic:
                 return ""
             if english:
@@ -464,8 +463,6 @@ def _ordinal(question: str, english: bool, meanings: tuple[Term, ...]) -> str | 
     if not name:
         return None
     start, end = match.span()
-    if english:
-        return question[:start] + name + question[end:]
     return question[:start] + name + question[end:]
 
 
