@@ -652,3 +652,30 @@ def test_the_status_line_says_when_the_last_re_index_failed_and_the_old_index_an
     line = status_line(kb, "none", labels_for("zh"), refresh_error="KnowledgeFileError: <bad> file")
 
     assert "重新索引失败" in line and "&lt;bad&gt;" in line
+
+
+def test_a_fractional_upload_limit_is_given_to_gradio_in_bytes(glossary_service):
+    import dataclasses
+
+    from agent.surfaces.web.blocks import launch_options
+
+    glossary_service.settings = dataclasses.replace(glossary_service.settings, max_upload_mb=0.5)
+    assert launch_options(glossary_service, "127.0.0.1", 7860)["max_file_size"] == 524_288
+
+
+def test_every_html_page_reports_the_interface_locale_before_gradio_starts():
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.responses import HTMLResponse, JSONResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from agent.surfaces.web.page_language import PageLanguage
+
+    routes = [Route("/", lambda request: HTMLResponse("<html><head><title>t</title></head></html>")),
+              Route("/config", lambda request: JSONResponse({"head": "<head>"}))]
+    client = TestClient(Starlette(routes=routes, middleware=[Middleware(PageLanguage, lang="zh")]))
+    page = client.get("/")
+    assert page.text.startswith('<html><head><script>(() => { const locale = "zh-CN";')
+    assert int(page.headers["content-length"]) == len(page.content)
+    assert client.get("/config").json() == {"head": "<head>"}
