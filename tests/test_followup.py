@@ -101,6 +101,16 @@ def test_the_second_meaning_is_the_one_the_glossary_answer_listed_second(service
     assert second in answer.text and first not in answer.text
 
 
+def test_the_other_meaning_is_the_one_the_earlier_question_did_not_name(service):
+    listed = service.ask("FTA是什么意思？").text
+    first, second = ("自由贸易协定", "自由贸易区") if listed.index("自由贸易协定") < listed.index("自由贸易区") \
+        else ("自由贸易区", "自由贸易协定")
+
+    answer = service.ask("另一个呢？", conversation("FTA是什么意思？", "第二个意思的英文全称是什么？"))
+
+    assert first in answer.rewritten and first in answer.text and second not in answer.text
+
+
 def test_an_english_follow_up_is_understood_in_english(service):
     answer = service.ask("And in Chinese?", conversation("What does KPI stand for?"))
 

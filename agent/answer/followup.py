@@ -77,8 +77,9 @@ _ORDINALS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 
              "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4,
              "former": 1}
 _ZH_ORDINAL = re.compile(r"第([一二两三四五六七八九十]|\d{1,2})(?:个|种|条)(?:意思|含义|解释|释义|意义|说法)?"
-                         r"|第([一二两三四五六七八九十]|\d{1,2})(?=的|呢|[？?]|$)|(前者|后者)")
-_EN_ORDINAL = re.compile(r"\bthe\s+(first|second|third|fourth|fifth|1st|2nd|3rd|4th|former|latter|last)"
+                         r"|第([一二两三四五六七八九十]|\d{1,2})(?=的|呢|[？?]|$)|(前者|后者)"
+                         r"|(另一)(?:个|种)(?:意思|含义|解释|释义|意义|说法)?")
+_EN_ORDINAL = re.compile(r"\bthe\s+(first|second|third|fourth|fifth|1st|2nd|3rd|4th|former|latter|last|other)"
                          r"(?:\s+(?:one|meaning|definition|sense|expansion))?\b", re.IGNORECASE)
 _EN_PREPOSITION = re.compile(r"^(?:for|in|on|at|of|about|to|with|from|by)\s+", re.IGNORECASE)
 _CODE = re.compile(r"^[A-Za-z]{0,3}\d{1,4}(?:\.\d+)?(?:[A-Za-z]{0,2}|%)$")  # P1, Q4, 2026, L3, 90%
@@ -223,7 +224,7 @@ class FollowUps:
         english = not has_cjk(question)
         text = question.strip()
         how = ""
-        ordinal = _ordinal(text, english, context.meanings)
+        ordinal = _ordinal(text, english, context.meanings, context.standalone)
         if ordinal is not None:
             text, how = ordinal, "ordinal"
         fragment = _fragment(text, english)
@@ -442,9 +443,10 @@ def _fragment(question: str, english: bool) -> str | None:
     return body
 
 
-def _ordinal(question: str, english: bool, meanings: tuple[Term, ...]) -> str | None:
+def _ordinal(question: str, english: bool, meanings: tuple[Term, ...], earlier: str = "") -> str | None:
     """The question with "第二个意思" / "the second meaning" replaced by that meaning's name, when the
-    conversation asked about an ambiguous term with that many meanings; None otherwise."""
+    conversation asked about an ambiguous term with that many meanings; "另一个" / "the other one" is the
+    meaning of two that the earlier question did not name. None otherwise."""
     if len(meanings) < 2:
         return None
     match = (_EN_ORDINAL if english else _ZH_ORDINAL).search(question)
@@ -453,6 +455,10 @@ def _ordinal(question: str, english: bool, meanings: tuple[Term, ...]) -> str | 
     word = next(g for g in match.groups() if g)
     if word in ("后者", "latter", "last"):
         number = len(meanings)
+    elif word.lower() in ("另一", "other"):
+        named = [n for n, term in enumerate(meanings, 1) if meaning_name(term, english) in earlier
+                 or meaning_name(term, not english) in earlier]
+        number = 0 if len(meanings) != 2 else (3 - named[0] if len(named) == 1 else 2)
     elif word == "前者":
         number = 1
     else:
@@ -499,8 +505,7 @@ def _replace_pronouns(question: str, spans: list[tuple[int, int]], topic: str, e
     pieces, last = [], 0
     for start, end in spans:
         pieces.append(question[last:start])
-        word = question[start:end].lower()
-        pieces.append(f"{topic}'s" if english and word in ("its", "their", "his") else topic)
+        pieces.append(topic)  # "its full name" -> "RSD full name": the router reads names, not grammar
         last = end
     pieces.append(question[last:])
     text = "".join(pieces)
