@@ -263,6 +263,26 @@ def test_the_api_reports_the_standalone_question():
     assert kb_details(Answer("x", "doc", "r", 0.5))["rewritten"] == ""
 
 
+def test_a_follow_up_through_the_chat_api_carries_its_standalone_question(service, tmp_path):
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from agent.memory.database import MemoryDatabase
+    from agent.surfaces.api import api_router
+
+    app = FastAPI()
+    app.include_router(api_router(service, MemoryDatabase(tmp_path / "data")))
+    messages = [{"role": "user", "content": "AM代表什么职位？"}, {"role": "assistant", "content": "AM：客户经理"},
+                {"role": "user", "content": "那它的英文全称呢？"}]
+
+    response = TestClient(app).post("/v1/chat/completions", json={"model": "kb", "messages": messages})
+
+    assert response.status_code == 200
+    kb = response.json()["kb"]
+    assert kb["rewritten"] == "AM的英文全称是什么？" and kb["route"] == "term"
+    assert "Account Manager" in response.json()["choices"][0]["message"]["content"]
+
+
 def test_eval_asks_a_case_history_in_one_conversation_and_scores_the_last_question():
     asked: list[tuple[str, list[dict] | None]] = []
 
