@@ -271,3 +271,27 @@ def test_bench_lead_scores_the_lead_and_the_first_sentence_baseline_against_the_
 
     assert result["lead_accuracy"] == 0.5 and result["first_sentence_accuracy"] == 0.0
     assert result["passages_hold_answer"] == 0.5
+
+
+def test_a_lead_that_ends_in_a_colon_goes_on_to_the_list_it_introduces():
+    text = "二、数据分级\n公司数据按敏感程度分为四级：\n• 公开\n• 内部\n• 秘密\n• 机密\n分级由信息安全部认定。"
+
+    lead = lead_text(choose_lead("公司数据分为哪几个密级？", [hit(text, "docs/信息安全规范.md", "数据分级")]))
+
+    assert lead == "公司数据按敏感程度分为四级：\n- 公开\n- 内部\n- 秘密\n- 机密 [1]"
+
+
+# --- sheets in documents ----------------------------------------------------------------------------
+
+
+def test_a_title_row_above_a_sheet_table_heads_its_text_instead_of_naming_the_columns(tmp_path):
+    from agent.ingest.documents import read_sections
+
+    path = _write_workbook(tmp_path / "目标.xlsx", {"区域目标": [["2026年区域销售目标（单位：万元）"],
+                                                                   ["区域", "第一季度", "第三季度"],
+                                                                   ["华南", 6500, 8100]]})
+
+    section, = read_sections(path)
+
+    assert section.text == "2026年区域销售目标（单位：万元）\n区域: 华南; 第一季度: 6500; 第三季度: 8100"
+    assert passage_units(section.text)[-1].text == "区域: 华南; 第一季度: 6500; 第三季度: 8100"

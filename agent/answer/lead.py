@@ -42,7 +42,8 @@ class LeadWeights:
     margin: float = 0.15  # a second or third unit joins the lead when it scores this close to the best
 
 MAX_LEAD_UNITS = 3
-MIN_UNIT_CHARS = 6  # shorter units (a heading, "注：") never lead alone
+LISTED_AFTER_A_COLON = 5  # items or rows a lead ending in a colon goes on to
+MIN_UNIT_CHARS = 6  # shorter sentences ("注：", "详见下表。") never lead; list items and rows may be short
 SENTENCE_VECTORS_KEPT = 4096
 
 # ---- reading a passage as blocks ----------------------------------------------------------------
@@ -232,6 +233,9 @@ def passage_units(text: str, passage: int = 0, wrapped: bool = True, heading: st
             else:
                 row = "; ".join(f"{h}: {c}" if h else c for h, c in zip(header, cells) if c)
                 units.append(Unit(row, passage, len(units), heading))
+        elif block.kind == "item" and _is_heading(_SECTION_NUMBER.sub("", block.text)) and \
+                _SECTION_NUMBER.match(block.text):
+            heading = block.text  # "二、产品经理与项目经理": a numbered section title
         elif block.kind in ("item", "record"):
             units.append(Unit(block.text, passage, len(units), heading))
         elif _is_heading(block.text):
@@ -251,6 +255,7 @@ def _is_question(sentence: str) -> bool:
     return sentence.rstrip(_CLOSERS).endswith(("？", "?"))
 
 
+_SECTION_NUMBER = re.compile(r"^\s*(?:[一二三四五六七八九十]{1,3}[、.．]|[（(][一二三四五六七八九十]{1,3}[)）]|第[一二三四五六七八九十百\d]+[章节])\s*")
 _NOT_A_HEADING = re.compile(r"^(?:p\. \d+|slide \d+|sheet |part \d+|beginning$)|row \d+$")
 
 
@@ -309,7 +314,7 @@ def choose_lead(question: str, hits: list[SearchHit], kb: "KnowledgeBase | None"
     """One to three units of the best passages that answer the question, in the order they are cited."""
     answers = _faq_answers(kb)
     units = [u for n, hit in enumerate(hits[:weights.passages]) for u in _hit_units(hit, n, answers)]
-    units = [u for u in units if len(u.text) >= MIN_UNIT_CHARS] or units
+    units = [u for u in units if len(u.text) >= MIN_UNIT_CHARS or _line_kind(u.text) != "prose"] or units
     if not units:
         return []
     words = _question_words(question, kb)
@@ -324,8 +329,22 @@ def choose_lead(question: str, hits: list[SearchHit], kb: "KnowledgeBase | None"
     order = np.argsort(-scores, kind="stable")
     best = float(scores[order[0]])
     chosen = [int(i) for i in order[:MAX_LEAD_UNITS] if best - scores[i] <= weights.margin]
+    first = int(order[0])
+    if units[first].text.rstrip().endswith(("：", ":")):  # "分为四级：" introduces the answer: it follows
+        chosen = [first, *_introduced(units, first)]
     chosen.sort(key=lambda i: (units[i].passage, units[i].position))
     return [LeadUnit(units[i].text, units[i].passage + 1, round(float(scores[i]), 4)) for i in chosen]
+
+
+def _introduced(units: list[Unit], intro: int) -> list[int]:
+    """The run of units of one kind (list items, rows or lines) right after a unit ending in a colon."""
+    run: list[int] = []
+    for j in range(intro + 1, len(units)):
+        if units[j].passage != units[intro].passage or len(run) == LISTED_AFTER_A_COLON or \
+                (run and _line_kind(units[j].text) != _line_kind(units[run[0]].text)):
+            break
+        run.append(j)
+    return run
 
 
 def lead_text(units: list[LeadUnit], cite: bool = True) -> str:
@@ -340,7 +359,8 @@ def lead_text(units: list[LeadUnit], cite: bool = True) -> str:
             joiner = "" if has_cjk("".join(u.text for u in group)) else " "
             lines.append(joiner.join(u.text for u in group) + citation)
         else:  # list items, table rows, lines without a full stop: one per line, as a list
-            lines += [_list_line(u.text) if _line_kind(u.text) == "item" else f"- {u.text}" for u in group]
+            lines += [_list_line(u.text) if _line_kind(u.text) == "item" else
+                      u.text if u.text.rstrip().endswith(("：", ":")) else f"- {u.text}" for u in group]
             lines[-1] += citation
     return "\n".join(lines)
 

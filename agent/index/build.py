@@ -34,7 +34,7 @@ from agent.settings import Settings
 
 log = logging.getLogger(__name__)
 
-PARSE_VERSION = 3  # raise when parsing changes, so every file is read again
+PARSE_VERSION = 4  # raise when parsing changes, so every file is read again
 @dataclass
 class FileReport:
     path: str

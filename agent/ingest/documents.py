@@ -367,28 +367,32 @@ def _read_xls(path: Path) -> Iterator[Section]:
 
 
 def _sheet_sections(sheet_name: str, rows: Iterable[Sequence[object]]) -> Iterator[Section]:
-    """The first non-empty row is the header; every later row reads `header: value; header: value`."""
+    """The first non-empty row is the header; every later row reads `header: value; header: value`. A row of
+    one cell above a wider header is the table's title ("2026年区域销售目标（单位：万元）"): it heads the text
+    instead of naming the columns."""
     location = f"sheet {sheet_name}"
-    header: list[str] | None = None
-    lines: list[tuple[int, str]] = []  # (row number as a spreadsheet shows it, rendered row)
-    for number, row in enumerate(rows, start=1):
-        cells = [_cell_text(value) for value in row]
-        if not any(cells):
-            continue
-        if header is None:
-            header = cells
-        else:
-            lines.append((number, _row_text(header, cells)))
-    if header is None:
+    filled = [(number, cells) for number, cells in
+              ((number, [_cell_text(value) for value in row]) for number, row in enumerate(rows, start=1)) if any(cells)]
+    title: list[str] = []
+    if len(filled) > 1 and _cells_filled(filled[0][1]) == 1 and _cells_filled(filled[1][1]) > 1:
+        title = [next(cell for cell in filled[0][1] if cell)]
+        filled = filled[1:]
+    if not filled:
         return
+    header = filled[0][1]
+    lines = [(number, _row_text(header, cells)) for number, cells in filled[1:]]
     if not lines:  # a sheet of a single line (a note, a title) is text, not a table
-        yield Section(" | ".join(cell for cell in header if cell), location)
+        yield Section("\n".join(title + [" | ".join(cell for cell in header if cell)]), location)
     elif len(lines) <= ROWS_PER_SHEET_SECTION:
-        yield Section("\n".join(text for _, text in lines), location)
+        yield Section("\n".join(title + [text for _, text in lines]), location)
     else:
         for start in range(0, len(lines), ROWS_PER_SHEET_SECTION):
             block = lines[start : start + ROWS_PER_SHEET_SECTION]
-            yield Section("\n".join(text for _, text in block), f"{location} rows {block[0][0]}-{block[-1][0]}")
+            yield Section("\n".join(title + [text for _, text in block]), f"{location} rows {block[0][0]}-{block[-1][0]}")
+
+
+def _cells_filled(cells: list[str]) -> int:
+    return sum(1 for cell in cells if cell)
 
 
 def _row_text(header: list[str], cells: list[str]) -> str:
