@@ -120,8 +120,11 @@ def decisions(router: Router, cases: list[Case]) -> list[tuple[Case, float, bool
 
 def threshold_table(rows: list[tuple[Case, float, bool, float, bool]]) -> list[str]:
     """Right decisions on tune for pairs of thresholds: a stored answer at `fact`, passages at `answer`,
-    else an abstention. A wrong stored answer counts as two mistakes: it is worse than none."""
-    lines = [f"{'fact':>5} {'doc':>5} {'answered right':>15} {'wrong stored':>13} {'abstained right':>16} {'score':>6}"]
+    else an abstention. A wrong stored answer counts as three mistakes: given word for word, with the
+    company's authority, it is worse than none."""
+    unanswerable = [case for case, *_ in rows if case.expect_abstain]
+    lines = [f"{'fact':>5} {'doc':>5} {'answered right':>15} {'wrong stored':>13} {'abstained right':>16} "
+             f"{'of ' + str(len(unanswerable)):>6} {'score':>6}"]
     for fact in (0.4, 0.5, 0.6, 0.7, 0.8):
         for answer in (0.3, 0.4, 0.5, 0.6):
             right = wrong_stored = abstained = 0
@@ -133,8 +136,9 @@ def threshold_table(rows: list[tuple[Case, float, bool, float, bool]]) -> list[s
                     right += doc_right
                 else:
                     abstained += bool(case.expect_abstain)
-            score = right + abstained - wrong_stored
-            lines.append(f"{fact:5.1f} {answer:5.1f} {right:15d} {wrong_stored:13d} {abstained:16d} {score:6d}")
+            score = right + abstained - 2 * wrong_stored
+            lines.append(f"{fact:5.1f} {answer:5.1f} {right:15d} {wrong_stored:13d} {abstained:16d} "
+                         f"{abstained / max(1, len(unanswerable)):6.2f} {score:6d}")
     return lines
 
 

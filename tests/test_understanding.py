@@ -100,3 +100,58 @@ def test_a_question_without_words_is_refused_clearly(service, question):
 
     assert answer.abstained and answer.sources == [] and answer.suggestions == []
     assert "请输入一个问题" in answer.text
+
+
+def test_a_glossary_name_is_also_found_without_its_bracketed_note():
+    from agent.answer.terms import GlossaryMatcher
+    from agent.records import Term
+
+    sku = Term(("SKU",), "Stock Keeping Unit", "库存量单位（单品编码）")
+    matcher = GlossaryMatcher([sku])
+
+    assert [m.text for m in matcher.find("库存量单位的英文简称叫什么")] == ["库存量单位"]
+    assert [m.text for m in matcher.find("单品编码怎么写成英文")] == ["单品编码"]
+
+
+def test_a_bracketed_note_that_explains_is_not_taken_for_a_name():
+    from agent.answer.terms import name_variants
+
+    assert name_variants("损益（表）") == ["损益（表）", "损益", "损益表"]
+    assert "“国标”的拼音缩写" not in name_variants("国家标准（“国标”的拼音缩写）")
+    assert "drug" not in name_variants("Over-The-Counter (drug)")
+
+
+def test_words_of_one_kind_are_told_from_synonyms_by_the_thesaurus():
+    from agent.text.synonyms import same_kind
+
+    assert same_kind("产假", "婚假") and same_kind("陪产假", "婚假")
+    assert not same_kind("领证", "结婚") and not same_kind("婚假", "婚假")
+
+
+def test_a_question_about_another_thing_of_the_same_kind_is_flagged_as_a_near_miss():
+    from agent.records import FaqEntry
+
+    entry = FaqEntry("婚假有几天？", "婚假为3天。", ("结婚可以休几天假",))
+
+    assert evidence.other_kind("产假有几天？", entry) == 1.0
+    assert evidence.other_kind("领证了能休几天假", entry) == 0.0
+
+
+def test_a_passage_on_another_thing_of_the_kind_asked_about_is_marked_however_it_is_cut():
+    passage = "年假有多少天？ 我有几天年假 累计工作满1年不满10年的，年假5天。"
+
+    assert evidence.names_other_kind("产假一共有多少天？", [passage]) == 1.0
+    assert evidence.names_other_kind("年假一共有多少天？", [passage]) == 0.0
+
+
+@pytest.mark.slow
+def test_an_english_question_gets_the_chinese_words_its_knowledge_uses():
+    from agent.text.bilingual import chinese_pairs, chinese_words, uses_word
+
+    pairs = chinese_pairs(["年假可延续至次年。产品保修期为1年。"])
+    words = chinese_words("How long is the warranty, and can annual leave be carried over?",
+                          lambda word: uses_word(pairs, word))
+
+    assert words["warranty"] == ["保修"]
+    assert words["annual leave"] == ["年假"]
+    assert all(uses_word(pairs, w) for found in words.values() for w in found)

