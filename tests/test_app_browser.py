@@ -487,3 +487,28 @@ def test_a_file_over_the_upload_limit_is_refused_in_chinese(app, page, tmp_path)
     expect(toast).to_contain_text("文件超过")
     expect(toast).to_contain_text("错误")
     assert "exceed" not in toast.inner_text()
+
+
+def test_without_sign_in_a_browser_finds_its_conversation_after_a_restart(tmp_path_factory, browser, monkeypatch):
+    folder = tmp_path_factory.mktemp("local")
+    first = RunningApp(folder)  # no KB_USERS: conversations belong to the browser (an id in its localStorage)
+    page = browser.new_page()
+    try:
+        page.goto(first.url)
+        wait_for_chat(page)
+        ask(page, "KPI是什么意思？")
+        first.stop()
+        # The same folders and port (localStorage belongs to the origin), a new process.
+        monkeypatch.setattr("tests.app_process.free_port", lambda: int(first.url.rsplit(":", 1)[1]))
+        again = AppProcess(folder, first.knowledge)
+        try:
+            page.goto(again.url)  # as a person would come back
+            wait_for_chat(page)
+            expect(page.locator("#kb-chat")).to_contain_text("Key Performance Indicator")
+            expect(page.locator("#kb-history")).to_contain_text("KPI是什么意思？")
+        finally:
+            again.stop()
+    finally:
+        page.close()
+        if first.process.poll() is None:
+            first.stop()

@@ -598,9 +598,11 @@ def test_a_failing_database_leaves_the_answer_and_says_so(glossary_service, tmp_
 
 
 def test_conversations_belong_to_the_signed_in_user_or_else_to_the_browser(tmp_path, monkeypatch):
-    from agent.surfaces.web.access import conversation_owner, new_browser_id
+    import uuid
 
-    browser = new_browser_id()
+    from agent.surfaces.web.access import conversation_owner
+
+    browser = uuid.uuid4().hex
     signed_in = _settings(tmp_path, monkeypatch, KB_USERS="alice:pw1")
     assert conversation_owner(signed_in, "alice", browser) == "user:alice"
     assert conversation_owner(signed_in, None, browser) is None

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hmac
 import logging
 import re
-import uuid
 from typing import Callable
 
 from agent.settings import Settings
@@ -58,15 +57,10 @@ def password_check(settings: Settings) -> Callable[[str, str], bool] | None:
 _BROWSER_ID = re.compile(r"[0-9a-f]{32}")
 
 
-def new_browser_id() -> str:
-    """A random id the browser keeps (localStorage) to find its conversations again when there is no sign-in.
-    It is the only key to them, so it is 128 random bits, never derived from anything."""
-    return uuid.uuid4().hex
-
-
 def conversation_owner(settings: Settings, username: str | None, browser_id: str | None) -> str | None:
     """Whose conversations a page sees: the signed-in user's with sign-in on (never a browser's, so another
-    user's id in localStorage opens nothing), otherwise this browser's. None when neither is known yet."""
+    user's id in localStorage opens nothing), otherwise this browser's: the random id it keeps in localStorage
+    (blocks.BROWSER_ID_SCRIPT), 32 hex digits. None when neither is known (the chat then keeps nothing)."""
     if settings.users:
         return f"user:{username}" if username else None
     if isinstance(browser_id, str) and _BROWSER_ID.fullmatch(browser_id):

@@ -15,7 +15,7 @@ from agent.answer.service import MAX_QUESTION_CHARS, KnowledgeService
 from agent.memory.conversations import MAX_TITLE_CHARS, ConversationNotFound, Conversations
 from agent.memory.database import MemoryDatabase, MemoryUnavailable
 from agent.memory.question_log import QuestionLog
-from agent.surfaces.web.access import conversation_owner, new_browser_id, password_check
+from agent.surfaces.web.access import conversation_owner, password_check
 from agent.surfaces.web.chat import ChatMemory, ChatView, chat_turn
 from agent.surfaces.web.labels import GRADIO_STRINGS, GRADIO_TOASTS, labels_for
 from agent.surfaces.web.page_language import PageLanguage
@@ -95,9 +95,18 @@ PAGE_SCRIPT = """
 </script>
 """
 
-# BrowserState encrypts in the browser with a key the page itself carries, so this key protects nothing; it
-# is fixed only so that the id stays readable after a restart. The id's 128 random bits are what protect.
-BROWSER_STATE_KEY = "kb-assistant-browser-id"
+# Without sign-in a browser keeps a random id (128 bits from its own random source) in localStorage, written
+# before the page first asks the server anything; its conversations are found by it after a reload or a
+# restart. (gr.BrowserState lost the id now and then when the page's load event set it.)
+BROWSER_ID_SCRIPT = """() => {
+  const key = "kb-browser-id";
+  let id = localStorage.getItem(key);
+  if (!/^[0-9a-f]{32}$/.test(id || "")) {
+    id = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+    localStorage.setItem(key, id);
+  }
+  return id;
+}"""
 
 
 def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
@@ -203,21 +212,19 @@ def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
 
     def page_opened(browser_id, glossary_query, faq_query, request: gr.Request):
         """Each visit sees the knowledge as it is now, and the conversation it was in (the latest one)."""
-        if not settings.users and conversation_owner(settings, None, browser_id) is None:
-            browser_id = new_browser_id()
         owner = owner_of(request, browser_id)
         listed, note = conversation_list(owner)
         latest = next(iter(listed.get("choices") or []), (None, ""))[1]
         chat, view = memory.open(owner, latest, labels)
         listed["value"] = latest or None
-        return (browser_id, listed, note, chat, view, _title(latest, browser_id, request),
+        return (listed, note, chat, view, _title(latest, browser_id, request),
                 access_note(service, request.username, labels), *knowledge_views(glossary_query, faq_query))
 
     def rescan(glossary_query, faq_query, request: gr.Request):
         return (reindex(service, request.username, labels), *knowledge_views(glossary_query, faq_query))
 
     with gr.Blocks(title=labels["title"], analytics_enabled=False) as app:
-        browser_id = gr.BrowserState(None, storage_key="kb-browser-id", secret=BROWSER_STATE_KEY)
+        browser_id = gr.Textbox(visible=False)  # set from localStorage by BROWSER_ID_SCRIPT
         view = gr.State(ChatView())
         with gr.Sidebar(label=labels["history_heading"], elem_id="kb-sidebar", width=280):
             new_chat_button = gr.Button(labels["new_chat"], variant="primary", elem_id="kb-new-chat")
@@ -299,8 +306,9 @@ def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
         rescan_button.click(rescan, inputs=[glossary_query, faq_query], outputs=[result, *views])
         glossary_query.change(lambda q: glossary_table(service.kb.terms, q, labels), glossary_query, glossary)
         faq_query.change(lambda q: faq_table(service.kb.faq, q, labels), faq_query, faq)
-        app.load(page_opened, [browser_id, glossary_query, faq_query],
-                 [browser_id, history, history_note, chatbot, view, title_box, access, *views])
+        app.load(None, js=BROWSER_ID_SCRIPT, outputs=[browser_id]).then(
+            page_opened, [browser_id, glossary_query, faq_query],
+            [history, history_note, chatbot, view, title_box, access, *views])
     return app
 
 
