@@ -12,13 +12,15 @@ are reused:
   spelling), or, when the fragment asks for a name ("英文全称", "in Chinese"), asks that of the earlier term;
 - an ordinal ("第二个意思", "the second meaning") names that meaning of the ambiguous term asked about;
 - a pronoun (它, 这个, 他们, it, they) is replaced by the earlier question's terms or subject;
-- a question with none of these cues that the knowledge cannot answer on its own, but can once the earlier
-  subject is put before it, gets that subject.
+- a question with none of these cues gets the earlier subject put before it ("婚假，需要上传什么材料？").
 
 Whether a rewrite is used is decided by evidence, not by the wording alone: the rewritten question is routed
-too, and it is kept only when what answers it covers the words the user did type, and, for a question with
-no cue, when it is answered where the question alone was not (or with clearly more confidence). So "这个月工资
-什么时候发" keeps its own answer, and "员工食堂几点开饭？" after a question about badges stays an abstention.
+too, and it is kept only when what answers it covers the words the user did type. A question with no cue is
+rewritten only when the rewrite is answered better than the question alone; when the question opens with a
+subject of its own (a noun: "公司的法定代表人是谁？") rather than a verb, adverb or question word ("需要上传
+什么材料？"), only when it beats an answer the question already had by a clear margin, so a new topic the
+knowledge cannot answer stays an abstention. "这个月工资什么时候发" keeps its own answer, and "员工食堂几点
+开饭？" after a question about badges stays an abstention.
 
 With an LLM configured, the LLM rewrites the question from the conversation first (as MaxKB's 问题优化 and
 FastGPT's query enhancement do); its rewrite is checked and the rule is used instead when it loses the
