@@ -25,7 +25,8 @@ from agent.answer.lead import LeadWeights, SentenceVectors, choose_lead, lead_te
 from agent.answer.router import Router
 from agent.text.normalize import fold_compact
 from bench import report
-from bench.quality import CMRC_DEV, CMRC_TRIAL, CmrcSet, loaded_index, offline_settings, write_knowledge
+from bench.quality import (CASES_DIR, CMRC_DEV, CMRC_TRIAL, SAMPLE_KNOWLEDGE, CmrcSet, loaded_index, offline_settings,
+                           write_knowledge)
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +132,27 @@ def sweep(routed: list[Routed], kb) -> list[dict]:
     return rows
 
 
+SAMPLE_CASE_FILES = ("sample.jsonl", "dev/docs.jsonl")
+
+
+def sample_cases(work: Path) -> list[dict]:
+    """On the sample knowledge (`knowledge/`, no LLM): of the document cases of each file that name the text a
+    right answer holds (expect_any), how many are answered with a lead that holds it, as eval's
+    expect_lead_any would score them."""
+    from agent.answer.service import KnowledgeService
+    from agent.surfaces.evaluation import load_cases
+
+    service = KnowledgeService(offline_settings(SAMPLE_KNOWLEDGE, work / "sample-index"))
+    rows = []
+    for name in SAMPLE_CASE_FILES:
+        cases = [c for c in load_cases(CASES_DIR / name) if c.expect_route == "doc" and c.expect_any]
+        answers = [service.ask(c.question) for c in cases]
+        rows.append({"cases_file": f"bench/cases/{name}", "cases": len(cases),
+                     "lead_holds": sum(holds(a.lead, c.expect_any) for c, a in zip(cases, answers)),
+                     "answer_holds": sum(holds(a.text, c.expect_any) for c, a in zip(cases, answers))})
+    return rows
+
+
 def run(work: Path, questions: int | None, trial_questions: int | None, with_sweep: bool) -> dict:
     import torch
 
@@ -147,6 +169,7 @@ def run(work: Path, questions: int | None, trial_questions: int | None, with_swe
                      "routed_doc": round(sum(bool(r.hits) for r in routed) / max(1, len(routed)), 4),
                      "route_ms": report.percentiles([r.route_ms for r in routed]),
                      **score(routed, kb, LeadWeights(), SentenceVectors(), desc="dev leads")}
+    result["sample_cases"] = sample_cases(work)
     return result
 
 
@@ -177,6 +200,13 @@ def markdown(result: dict) -> str:
         "per question, sentence vectors kept between questions), beside routing's "
         f"{dev['route_ms']['p50']:.0f} ms / {dev['route_ms']['p95']:.0f} ms.",
     ]
+    if result.get("sample_cases"):
+        lines += ["", "**On the sample knowledge** (`knowledge/`, no LLM): document cases that name the text a right "
+                      "answer holds (expect_any), scored on the lead as eval's `expect_lead_any` would be, and on "
+                      "the whole answer text:", "",
+                  report.markdown_table(["cases", "n", "lead holds it", "answer text holds it"],
+                                        [[r["cases_file"], r["cases"], r["lead_holds"], r["answer_holds"]]
+                                         for r in result["sample_cases"]])]
     if result.get("sweep"):
         tuned = result["sweep"]
         lines += ["", f"**Choosing the weights** on {tuned['set']} ({tuned['questions']} questions; each weight "
