@@ -43,13 +43,15 @@ class Tokenizer:
 @lru_cache(maxsize=1)
 def _base_dictionary() -> tuple[dict[str, int], int]:
     """jieba's own dictionary, read once per process (seconds) and copied into each Tokenizer (milliseconds),
-    so an ingest or a reloaded knowledge base does not wait for it again."""
+    so an ingest or a reloaded knowledge base does not wait for it again. It is read into jieba's default
+    tokenizer, which the answer side (synonyms, passage relevance) cuts with too: a Tokenizer of its own
+    read the same dictionary a second time, seconds more before the app served. A snapshot is kept, so
+    words added to that default tokenizer later never reach the index's tokens."""
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
-    base = jieba.Tokenizer()
-    base.initialize()
-    return base.FREQ, base.total
+    jieba.dt.initialize()
+    return dict(jieba.dt.FREQ), jieba.dt.total
 
 
 class TokenIds:
