@@ -124,6 +124,8 @@ def _continues(previous: Block, kind: str, line: str, widest: int) -> bool:
     return _width(previous.last_line) >= max(0.6 * widest, 20)
 
 
+# The same rules as the PDF reader's (agent/ingest/documents.py), kept here so that answering a question
+# never loads the document readers' libraries.
 def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
