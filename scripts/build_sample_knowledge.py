@@ -696,6 +696,23 @@ README_MD = """\
 
 增删或修改文件后，运行 `python -m agent ingest` 重新建立索引；只有发生变化的文件会被重新处理。提问（`python -m agent ask`）、评测和网页应用在回答前也会自动更新索引。Office 打开文件时产生的临时锁文件（`~$*.xlsx` 等）会被忽略。
 
+## 在网页上补充知识：待完善与一键修正
+
+“知识管理”页下方的“知识维护”（开启登录时只有管理员可见）列出没找到答案、被点了 👎 或置信度低的问题，按意思分组，问得多的和最新的在前，并列出助手考虑过的候选。在问题组上可以一键：
+
+- **加为已有问答的相似问题**：以后这些问法直接得到那条问答的答案；
+- **新建问答**：在页面里填写问题和答案，其他问法作为相似问题；
+- **新增术语**：填写缩略语、英文全称、中文名称或定义。
+
+修正写入两个专门的文件，不会改动任何人原来的表：
+
+| 文件 | 表头 |
+| --- | --- |
+| faq/补充问答.xlsx | 问题 / 相似问题 / 答案 / 分类 |
+| glossary/补充术语.xlsx | 缩略语 / 英文全称 / 中文名称 / 定义 |
+
+这两个文件和其他表格一样被读取，可以直接用 Excel 打开修改、删除行，或把内容搬进正式的表里（搬完删掉对应的行即可）。给其他文件中的问答加相似问题时，补充问答.xlsx 里会写一行同样的问题和答案，附上新的问法。写入后索引立即更新，问题组从待完善中移除。“命中测试”可以输入任意问题，查看它被如何理解、各候选的分数和最终判断，不会记入问题日志。
+
 ## 示例内容
 
 | 文件 | 内容 |
@@ -720,6 +737,7 @@ This folder holds everything the assistant knows. The sample content belongs to 
 - `glossary/`: abbreviation sheets (two of abbreviation 缩略语/缩写/Abbreviation, full name 英文全称/全称/Full name, meaning 中文解释/释义/Meaning) or term–definition sheets (术语/名词/Term + 定义/说明/Definition; terms such as 内购 or 星河令牌 need no abbreviation). Optional 类别/备注/别名. Several meanings go on several rows; several spellings may share one cell (`APP App app`).
 - `faq/`: question/answer sheets (问题/标准问题/用户问题/Q + 答案/标准答案/解答/A), optional similar questions (相似问题/其他问法; separated by new lines, ；, ;, |, ／ or 、, or on the rows below with the question left empty) and 分类/category. Every sheet of a workbook is read on its own. A matched question is answered with the stored answer verbatim.
 - `docs/`: pdf, docx, pptx, xlsx, md, txt (UTF-8 or GBK) and html documents, in subfolders if you like. PDF paragraphs are rebuilt from the page layout (no line breaks in mid-sentence; larger lines become headings); Word numbered lists keep their numbers and tables their rows.
+- Fixes made from the app's 待完善 pane (or the API's `/v1/knowledge/faq` and `/v1/knowledge/terms`) are written to `faq/补充问答.xlsx` (问题/相似问题/答案/分类) and `glossary/补充术语.xlsx` (缩略语/英文全称/中文名称/定义), never into anyone's own sheet; they are ordinary sheets that may be edited, emptied or moved into the main files. Similar questions for an entry of another file are a row with that entry's question and answer plus the new wordings.
 - After changing files run `python -m agent ingest`; only changed files are reprocessed, and `ask`, `eval` and the app refresh the index themselves. Office lock files (`~$*.xlsx`) are ignored.
 """
 
