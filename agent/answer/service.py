@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from agent.answer.followup import LABEL_EN, LABEL_ZH, FollowUps, Resolution, recent_messages
+from agent.answer.followup import LABEL_EN, LABEL_ZH, FollowUps, Resolution, recent_messages, rewrite_with_llm
 from agent.answer.replies import answer_without_llm, document_lead, extractive_answer, term_model_answer
 from agent.index.build import IngestReport, PendingVectors, ingest
 from agent.index.embedders import Embedder, create_embedder
@@ -260,19 +260,15 @@ class KnowledgeService:
 
     def _rewriter(self, loaded: _Loaded):
         """With an LLM configured, the function through which it rewrites follow-up questions; None without
-        one (the rule rewrites them) or when the assistant cannot be built."""
+        one (the rule rewrites them). The assistant is built only when a follow-up needs it, so a question
+        asked without history never loads the LLM; if it cannot be built, the rule rewrites."""
         if self.llm_name == "none":
             return None
-        try:
-            llm = loaded.assistant.llm
-        except Exception as exc:  # e.g. a local model that does not load: the rule rewrites, as without one
-            log.warning("no LLM for rewriting follow-up questions (%s)", type(exc).__name__)
-            return None
-        if llm is None:
-            return None
-        from agent.answer.followup import rewrite_with_llm
 
-        return lambda messages, question: rewrite_with_llm(llm, messages, question)
+        def rewrite(messages: list[dict], question: str) -> str:
+            return rewrite_with_llm(loaded.assistant.llm, messages, question)
+
+        return rewrite
 
 
 def _understood_as(resolution: Resolution, question: str) -> RouteDecision:
