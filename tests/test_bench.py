@@ -215,3 +215,27 @@ def test_startup_run_times_a_fresh_start_its_vectors_and_a_restart(tmp_path):
     assert fresh["vectors"]["done"] == fresh["vectors"]["total"] > 0
     assert [t["target"] for t in result["targets"]] == ["serving", "vectors", "restart"]
     assert "<!-- startup:start -->" in docs.read_text(encoding="utf-8")
+
+
+def test_vectors_are_embedded_at_a_lower_cpu_priority_which_the_thread_gets_back_after():
+    import os
+    import threading
+
+    from agent.index.build import BACKGROUND_NICENESS, _lower_priority
+
+    seen = {}
+
+    def embed_in_a_thread():  # a thread of its own, so pytest's thread keeps its priority whatever happens
+        thread = threading.get_native_id()
+        seen["before"] = os.getpriority(os.PRIO_PROCESS, thread)
+        with _lower_priority():
+            seen["during"] = os.getpriority(os.PRIO_PROCESS, thread)
+        seen["after"] = os.getpriority(os.PRIO_PROCESS, thread)
+
+    worker = threading.Thread(target=embed_in_a_thread)
+    worker.start()
+    worker.join()
+
+    assert seen["during"] == min(19, seen["before"] + BACKGROUND_NICENESS)
+    if os.geteuid() == 0:  # raising a priority back needs the privilege
+        assert seen["after"] == seen["before"]

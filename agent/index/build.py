@@ -10,7 +10,9 @@ import dataclasses
 import hashlib
 import json
 import logging
+import os
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,6 +37,7 @@ from agent.settings import Settings
 log = logging.getLogger(__name__)
 
 PARSE_VERSION = 4  # raise when parsing changes, so every file is read again
+BACKGROUND_NICENESS = 10  # added to the niceness of the thread that embeds a published index's vectors
 @dataclass
 class FileReport:
     path: str
@@ -138,8 +141,9 @@ class PendingVectors:
         """True when the generation was published with all its vectors; False when cancelled or when a
         newer generation replaced it meanwhile (the vectors stay cached for it). Embedder errors propagate."""
         cache = VectorCache(self.settings.index_dir)
-        if not embed_missing(self.plan, self.embedder, cache, self._progress, lambda: self._cancelled):
-            return False
+        with _lower_priority():
+            if not embed_missing(self.plan, self.embedder, cache, self._progress, lambda: self._cancelled):
+                return False
         with store.ingest_lock(self.settings.index_dir):
             try:
                 current = store.current_generation(self.settings.index_dir)
@@ -162,6 +166,27 @@ class PendingVectors:
         if done * 10 // max(total, 1) != self.done * 10 // max(total, 1):
             log.info("vectors: %d of %d", done, total)
         self.done, self.total = done, total
+
+
+@contextmanager
+def _lower_priority() -> Iterator[None]:
+    """The calling thread (and the threads it starts) at a lower CPU priority while it embeds, restored after:
+    the app serves while its vectors are computed, and on 2 cores the embedding took the CPU its start-up and
+    first answers needed. Where threads cannot be reniced (not Linux), nothing changes."""
+    try:
+        thread = threading.get_native_id()
+        before = os.getpriority(os.PRIO_PROCESS, thread)
+        os.setpriority(os.PRIO_PROCESS, thread, before + BACKGROUND_NICENESS)
+    except (AttributeError, OSError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        try:
+            os.setpriority(os.PRIO_PROCESS, thread, before)
+        except OSError:  # raising it back needs privileges an unprivileged process lacks: stays lower
+            log.debug("could not restore the priority of thread %d", thread)
 
 
 def _add_vectors(generation: Path, plan: VectorPlan, cache: VectorCache) -> bool:
