@@ -8,9 +8,11 @@ its peak RSS is its own. What is measured on comes from bench/corpus.py; how muc
 from __future__ import annotations
 
 import argparse
+import cProfile
 import gc
 import json
 import logging
+import pstats
 import random
 import re
 import statistics
@@ -184,7 +186,8 @@ def _embedding_latencies(kb: KnowledgeBase, embedder: Embedder, embedded: list[s
     return result
 
 
-def full_path_worker(kind: str, size: int, queries: int, work: Path, corpus_path: Path | None = None) -> dict:
+def full_path_worker(kind: str, size: int, queries: int, work: Path, corpus_path: Path | None = None,
+                     profile: bool = False) -> dict:
     """What a user waits for, with the real embedder embedding every question: `Router.route` (glossary,
     term-intent classifier, FAQ by words and by meaning, passages by words and vectors, the calibrated
     decision) and `KnowledgeService.ask` with no LLM (the decision and the answer's words). The index holds
@@ -223,7 +226,13 @@ def full_path_worker(kind: str, size: int, queries: int, work: Path, corpus_path
         if service.last_report.changed:
             raise RuntimeError("the synthetic generation was re-indexed instead of answered from")
         service.ask("这是用来预热的问题，AM是什么意思，年假怎么申请？")
+        profiler = cProfile.Profile() if profile else None
+        if profiler is not None:
+            profiler.enable()
         times, answers = timed(service.ask, questions, f"KnowledgeService.ask, {kind} {size}")
+        if profiler is not None:  # where the asks' time went, on stderr
+            profiler.disable()
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
         result["ask_ms"] = report.percentiles(times)
         if kind == "term":
             result["ask_plain_ms"] = report.percentiles([t for q, t in zip(questions, times) if q in plain])
@@ -597,8 +606,9 @@ def markdown(result: dict) -> str:
         "",
         *full_path_markdown(result["full_path"]),
         "",
-        "**Term and fact routes without vectors** (`Router.route` on an index with no vectors, so no question is "
-        "embedded, in process, one size per fresh subprocess; synthetic glossaries "
+        "**Term and fact routes on an index without stored vectors** (`Router.route`; nothing is compared by "
+        "meaning, but a question is still embedded where the route asks for its vector: every FAQ question, and "
+        "a term question the classifier decides; in process, one size per fresh subprocess; synthetic glossaries "
         "of random abbreviations with English and Chinese names, synthetic Chinese FAQ sheets asked in paraphrase; "
         "'correct': routed to the right term / FAQ entry):",
         "",
@@ -753,6 +763,7 @@ def _worker_main(argv: list[str]) -> int:
     parser.add_argument("--work", required=True)
     parser.add_argument("--corpus")
     parser.add_argument("--embedded-queries", type=int, default=0)
+    parser.add_argument("--profile", action="store_true", help="full-ROUTE: cProfile of the asks, on stderr")
     args = parser.parse_args(argv)
     report.configure_logging(logging.WARNING)
     kind, size = args.worker[0], int(args.worker[1])
@@ -765,7 +776,7 @@ def _worker_main(argv: list[str]) -> int:
         result = doc_worker(size, args.queries, work, Path(args.corpus), args.embedded_queries)
     elif kind.startswith("full-"):
         result = full_path_worker(kind.removeprefix("full-"), size, args.queries, work,
-                                  Path(args.corpus) if args.corpus else None)
+                                  Path(args.corpus) if args.corpus else None, args.profile)
     else:
         parser.error(f"unknown worker kind {kind}")
     print(json.dumps(result))
