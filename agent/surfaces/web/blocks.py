@@ -95,6 +95,10 @@ PAGE_SCRIPT = """
 </script>
 """
 
+# Questions answered at once in the chat (Gradio's default is one at a time: everyone would wait while one
+# LLM answer streams). The service answers concurrently, as the HTTP API's thread pool already has it do.
+CHAT_CONCURRENCY = 16
+
 # Without sign-in a browser keeps a random id (128 bits from its own random source) in localStorage, written
 # before the page first asks the server anything; its conversations are found by it after a reload or a
 # restart. (gr.BrowserState lost the id now and then when the page's load event set it.)
@@ -283,12 +287,12 @@ def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
                 knowledge_owner_sections(app, service, database)  # 待完善, 命中测试, 统计 (web/review.py)
 
         chat_io = dict(inputs=[question, chatbot, view, browser_id], outputs=[question, chatbot, view, chat_note],
-                       show_progress_on=[chatbot])
+                       show_progress_on=[chatbot], concurrency_limit=CHAT_CONCURRENCY, concurrency_id="chat")
         listing = dict(inputs=[view, browser_id], outputs=[history, history_note, title_box], show_progress="hidden")
         question.submit(ask, **chat_io).then(after_turn, **listing)
         send.click(ask, **chat_io).then(after_turn, **listing)
         selected_io = dict(inputs=[chatbot, view, browser_id], outputs=[question, chatbot, view, chat_note],
-                           show_progress_on=[chatbot])
+                           show_progress_on=[chatbot], concurrency_limit=CHAT_CONCURRENCY, concurrency_id="chat")
         chatbot.option_select(ask_selected, **selected_io).then(after_turn, **listing)
         chatbot.example_select(ask_selected, **selected_io).then(after_turn, **listing)
         chatbot.like(rate, inputs=[view])
