@@ -12,6 +12,7 @@ import os
 import shutil
 import sqlite3
 import tempfile
+import time
 from pathlib import Path
 
 import openpyxl
@@ -76,12 +77,22 @@ class RunningApp(AppProcess):
         self.faq = sum(len(load_faq(f, f.name)[0]) for f in (knowledge / "faq").iterdir())
         super().__init__(folder, knowledge, **env)
 
+    def wait_for_vectors(self, seconds: float = 300) -> None:
+        """The app answers from words at once and by meaning once its vectors are in (the log says so); the
+        suggestions and document answers these tests expect are those made with the vectors."""
+        deadline = time.monotonic() + seconds
+        while "vectors complete" not in self.log_path.read_text(errors="replace"):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the vectors were not complete within {seconds}s:\n{self.log_text()}")
+            time.sleep(1)
+
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     """One app for the module, with sign-in on: alice administers, bob only reads."""
     users = ",".join(f"{user}:{password}" for user, password in (ADMIN, READER))
     running = RunningApp(tmp_path_factory.mktemp("app"), KB_USERS=users, KB_ADMINS=ADMIN[0])
+    running.wait_for_vectors()
     yield running
     running.stop()
 
