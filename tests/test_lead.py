@@ -71,6 +71,19 @@ def test_table_rows_become_a_markdown_table():
                                       "| P2 | 8小时 | 3个工作日 |")
 
 
+def test_a_markdown_table_stays_one_table_and_its_rule_is_no_row():
+    text = "三、住宿标准\n| 城市类别 | 普通员工 |\n| --- | --- |\n| 一线城市 | 600 |\n|其他城市|350|"
+
+    assert readable_passage(text, wrapped=False) == ("**三、住宿标准**\n\n| 城市类别 | 普通员工 |\n|---|---|\n"
+                                                     "| 一线城市 | 600 |\n| 其他城市 | 350 |")
+    assert [u.text for u in passage_units(text, wrapped=False)] == ["城市类别: 一线城市; 普通员工: 600",
+                                                                   "城市类别: 其他城市; 普通员工: 350"]
+
+
+def test_a_numbered_section_title_is_shown_as_a_heading_not_as_a_list_item():
+    assert readable_passage("二、交通标准\n1. 乘坐高铁。", wrapped=False) == "**二、交通标准**\n\n1. 乘坐高铁。"
+
+
 def test_sheet_rows_with_the_same_headers_become_a_table():
     text = "区域: 华东; 目标: 1200万\n区域: 华南; 目标: 900万"
 

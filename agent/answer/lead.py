@@ -99,8 +99,21 @@ def passage_blocks(text: str, wrapped: bool = True) -> list[Block | None]:
     return blocks
 
 
+_RULE_CELL = re.compile(r"^:?-{3,}:?$")
+
+
+def table_cells(line: str) -> list[str] | None:
+    """A table row's cells: "a | b" as a document reader writes it, or "| a | b |" as markdown does; None for
+    markdown's "| --- | --- |" rule, which is no row."""
+    line = line.strip()
+    if line.startswith("|") and line.endswith("|") and len(line) > 1:
+        line = line[1:-1]
+    cells = [cell.strip() for cell in line.split("|")]
+    return None if all(_RULE_CELL.match(cell) for cell in cells) else cells
+
+
 def _line_kind(line: str) -> str:
-    if line.count(_TABLE_CELL) >= 1:
+    if line.count(_TABLE_CELL) >= 1 or (len(line) > 2 and line.startswith("|") and line.endswith("|")):
         return "row"
     if "; " in line and all(_RECORD_PAIR.match(part) for part in line.split("; ")):
         return "record"
@@ -153,6 +166,8 @@ def readable_passage(text: str, wrapped: bool = True) -> str:
                 index += 1
                 run.append(blocks[index])
             out += _separated(out, _table(run))
+        elif block.kind == "item" and _is_section_title(block.text):
+            out += _separated(out, [f"**{block.text}**", ""])
         elif block.kind == "item":
             out += _separated(out, [_list_line(block.text)]) if not (out and _is_list_line(out[-1])) \
                 else [_list_line(block.text)]
@@ -182,9 +197,9 @@ def _is_list_line(line: str) -> bool:
 
 def _table(run: list[Block]) -> list[str]:
     if run[0].kind == "row":
-        rows = [[cell.strip() for cell in block.text.split("|")] for block in run]
-        if len(rows) == 1:
-            return [" | ".join(rows[0])]
+        rows = [cells for block in run if (cells := table_cells(block.text)) is not None]
+        if len(rows) <= 1:
+            return [" | ".join(row) for row in rows]
     else:
         pairs = [[part.split(": ", 1) for part in block.text.split("; ")] for block in run]
         headers = [tuple(name for name, _ in row) for row in pairs]
@@ -229,14 +244,15 @@ def passage_units(text: str, passage: int = 0, wrapped: bool = True, heading: st
         if block is None:
             continue
         if block.kind == "row":
-            cells = [cell.strip() for cell in block.text.split("|")]
+            cells = table_cells(block.text)
+            if cells is None:
+                continue
             if header is None:
                 header = cells  # a table's first row names its columns: context, not an answer
             else:
                 row = "; ".join(f"{h}: {c}" if h else c for h, c in zip(header, cells) if c)
                 units.append(Unit(row, passage, len(units), heading))
-        elif block.kind == "item" and _is_heading(_SECTION_NUMBER.sub("", block.text)) and \
-                _SECTION_NUMBER.match(block.text):
+        elif block.kind == "item" and _is_section_title(block.text):
             heading = block.text  # "二、产品经理与项目经理": a numbered section title
         elif block.kind in ("item", "record"):
             units.append(Unit(block.text, passage, len(units), heading))
@@ -251,6 +267,11 @@ def passage_units(text: str, passage: int = 0, wrapped: bool = True, heading: st
 def _is_heading(text: str) -> bool:
     """A short line without punctuation: a title, not a sentence ("第三章 报价与审批权限", "入职第一天")."""
     return _width(text) <= 24 and not re.search(r"[，。；：！？,;:!?]", text.rstrip(_CLOSERS))
+
+
+def _is_section_title(text: str) -> bool:
+    """A numbered section title ("二、产品经理与项目经理", "第三章 报价"): a heading, not a list item."""
+    return bool(_SECTION_NUMBER.match(text)) and _is_heading(_SECTION_NUMBER.sub("", text))
 
 
 def _is_question(sentence: str) -> bool:
