@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
-import tempfile
 import time
 from pathlib import Path
 
@@ -23,10 +22,8 @@ from agent.ingest.faq import load_faq
 from agent.ingest.glossary import load_glossary
 from agent.settings import REPO_ROOT
 from tests.app_process import AppProcess
+from tests.browser import chromium_context, fresh_page, needs_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 SAMPLE = REPO_ROOT / "knowledge"
 SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
 ANSWER_TIMEOUT_MS = 90_000
@@ -36,8 +33,7 @@ ADMIN, READER = ("alice", "alice-pw-1"), ("bob", "bob-pw-2")
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing: "
-                       "apt-get install -y chromium chromium-driver to run the browser tests"),
+    needs_chromium,
 ]
 
 
@@ -99,24 +95,13 @@ def app(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    expect.set_options(timeout=30_000)
-    with sync_playwright() as playwright, tempfile.TemporaryDirectory(prefix="kb-chromium-") as profile:
-        context = playwright.chromium.launch_persistent_context(
-            profile, executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, locale="zh-CN",
-            viewport={"width": 1280, "height": 900}, accept_downloads=True)
-        context.set_default_timeout(30_000)
+    with chromium_context(30_000) as context:
         yield context
-        context.close()
 
 
 @pytest.fixture
 def page(browser):
-    browser.clear_cookies()  # every test signs in afresh
-    page = browser.new_page()
-    yield page
-    page.close()
+    yield from fresh_page(browser)
 
 
 @pytest.fixture(scope="module")
