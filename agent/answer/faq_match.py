@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 from scipy import sparse
@@ -88,7 +88,7 @@ class FaqMatcher:
     def coverage(self, question: str, number: int) -> float:
         """The rarity-weighted share of the question's content units that entry `number` has anywhere (its
         questions or its answer): low when the entry lacks what the question is about."""
-        units = content_units(canonical(question))
+        units = _question_units(question)
         if not units:
             return 0.0
         weights = {u: float(self._idf[self._vocabulary[u]]) if u in self._vocabulary else self._unknown_idf
@@ -103,3 +103,9 @@ class FaqMatcher:
             cached = content_units(canonical(" ".join((entry.question, *entry.similar, entry.answer))))
             self._units_by_entry[number] = cached
         return cached
+
+
+@lru_cache(maxsize=64)
+def _question_units(question: str) -> frozenset[str]:
+    """A question's content units, once per question however many candidates it is weighed against."""
+    return frozenset(content_units(canonical(question)))
