@@ -37,6 +37,7 @@ SWEEP = {  # one change at a time from the defaults, on the trial set
     "rank_penalty": (0.0, 0.05, 0.1),
     "margin": (0.0, 0.1, 0.15, 0.2),
     "passages": (1, 3, 5),
+    "focus": (0.0, 0.25, 0.5, 0.75, 1.0),
 }
 
 

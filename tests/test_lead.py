@@ -308,3 +308,73 @@ def test_a_title_row_above_a_sheet_table_heads_its_text_instead_of_naming_the_co
 
     assert section.text == "2026年区域销售目标（单位：万元）\n区域: 华南; 第一季度: 6500; 第三季度: 8100"
     assert passage_units(section.text)[-1].text == "区域: 华南; 第一季度: 6500; 第三季度: 8100"
+
+
+# --- a section headed by the question's topic against a sentence that names every topic ---------------
+
+TRAVEL_POLICY = """# 差旅管理办法
+
+本办法规定员工因公出差的申请、交通、住宿、补贴和报销标准，由财务部负责解释。
+
+## 一、出差申请
+
+1. 出差前须在OA系统提交“出差申请”，写明目的地、时间和预算，经直属上级批准。
+2. 需要预支费用的，可在OA系统提交“借款申请”，单次借款不超过1万元。
+
+## 二、交通标准
+
+| 职级 | 飞机 | 火车/高铁 |
+| --- | --- | --- |
+| 普通员工 | 经济舱 | 二等座 |
+| 经理、总监 | 经济舱 | 一等座 |
+
+1. 单程600公里以内的城市之间，原则上乘坐高铁或动车。
+2. 出差地的市内交通（出租车、网约车、地铁）凭票实报实销。
+
+## 三、住宿标准
+
+每人每晚的住宿费上限如下（单位：元）：
+
+| 城市类别 | 普通员工 | 经理、总监 |
+| --- | --- | --- |
+| 一线城市 | 600 | 800 |
+| 其他城市 | 350 | 500 |
+
+超出标准的部分由个人承担。
+
+## 四、出差补贴
+
+1. 境内出差伙食补贴每天100元，按实际出差天数计算，无需发票。
+2. 境外出差伙食补贴每天50美元。
+
+## 五、报销
+
+出差结束后30天内，在OA系统提交差旅报销单，附行程单、住宿发票和其他票据。
+"""
+
+
+def test_without_an_index_a_section_headed_by_the_asked_topic_leads_over_a_sentence_listing_every_topic():
+    hits = [hit("三、住宿标准\n每人每晚的住宿费上限如下（单位：元）：\n城市类别 | 普通员工\n一线城市 | 600\n其他城市 | 350",
+                "docs/差旅.md", "差旅管理办法 > 三、住宿标准"),
+            hit("本办法规定员工因公出差的申请、交通、住宿、补贴和报销标准，由财务部负责解释。", "docs/差旅.md", "差旅管理办法")]
+
+    lead = lead_text(choose_lead("出差住宿标准是多少", hits))
+
+    assert "一线城市; 普通员工: 600" in lead and "本办法" not in lead
+
+
+@pytest.mark.slow
+def test_a_scope_sentence_naming_every_topic_does_not_lead_over_the_section_whose_heading_and_table_answer(
+        tmp_path):
+    from agent.answer.service import KnowledgeService
+
+    knowledge = tmp_path / "knowledge"
+    (knowledge / "docs").mkdir(parents=True)
+    (knowledge / "docs" / "差旅管理办法.md").write_text(TRAVEL_POLICY, encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        clear_assistant_env(patch)
+        service = KnowledgeService(Settings.from_env(knowledge_dir=knowledge, index_dir=tmp_path / "index"))
+        answer = service.ask("出差住宿标准是多少")
+
+    assert answer.route == "doc" and "三、住宿标准" in answer.text
+    assert "普通员工: 600" in answer.lead and "本办法规定" not in answer.lead

@@ -4,8 +4,9 @@ A passage is read as blocks (prose, list items, table rows): hard line breaks in
 (directly between Chinese characters, with a space between English words), list items stay one per line
 and table rows become a markdown table. The lead is one to three units of the best passages (a sentence,
 a list item or a table row with its header), scored by how many of the question's words they hold
-(weighted by how rare each is among the candidates) and, for the few best by words, by the cosine of
-their vector with the question's. The weights were chosen on CMRC2018 trial (docs/benchmarks.md).
+(weighted by how rare each is among the candidates), by how closely the heading above them names the
+question's topic and, for the few best by words, by the cosine of their vector with the question's. The
+weights were chosen on CMRC2018 trial, the heading's on the sample knowledge (docs/benchmarks.md).
 """
 from __future__ import annotations
 
@@ -33,13 +34,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class LeadWeights:
-    """How the lead is chosen; the defaults were chosen on CMRC2018 trial (`python -m bench lead --sweep`)."""
+    """How the lead is chosen; the defaults were chosen on CMRC2018 trial (`python -m bench lead --sweep`), except
+    `focus`: CMRC2018's plain-text articles have no headings, so it was chosen on the sample knowledge."""
 
     passages: int = 3  # the lead is chosen among the units of this many best passages
     embedded: int = 4  # only this many units, the best by words, are embedded (~30 ms each on a laptop CPU)
     dense: float = 0.5  # weight of the cosine with the question beside the share of its words (0..1)
     rank_penalty: float = 0.05  # per passage rank below the first
     margin: float = 0.15  # a second or third unit joins the lead when it scores this close to the best
+    focus: float = 0.75  # weight of how closely the unit's heading and the question name one topic (0..1)
 
 MAX_LEAD_UNITS = 3
 LISTED_AFTER_A_COLON = 5  # items or rows a lead ending in a colon goes on to
@@ -343,6 +346,8 @@ def choose_lead(question: str, hits: list[SearchHit], kb: "KnowledgeBase | None"
     words = _question_words(question, kb)
     scores = _overlap(words, [_unit_words(u, kb) for u in units])
     scores -= weights.rank_penalty * np.array([u.passage for u in units], dtype=np.float32)
+    if weights.focus:
+        scores += weights.focus * np.array([_focus(words, u, kb) for u in units], dtype=np.float32)
     dense = _cosines(question, units, scores, kb, weights, vectors) if weights.dense > 0 else None
     if dense is not None:
         shortlist, cosines = dense
@@ -403,12 +408,27 @@ def _grouped(units: list[LeadUnit]) -> list[tuple[int, list[LeadUnit]]]:
 
 
 def _question_words(question: str, kb) -> list[str]:
-    words = [w for w in _tokens(question, kb) if w not in STOPWORDS and not (len(w) == 1 and w in STOP_CHARS)]
-    return list(dict.fromkeys(words))
+    return list(dict.fromkeys(w for w in _tokens(question, kb) if _is_content(w)))
 
 
 def _unit_words(unit: Unit, kb) -> set[str]:
     return set(_tokens(f"{unit.context}\n{unit.text}" if unit.context else unit.text, kb))
+
+
+def _is_content(word: str) -> bool:
+    return word not in STOPWORDS and not (len(word) == 1 and word in STOP_CHARS)
+
+
+def _focus(words: list[str], unit: Unit, kb) -> float:
+    """How closely the unit's heading and the question name one topic: the share of the heading's words the
+    question names times the share of the question's words the heading holds. A section headed by the
+    question's topic answers it better than a sentence that lists that topic among many (which holds the
+    question's words too)."""
+    own = {w for w in _tokens(_SECTION_NUMBER.sub("", unit.context), kb) if _is_content(w)} if unit.context else set()
+    if not own or not words:
+        return 0.0
+    shared = len(own & set(words))
+    return shared / len(own) * shared / len(words)
 
 
 def _hit_units(hit: SearchHit, number: int, faq_answers: dict[tuple[str, str], str]) -> list[Unit]:
