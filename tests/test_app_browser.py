@@ -135,15 +135,20 @@ def new_chat(page) -> None:
 
 def ask(page, question: str) -> object:
     """Send a question and wait for its finished answer; returns the answer bubble."""
-    answers = page.locator("#kb-chat .kb-badge")
-    before = answers.count()
     page.fill("#kb-question textarea", question)
     page.keyboard.press("Enter")
-    # Done: a new badge, and Gradio's progress tracker on the chat hidden again (the event has ended).
-    page.wait_for_function(f"document.querySelectorAll('#kb-chat .kb-badge').length > {before} && "
-                           "document.querySelector('#kb-chat [data-testid=status-tracker]').classList.contains('hide')",
-                           timeout=ANSWER_TIMEOUT_MS)
-    return page.locator("#kb-chat .message-content").filter(has=page.locator(".kb-badge")).last
+    # Done: the chat ends with this question and an answer with its badge, and Gradio's progress tracker on the
+    # chat is hidden again (the event has ended). Counting badges instead would be fooled by a reopened
+    # conversation whose earlier answers appear after the count was taken.
+    page.wait_for_function(
+        """question => {
+            const messages = [...document.querySelectorAll('#kb-chat .message-content')];
+            const last = messages[messages.length - 1], before = messages[messages.length - 2];
+            const tracker = document.querySelector('#kb-chat [data-testid=status-tracker]');
+            return last && before && before.innerText.trim() === question && last.querySelector('.kb-badge')
+                && tracker.classList.contains('hide');
+        }""", arg=question, timeout=ANSWER_TIMEOUT_MS)
+    return page.locator("#kb-chat .message-content").last
 
 
 def open_knowledge_tab(page) -> None:
