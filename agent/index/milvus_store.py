@@ -79,7 +79,7 @@ class MilvusPassageStore:
         collection = self.current_collection()
         if collection is None:
             return set()
-        rows = self.client.query(self.alias, filter='id != ""', output_fields=["id"])
+        rows = self._loaded(collection, lambda: self.client.query(self.alias, filter='id != ""', output_fields=["id"]))
         return {row["id"] for row in rows}
 
     def publish(self, passages: list[Passage], vectors: np.ndarray, tokens: list[list[str]]) -> dict[str, int]:
@@ -128,21 +128,22 @@ class MilvusPassageStore:
                           score, lexical, dense) for key, score, lexical, dense in fused]
 
     def _search_leg(self, collection: str, query, field: str, metric: str) -> list[dict]:
-        """One leg's hits. A collection can be found released (Milvus Lite re-opens indexed collections
-        released; an operator may release one on a server): it is loaded again and the search repeated."""
-        def search():
-            return self.client.search(self.alias, data=[query], anns_field=field, limit=CANDIDATES,
-                                      output_fields=["text", "source", "location"],
-                                      search_params={"metric_type": metric})[0]
+        """One leg's hits."""
+        return self._loaded(collection, lambda: self.client.search(
+            self.alias, data=[query], anns_field=field, limit=CANDIDATES, output_fields=["text", "source", "location"],
+            search_params={"metric_type": metric})[0])
 
+    def _loaded(self, collection: str, call):
+        """`call()`, repeated once after loading the collection when Milvus finds it released (Milvus Lite
+        re-opens indexed collections released, even mid-run; an operator may release one on a server)."""
         try:
-            return search()
+            return call()
         except MilvusException as error:
             if "load" not in str(error).lower():
                 raise
             log.warning("milvus: collection %s was not loaded; loading it", collection)
             self.client.load_collection(collection)
-            return search()
+            return call()
 
     def drop(self) -> None:
         """Remove this knowledge folder's alias and every generation of it."""
