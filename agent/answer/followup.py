@@ -40,7 +40,7 @@ import numpy as np
 
 from agent.answer.router import RouteDecision, Router
 from agent.answer.terms import Mention
-from agent.answer.understand import _MEANING_RE, asks_only_meaning
+from agent.answer.understand import asks_only_meaning, without_ways_of_asking
 from agent.records import Term
 from agent.text.normalize import fold, has_cjk, readable
 from agent.text.stopwords import STOPWORDS
@@ -656,11 +656,9 @@ def own_words(question: str) -> str:
     text = (_EN_PRONOUN if english else _ZH_PRONOUN).sub(" ", question)
     text = (_EN_ORDINAL if english else _ZH_ORDINAL).sub(" ", text)
     text = _strip_lead(text, english)
-    text = _MEANING_RE.sub(" ", fold(text))
+    text = without_ways_of_asking(text)
     if english:
-        from agent.answer.understand import _ASCII_MEANING
-
-        return " ".join(w for w in re.findall(r"[a-z0-9'&-]+", text) if w not in _ASCII_MEANING)
+        return " ".join(re.findall(r"[a-z0-9'&-]+", text))
     import jieba
 
     return " ".join(w for w in jieba.lcut(text) if w.strip() and w not in STOPWORDS)

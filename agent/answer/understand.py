@@ -112,10 +112,14 @@ def asks_only_meaning(question: str, mentions: list[Mention]) -> bool:
         rest.append(question[last:mention.start])
         last = mention.end
     rest.append(question[last:])
-    remainder = _MEANING_RE.sub(" ", fold(" ".join(rest)))
-    words = [w for w in _ASCII_WORD.findall(remainder) if w.strip("'") not in _ASCII_MEANING]
-    remainder = _ASCII_WORD.sub(" ", remainder)
-    return not words and not _PUNCTUATION.sub("", remainder)
+    return not _PUNCTUATION.sub("", without_ways_of_asking(" ".join(rest)))
+
+
+def without_ways_of_asking(text: str) -> str:
+    """The folded text with the common ways of asking for a meaning or a name taken out: the Chinese phrases
+    wherever they stand, the English words as whole words."""
+    remainder = _MEANING_RE.sub(" ", fold(text))
+    return _ASCII_WORD.sub(lambda word: " " if word.group().strip("'") in _ASCII_MEANING else word.group(), remainder)
 
 
 def _as_mention(term: UnknownTerm) -> Mention:
