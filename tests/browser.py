@@ -1,13 +1,18 @@
 """What the browser tests share: Debian's Chromium driven by Playwright (a browser download fails here), one
-persistent context per test module, and a fresh page per test that signs in afresh."""
+persistent context per test module (`browser`; its waits give up after the module's BROWSER_TIMEOUT_MS), a
+fresh page per test that signs in afresh (`page`), and where screenshots go (`screenshot_dir`: docs/screenshots
+with UPDATE_SCREENSHOTS=1). tests/conftest.py makes the fixtures available to every test module."""
 from __future__ import annotations
 
+import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 import pytest
+
+from agent.settings import REPO_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -34,9 +39,22 @@ def chromium_context(timeout_ms: int) -> Iterator:
             context.close()
 
 
-def fresh_page(context) -> Iterator:
+@pytest.fixture(scope="module")
+def browser(request):
+    with chromium_context(getattr(request.module, "BROWSER_TIMEOUT_MS", 30_000)) as context:
+        yield context
+
+
+@pytest.fixture
+def page(browser):
     """A new page without the cookies of the test before: every test signs in afresh."""
-    context.clear_cookies()
-    page = context.new_page()
+    browser.clear_cookies()
+    page = browser.new_page()
     yield page
     page.close()
+
+
+@pytest.fixture(scope="module")
+def screenshot_dir(tmp_path_factory) -> Path:
+    screenshots = REPO_ROOT / "docs" / "screenshots"
+    return screenshots if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path_factory.mktemp("screenshots")

@@ -8,6 +8,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from tests.browser import browser, page, screenshot_dir  # noqa: F401  (fixtures of the browser tests)
+
 
 def _write_workbook(path: Path, sheets: dict[str, list[list]], merged: dict[str, list[str]] | None = None) -> Path:
     """An .xlsx with one sheet per entry, rows appended in order (an empty list is a blank row)."""

@@ -8,7 +8,6 @@ Set UPDATE_SCREENSHOTS=1 to refresh docs/screenshots/ (chat.png, knowledge.png, 
 phone.png) from this run."""
 from __future__ import annotations
 
-import os
 import shutil
 import sqlite3
 import time
@@ -22,14 +21,15 @@ from agent.ingest.faq import load_faq
 from agent.ingest.glossary import load_glossary
 from agent.settings import REPO_ROOT
 from tests.app_process import AppProcess
-from tests.browser import chromium_context, fresh_page, needs_chromium
+from tests.browser import needs_chromium
 
 SAMPLE = REPO_ROOT / "knowledge"
-SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
 ANSWER_TIMEOUT_MS = 90_000
 # Sets a marker if the browser ever runs it; the tests check the marker never appears.
 INJECTION = '<img src=x onerror="window.__xss=1;document.title=\'XSS\'">'
 ADMIN, READER = ("alice", "alice-pw-1"), ("bob", "bob-pw-2")
+
+BROWSER_TIMEOUT_MS = 30_000  # every wait of this module's browser
 
 pytestmark = [
     pytest.mark.slow,
@@ -91,22 +91,6 @@ def app(tmp_path_factory):
     running.wait_for_vectors()
     yield running
     running.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium_context(30_000) as context:
-        yield context
-
-
-@pytest.fixture
-def page(browser):
-    yield from fresh_page(browser)
-
-
-@pytest.fixture(scope="module")
-def screenshot_dir(tmp_path_factory) -> Path:
-    return SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path_factory.mktemp("screenshots")
 
 
 def sign_in(page, url: str, user: tuple[str, str]) -> None:

@@ -6,7 +6,6 @@ candidates; a reader sees none of it.
 Set UPDATE_SCREENSHOTS=1 to refresh docs/screenshots/review.png and hit_test.png from this run."""
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -17,14 +16,15 @@ from agent.ingest import supplements
 from agent.ingest.faq import load_faq
 from agent.settings import REPO_ROOT
 from tests.app_process import AppProcess
-from tests.browser import chromium_context, fresh_page, needs_chromium
+from tests.browser import needs_chromium
 
 SAMPLE = REPO_ROOT / "knowledge"
-SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
 ADMIN, READER = ("alice", "alice-pw-1"), ("bob", "bob-pw-2")
 TOKEN = "review-browser-token-0001"
 UNANSWERED = ["班车几点发车？", "班车什么时候出发", "班车几点发车？"]
 ANSWER = "班车每天早上7:30从地铁站发车，下午6点从园区返回。"
+
+BROWSER_TIMEOUT_MS = 60_000  # every wait of this module's browser
 
 pytestmark = [
     pytest.mark.slow,
@@ -45,22 +45,6 @@ def app(tmp_path_factory):
     running = AppProcess(folder, knowledge, KB_USERS=users, KB_ADMINS=ADMIN[0], KB_API_TOKENS=TOKEN)
     yield running
     running.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium_context(60_000) as context:
-        yield context
-
-
-@pytest.fixture
-def page(browser):
-    yield from fresh_page(browser)
-
-
-@pytest.fixture(scope="module")
-def screenshot_dir(tmp_path_factory) -> Path:
-    return SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path_factory.mktemp("screenshots")
 
 
 def _ask(app: AppProcess, question: str) -> dict:
