@@ -5,6 +5,11 @@ The dictionary is CC-CEDICT (CC BY-SA 4.0, MDBG), read from the chinese-english-
 entry's English glosses are indexed the other way round, whole glosses only ("annual leave" -> 年假,
 "warranty" -> 保修). A dictionary gives many senses per word, so only Chinese words that the caller knows
 (the words of its own knowledge) are kept, a few per English word, the most specific first.
+
+A word none of whose translations the knowledge uses is tried two more ways, since a dictionary's
+Chinese is often not the knowledge's own wording: as the last word of a longer gloss ("to apply for
+reimbursement" -> 报销 for "reimbursement"), and by the character most of its translations share, taken
+to the few words of the knowledge that hold it ("marriage": 婚事, 婚姻, 婚嫁 -> 婚 -> 婚假, 结婚).
 """
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ log = logging.getLogger(__name__)
 
 WORDS_PER_ENGLISH_WORD = 3
 LONGEST_PHRASE = 3  # English words in the longest gloss looked up as one
+WORDS_PER_CHARACTER = 4  # a shared character taken to the knowledge only when it holds this few words with it
 _LINE = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/$")
 _NOTE = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
@@ -37,9 +43,11 @@ on off per via let s t don doesn isn aren didn ve ll re d m o y please tell know
 """.split())
 
 
-def chinese_words(question: str, known: Callable[[str], bool]) -> dict[str, list[str]]:
+def chinese_words(question: str, known: Callable[[str], bool],
+                  holding: Callable[[str], list[str]] | None = None) -> dict[str, list[str]]:
     """For each content word or phrase of an English question, the Chinese words it may stand for that
-    `known` accepts (e.g. words of the knowledge), most specific first."""
+    `known` accepts (e.g. words of the knowledge), most specific first. `holding(character)` gives the
+    knowledge's words that hold a character, for a word whose translations the knowledge never uses."""
     index = _index()
     if not index:
         return {}
@@ -53,12 +61,51 @@ def chinese_words(question: str, known: Callable[[str], bool]) -> dict[str, list
                 break
             chinese = next((c for form in _forms(phrase[-1])
                             if (c := _lookup(" ".join((*phrase[:-1], form)), index, known))), [])
+            if not chinese and length == 1:
+                chinese = _in_own_wording(phrase[0], index, known, holding)
             if chinese:
                 found[" ".join(phrase)] = chinese
                 position += length - 1
                 break
         position += 1
     return found
+
+
+def _in_own_wording(word: str, index: dict[str, list[tuple[int, str]]], known: Callable[[str], bool],
+                    holding: Callable[[str], list[str]] | None) -> list[str]:
+    """The knowledge's words for an English word whose whole-gloss translations it never uses: when the
+    dictionary has no gloss of the word alone, translations of glosses that end with it; else the knowledge's few words holding the character that at least
+    half (and two or more) of its translations share."""
+    forms = _forms(word)
+    if not any(form in index for form in forms):  # known to the dictionary only inside longer glosses
+        heads = _heads_index()
+        for form in forms:
+            kept = _lookup(form, heads, known)
+            if kept:
+                return kept
+    if holding is None:
+        return []
+    senses = list(dict.fromkeys(c for form in forms for _, c in index.get(form, ())))
+    counts: dict[str, int] = {}
+    for sense in senses:
+        for character in set(sense):
+            counts[character] = counts.get(character, 0) + 1
+    for character, count in sorted(counts.items(), key=lambda item: -item[1]):
+        if count < max(2, len(senses) / 2):
+            break
+        words = holding(character)
+        if 0 < len(words) <= WORDS_PER_CHARACTER:
+            return words[:WORDS_PER_ENGLISH_WORD]
+    return []
+
+
+def words_holding(pairs: frozenset[str]) -> Callable[[str], list[str]]:
+    """`holding(character)` over a knowledge's character pairs (chinese_pairs): the pairs that hold it."""
+    by_character: dict[str, list[str]] = {}
+    for pair in sorted(pairs):
+        for character in set(pair):
+            by_character.setdefault(character, []).append(pair)
+    return lambda character: by_character.get(character, [])
 
 
 def chinese_pairs(texts) -> frozenset[str]:
@@ -121,6 +168,18 @@ def _index() -> dict[str, list[tuple[int, str]]]:
             if text and len(text.split()) <= LONGEST_PHRASE and _WORD.fullmatch(text.replace(" ", "")) is not None:
                 index.setdefault(text, []).append((len(glosses), found.group(2)))
     return index
+
+
+@lru_cache(maxsize=1)
+def _heads_index() -> dict[str, list[tuple[int, str]]]:
+    """Last word of a gloss of two or more words -> the entries it ends ("apply for reimbursement" ->
+    报销 under "reimbursement"), with the entry's sense count as in _index."""
+    heads: dict[str, list[tuple[int, str]]] = {}
+    for gloss, entries in _index().items():
+        words = gloss.split()
+        if len(words) > 1 and words[-1] not in _COMMON and words[-1] not in STOPWORDS:
+            heads.setdefault(words[-1], []).extend(entries)
+    return heads
 
 
 def _dictionary_file() -> Path | None:
