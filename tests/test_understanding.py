@@ -167,16 +167,3 @@ def test_an_english_word_known_only_inside_longer_glosses_finds_the_knowledges_w
 
     assert words["reimbursements"] == ["报销"]  # CEDICT: 报销 "to apply for reimbursement"
     assert "离职" not in words.get("office", [])  # "office" has glosses of its own; "to leave office" is not one
-
-
-@pytest.mark.slow
-def test_an_english_word_whose_translations_share_a_character_finds_the_knowledges_word_holding_it():
-    from agent.text.bilingual import chinese_pairs, chinese_words, uses_word, words_holding
-
-    pairs = chinese_pairs(["婚假为3天，须在领取结婚证后一年内休完。"])
-    known = lambda word: uses_word(pairs, word)  # noqa: E731
-
-    words = chinese_words("How many days off for my marriage?", known, words_holding(pairs))
-
-    assert words["marriage"] and all("婚" in w for w in words["marriage"])  # 婚事, 婚姻, 婚嫁 share 婚
-    assert "marriage" not in chinese_words("How many days off for my marriage?", known)

@@ -20,7 +20,7 @@ from agent.answer.terms import GlossaryMatcher, Mention
 from agent.answer.understand import UnknownTerm, Understanding, understand
 from agent.index.knowledge_base import KnowledgeBase
 from agent.records import SearchHit, Term
-from agent.text.bilingual import chinese_pairs, chinese_words, uses_word, words_holding
+from agent.text.bilingual import chinese_pairs, chinese_words, uses_word
 from agent.text.normalize import fold
 
 log = logging.getLogger(__name__)
@@ -80,15 +80,11 @@ class Router:
 
     def translate(self, question: str) -> dict[str, list[str]]:
         """An English question's words with the Chinese words of this knowledge they may stand for."""
-        return chinese_words(question, lambda word: uses_word(self._chinese_pairs, word), self._words_holding)
+        return chinese_words(question, lambda word: uses_word(self._chinese_pairs, word))
 
     @cached_property
     def _chinese_pairs(self) -> frozenset[str]:
         return chinese_pairs(p.text for p in self.kb.passages)
-
-    @cached_property
-    def _words_holding(self):
-        return words_holding(self._chinese_pairs)
 
     def route(self, question: str, k: int = 5) -> RouteDecision:
         understanding = self.understand(question)

@@ -6,10 +6,11 @@ entry's English glosses are indexed the other way round, whole glosses only ("an
 "warranty" -> 保修). A dictionary gives many senses per word, so only Chinese words that the caller knows
 (the words of its own knowledge) are kept, a few per English word, the most specific first.
 
-A word none of whose translations the knowledge uses is tried two more ways, since a dictionary's
-Chinese is often not the knowledge's own wording: as the last word of a longer gloss ("to apply for
-reimbursement" -> 报销 for "reimbursement"), and by the character most of its translations share, taken
-to the few words of the knowledge that hold it ("marriage": 婚事, 婚姻, 婚嫁 -> 婚 -> 婚假, 结婚).
+A word that the dictionary knows only inside longer glosses is looked up as their last word ("to apply for
+reimbursement" -> 报销 for "reimbursement"), since a dictionary's Chinese is often not the knowledge's own
+wording. (Taking a word to the knowledge's words that hold the character most of its translations share,
+"marriage": 婚事, 婚姻, 婚嫁 -> 婚假, was tried and dropped: in a small knowledge base it also took "year"
+(年度, 年级, 年表) to 年假.)
 """
 from __future__ import annotations
 
@@ -25,7 +26,6 @@ log = logging.getLogger(__name__)
 
 WORDS_PER_ENGLISH_WORD = 3
 LONGEST_PHRASE = 3  # English words in the longest gloss looked up as one
-WORDS_PER_CHARACTER = 4  # a shared character taken to the knowledge only when it holds this few words with it
 _LINE = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/$")
 _NOTE = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
@@ -43,11 +43,9 @@ on off per via let s t don doesn isn aren didn ve ll re d m o y please tell know
 """.split())
 
 
-def chinese_words(question: str, known: Callable[[str], bool],
-                  holding: Callable[[str], list[str]] | None = None) -> dict[str, list[str]]:
+def chinese_words(question: str, known: Callable[[str], bool]) -> dict[str, list[str]]:
     """For each content word or phrase of an English question, the Chinese words it may stand for that
-    `known` accepts (e.g. words of the knowledge), most specific first. `holding(character)` gives the
-    knowledge's words that hold a character, for a word whose translations the knowledge never uses."""
+    `known` accepts (e.g. words of the knowledge), most specific first."""
     index = _index()
     if not index:
         return {}
@@ -62,7 +60,7 @@ def chinese_words(question: str, known: Callable[[str], bool],
             chinese = next((c for form in _forms(phrase[-1])
                             if (c := _lookup(" ".join((*phrase[:-1], form)), index, known))), [])
             if not chinese and length == 1:
-                chinese = _in_own_wording(phrase[0], index, known, holding)
+                chinese = _as_last_word(phrase[0], index, known)
             if chinese:
                 found[" ".join(phrase)] = chinese
                 position += length - 1
@@ -71,41 +69,13 @@ def chinese_words(question: str, known: Callable[[str], bool],
     return found
 
 
-def _in_own_wording(word: str, index: dict[str, list[tuple[int, str]]], known: Callable[[str], bool],
-                    holding: Callable[[str], list[str]] | None) -> list[str]:
-    """The knowledge's words for an English word whose whole-gloss translations it never uses: when the
-    dictionary has no gloss of the word alone, translations of glosses that end with it; else the knowledge's few words holding the character that at least
-    half (and two or more) of its translations share."""
+def _as_last_word(word: str, index: dict[str, list[tuple[int, str]]], known: Callable[[str], bool]) -> list[str]:
+    """When the dictionary has no gloss of the word alone, the known translations of glosses that end with it."""
     forms = _forms(word)
-    if not any(form in index for form in forms):  # known to the dictionary only inside longer glosses
-        heads = _heads_index()
-        for form in forms:
-            kept = _lookup(form, heads, known)
-            if kept:
-                return kept
-    if holding is None:
+    if any(form in index for form in forms):
         return []
-    senses = list(dict.fromkeys(c for form in forms for _, c in index.get(form, ())))
-    counts: dict[str, int] = {}
-    for sense in senses:
-        for character in set(sense):
-            counts[character] = counts.get(character, 0) + 1
-    for character, count in sorted(counts.items(), key=lambda item: -item[1]):
-        if count < max(2, len(senses) / 2):
-            break
-        words = holding(character)
-        if 0 < len(words) <= WORDS_PER_CHARACTER:
-            return words[:WORDS_PER_ENGLISH_WORD]
-    return []
-
-
-def words_holding(pairs: frozenset[str]) -> Callable[[str], list[str]]:
-    """`holding(character)` over a knowledge's character pairs (chinese_pairs): the pairs that hold it."""
-    by_character: dict[str, list[str]] = {}
-    for pair in sorted(pairs):
-        for character in set(pair):
-            by_character.setdefault(character, []).append(pair)
-    return lambda character: by_character.get(character, [])
+    heads = _heads_index()
+    return next((kept for form in forms if (kept := _lookup(form, heads, known))), [])
 
 
 def chinese_pairs(texts) -> frozenset[str]:
