@@ -26,7 +26,8 @@ from agent.text.normalize import fold_compact
 
 TUNE = REPO_ROOT / "bench" / "cases" / "tune"
 REGULARISATION = 1.0
-VECTOR_FEATURES = {"cosine", "cosine_z", "cosine_bg", "answer_cosine", "dense", "dense_bg"}  # left out of the fit used when no embedder works
+VECTOR_FEATURES = {"cosine", "cosine_z", "cosine_bg", "answer_cosine", "margin", "answer_margin", "own_language_lead", "dense",
+                   "dense_bg"}  # left out of the fit used when no embedder works
 
 
 def holds_expected(case: Case, text: str) -> bool:
@@ -194,6 +195,8 @@ def reliability_of_answers(service: KnowledgeService, folder: Path) -> list[str]
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.calibrate", description=__doc__)
     parser.add_argument("--write", action="store_true", help="write agent/answer/data/calibration.json")
+    parser.add_argument("--only", choices=("faq", "doc"), help="write only this model; the other stays as it is in "
+                                                                "the file")
     parser.add_argument("--measure", type=Path, help="only print confidence against accuracy over the answers "
                                                     "to this folder of case files (e.g. bench/cases/dev)")
     args = parser.parse_args(argv)
@@ -220,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{kind}: {len(rows)} candidates, {sum(labels)} right; fitted for {embedder}:")
         print("\n".join(reliability(fits[kind][embedder], rows, labels)))
     if args.write:
+        if args.only:
+            kept = json.loads(Path(evidence.CALIBRATION).read_text(encoding="utf-8"))
+            fits = {kind: fits[kind] if kind == args.only else kept[kind] for kind in fits}
         Path(evidence.CALIBRATION).write_text(json.dumps(fits, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {evidence.CALIBRATION.relative_to(REPO_ROOT)}")
         evidence.calibration.cache_clear()

@@ -155,3 +155,46 @@ def test_an_english_question_gets_the_chinese_words_its_knowledge_uses():
     assert words["warranty"] == ["保修"]
     assert words["annual leave"] == ["年假"]
     assert all(uses_word(pairs, w) for found in words.values() for w in found)
+
+
+def test_a_near_miss_naming_another_leave_of_the_same_kind_is_not_given_the_stored_answer(service):
+    annual_leave_answer = COMPANY_FAQ_ROWS[1][2]
+
+    answer = service.ask("产假怎么申请？")
+
+    assert answer.text != annual_leave_answer and not (answer.route == "fact" and not answer.abstained)
+
+
+def test_an_entry_that_stands_out_only_by_its_english_similar_question_is_trusted_less(service):
+    question = "Can I take annual leave next week?"
+    candidates = {c.entry.question: c for c in service.router.faq_candidates(service.router.understand(question))}
+    pulled = candidates["可以居家办公吗？"]
+    model = evidence.calibration("faq", service.kb.embedder_name)
+
+    # The work-from-home entry stands out by its English row "Can I work from home?"; the annual-leave
+    # entry has no English row, so nothing is said of it.
+    assert pulled.features["own_language_lead"] > 0
+    assert candidates["年假如何申请？"].features["own_language_lead"] == 0
+    assert pulled.probability < model.probability({**pulled.features, "own_language_lead": 0.0})
+    answer = service.ask(question)
+    assert not (answer.route == "fact" and answer.text.startswith(COMPANY_FAQ_ROWS[4][2]))
+
+
+def test_only_the_entry_ahead_of_all_others_has_a_positive_margin(service):
+    candidates = service.router.faq_candidates(service.router.understand("每个月几号发薪水？"))
+
+    assert candidates[0].entry.question == "工资什么时候发？"
+    assert candidates[0].features["margin"] > 0 and candidates[0].features["answer_margin"] > 0
+    assert all(c.features["margin"] <= 0 for c in candidates[1:])
+
+
+@pytest.mark.slow
+def test_an_english_word_known_only_inside_longer_glosses_finds_the_knowledges_word():
+    from agent.text.bilingual import chinese_pairs, chinese_words, uses_word
+
+    pairs = chinese_pairs(["费用报销须在30天内提交。审批通过后办理离职手续。"])
+    words = chinese_words("When are reimbursements paid, and who approves the office move?",
+                          lambda word: uses_word(pairs, word))
+
+    assert words["reimbursements"] == ["报销"]  # CEDICT: 报销 "to apply for reimbursement"
+    assert "离职" not in words.get("office", [])  # "office" has glosses of its own; "to leave office" is not one

@@ -32,7 +32,7 @@ from agent.text.units import content_units
 CALIBRATION = Path(__file__).resolve().parent / "data" / "calibration.json"
 WITHOUT_VECTORS = "lexical"  # the calibration used when no embedder works
 FAQ_FEATURES = ("cosine", "cosine_z", "cosine_bg", "answer_cosine", "lexical", "coverage", "names_missing",
-                "other_kind", "english")
+                "other_kind", "english", "margin", "answer_margin", "own_language_lead")
 DOC_FEATURES = ("relevance", "dense", "dense_bg", "unknown_missing", "other_kind", "english")
 RELEVANCE_DEPTH = 3  # a question's parts may be answered by different passages among the first few
 _PUNCTUATION_CHARS = "，。？！、；：“”‘’（）《》【】,.?!;:'\"()[]<>-_/\\|~`@#$%^&*+= \t\n"
@@ -80,16 +80,20 @@ def faq_candidates(understanding: Understanding, matcher: FaqMatcher, vectors: n
     for this question, whatever the size of the FAQ."""
     entries = matcher.entries
     lexical = {m.number: m for m in matcher.match(understanding.matching_text, k=k)}
-    cosines, standings, above_background = _entry_cosines(understanding.vector, vectors, owners,
-                                                          matcher.chinese_rows, background, len(entries))
+    cosines, standings, above_background, by_language, best_background = _entry_cosines(
+        understanding.vector, vectors, owners, matcher.chinese_rows, background, len(entries))
     answers = answer_vectors @ understanding.vector if answer_vectors is not None and cosines is not None else None
+    own_language_lead = _own_language_lead(by_language, understanding.english) if by_language is not None else None
     numbers = list(lexical)
     if cosines is not None:
         numbers += [int(n) for n in np.argsort(-standings)[:k]]
     if answers is not None:
         numbers += [int(n) for n in np.argsort(-answers)[:k]]
+    numbers = list(dict.fromkeys(numbers))
+    margins = _leads_over_others(standings, numbers, best_background)
+    answer_margins = _leads_over_others(answers, numbers)
     candidates = []
-    for number in dict.fromkeys(numbers):
+    for number in numbers:
         entry = entries[number]
         cosine = float(cosines[number]) if cosines is not None else 0.0
         match = lexical.get(number)
@@ -106,6 +110,14 @@ def faq_candidates(understanding: Understanding, matcher: FaqMatcher, vectors: n
             "names_missing": names_missing(understanding, " ".join((entry.question, *entry.similar, entry.answer))),
             "other_kind": other_kind(understanding.question, entry),
             "english": float(understanding.english),
+            # How far the entry stands ahead of every other entry (and, by its questions, of the closest
+            # background question, which keeps the scale for an FAQ of 4 entries or 4,000), by its questions
+            # and by its answer: a paraphrase's entry tends to stand alone, a near miss among neighbours.
+            "margin": margins.get(number, 0.0),
+            "answer_margin": answer_margins.get(number, 0.0),
+            # How much more the entry's rows in the question's own language stand out than its rows in the
+            # knowledge's language: an English question pulled by an English similar question of another entry.
+            "own_language_lead": float(own_language_lead[number]) if own_language_lead is not None else 0.0,
         }
         closest = match.matched_question if match else _closest_question(number, understanding.vector, vectors, owners, entry)
         candidates.append(FaqCandidate(number, entry, closest, features))
@@ -215,6 +227,27 @@ def passage_relevance(question: str, mentions: list[Mention], passage: str,
     return max(word_share, unit_share)
 
 
+def _leads_over_others(values: np.ndarray | None, numbers: list[int], rival: float | None = None) -> dict[int, float]:
+    """For each of `numbers`: values[number] minus the largest value of any other entry or `rival` (negative
+    when one is ahead); empty without values or without anything to compare with."""
+    if values is None or (len(values) < 2 and rival is None):
+        return {}
+    order = np.argsort(-values)[:2]
+    first, second = float(values[order[0]]), float(values[order[1]]) if len(order) > 1 else -np.inf
+    floor = -np.inf if rival is None else rival
+    return {n: float(values[n]) - max(second if n == int(order[0]) else first, floor) for n in numbers}
+
+
+def _own_language_lead(by_language: tuple[np.ndarray, np.ndarray], english: bool) -> np.ndarray:
+    """For an English question, per entry: how far its best English row's standing exceeds its best Chinese
+    row's (0 where it does not, or where the entry lacks rows in either language); zeros for a Chinese question."""
+    chinese_best, other_best = by_language
+    if not english:
+        return np.zeros_like(chinese_best)
+    both = (chinese_best > -9.0) & (other_best > -9.0)
+    return np.where(both, np.maximum(0.0, other_best - chinese_best), 0.0)
+
+
 def _entry_cosines(vector: np.ndarray | None, vectors: np.ndarray | None, owners: list[int],
                    chinese: np.ndarray, background, count: int):
     """Per entry, over its stored and similar questions: the best cosine, and two standings of it in
@@ -222,29 +255,35 @@ def _entry_cosines(vector: np.ndarray | None, vectors: np.ndarray | None, owners
     (`cosine_z`: how the entry stands out here; the background keeps the scale the same for an FAQ of 4
     entries or 4,000), and above the background questions alone (`cosine_bg`). Comparing within a language
     matters: rows in the question's own language score higher for any question, so "How to apply for annual
-    leave?" would otherwise pull every English question to the annual-leave entry."""
+    leave?" would otherwise pull every English question to the annual-leave entry. Last, the standing per
+    entry over its Chinese rows only and over its other rows only (-9 where it has none), and the best
+    standing of a background question."""
     if vector is None or vectors is None or not len(vectors) or len(chinese) != len(vectors) or background is None:
-        return None, None, None
+        return None, None, None, None, None
     rows = vectors @ vector
     background_vectors, background_chinese = background
     reference = background_vectors @ vector
     among, above = np.zeros_like(rows), np.zeros_like(rows)
+    best_background = -9.0
     for language in (True, False):
         group, others = chinese == language, reference[background_chinese == language]
         pooled = np.concatenate([rows[group], others])
         among[group] = (rows[group] - pooled.mean()) / (pooled.std() + 1e-6)
         above[group] = (rows[group] - others.mean()) / (others.std() + 1e-6)
+        if len(others):
+            best_background = max(best_background, float((others.max() - pooled.mean()) / (pooled.std() + 1e-6)))
     # Rows come grouped by entry, in order (agent.index.vectors.faq_question_rows): one maximum per run of rows,
     # which np.maximum.at computed element by element at many times the cost.
     owners_array = np.asarray(owners)
     starts = np.flatnonzero(np.r_[True, owners_array[1:] != owners_array[:-1]])
     entries = owners_array[starts]
     found = []
-    for values, floor in ((rows, -1.0), (among, -9.0), (above, -9.0)):
+    for values, floor in ((rows, -1.0), (among, -9.0), (above, -9.0), (np.where(chinese, among, -9.0), -9.0),
+                          (np.where(chinese, -9.0, among), -9.0)):
         best = np.full(count, floor, dtype=np.float32)
         best[entries] = np.maximum(best[entries], np.maximum.reduceat(values.astype(np.float32), starts))
         found.append(best)
-    return tuple(found)
+    return found[0], found[1], found[2], (found[3], found[4]), best_background
 
 
 def _closest_question(number: int, vector, vectors, owners: list[int], entry: FaqEntry) -> str:

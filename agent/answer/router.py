@@ -30,7 +30,7 @@ ANSWER = 0.4  # passages are given when their chance of answering reaches this
 FACT = 0.8  # a stored answer, given word for word, must be likelier: a wrong one is worse than none
 # FACT and ANSWER: the best score on tune that `python -m bench.calibrate --write` prints (a wrong stored answer
 # counts as three mistakes) among the pairs with which `python -m agent eval bench/cases/tune/unanswerable.jsonl`
-# still abstains on at least 95%.
+# still abstains on at least 95% (a tie goes to the pair with fewer wrong stored answers).
 SUGGEST = 0.1  # below FACT and at least this: offered as "您是不是想问"
 MAX_SUGGESTIONS = 3
 

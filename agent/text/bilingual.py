@@ -5,6 +5,12 @@ The dictionary is CC-CEDICT (CC BY-SA 4.0, MDBG), read from the chinese-english-
 entry's English glosses are indexed the other way round, whole glosses only ("annual leave" -> 年假,
 "warranty" -> 保修). A dictionary gives many senses per word, so only Chinese words that the caller knows
 (the words of its own knowledge) are kept, a few per English word, the most specific first.
+
+A word that the dictionary knows only inside longer glosses is looked up as their last word ("to apply for
+reimbursement" -> 报销 for "reimbursement"), since a dictionary's Chinese is often not the knowledge's own
+wording. (Taking a word to the knowledge's words that hold the character most of its translations share,
+"marriage": 婚事, 婚姻, 婚嫁 -> 婚假, was tried and dropped: in a small knowledge base it also took "year"
+(年度, 年级, 年表) to 年假.)
 """
 from __future__ import annotations
 
@@ -53,12 +59,23 @@ def chinese_words(question: str, known: Callable[[str], bool]) -> dict[str, list
                 break
             chinese = next((c for form in _forms(phrase[-1])
                             if (c := _lookup(" ".join((*phrase[:-1], form)), index, known))), [])
+            if not chinese and length == 1:
+                chinese = _as_last_word(phrase[0], index, known)
             if chinese:
                 found[" ".join(phrase)] = chinese
                 position += length - 1
                 break
         position += 1
     return found
+
+
+def _as_last_word(word: str, index: dict[str, list[tuple[int, str]]], known: Callable[[str], bool]) -> list[str]:
+    """When the dictionary has no gloss of the word alone, the known translations of glosses that end with it."""
+    forms = _forms(word)
+    if any(form in index for form in forms):
+        return []
+    heads = _heads_index()
+    return next((kept for form in forms if (kept := _lookup(form, heads, known))), [])
 
 
 def chinese_pairs(texts) -> frozenset[str]:
@@ -121,6 +138,18 @@ def _index() -> dict[str, list[tuple[int, str]]]:
             if text and len(text.split()) <= LONGEST_PHRASE and _WORD.fullmatch(text.replace(" ", "")) is not None:
                 index.setdefault(text, []).append((len(glosses), found.group(2)))
     return index
+
+
+@lru_cache(maxsize=1)
+def _heads_index() -> dict[str, list[tuple[int, str]]]:
+    """Last word of a gloss of two or more words -> the entries it ends ("apply for reimbursement" ->
+    报销 under "reimbursement"), with the entry's sense count as in _index."""
+    heads: dict[str, list[tuple[int, str]]] = {}
+    for gloss, entries in _index().items():
+        words = gloss.split()
+        if len(words) > 1 and words[-1] not in _COMMON and words[-1] not in STOPWORDS:
+            heads.setdefault(words[-1], []).extend(entries)
+    return heads
 
 
 def _dictionary_file() -> Path | None:
