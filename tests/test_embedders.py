@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from agent.index.build import ingest
 from agent.index.embedders import EMBEDDERS, Embedder, create_embedder, register_embedder
@@ -163,6 +164,23 @@ def test_a_backend_registered_by_decorator_is_chosen_by_its_settings_name(bundle
         EMBEDDERS.pop("test-counting")
 
     assert isinstance(embedder, Registered) and embedder.name == "test-counting:1"
+
+
+def test_creating_an_embedder_puts_numpys_blas_on_one_thread(bundled):
+    threadpool_limits(limits=2, user_api="blas")  # as numpy starts on this 2-core machine
+
+    @register_embedder("test-counting")
+    class Registered(CountingEmbedder):
+        @classmethod
+        def from_settings(cls, settings):
+            return cls(bundled)
+    try:
+        create_embedder(dataclasses.replace(Settings.from_env(), embedder="test-counting"))
+    finally:
+        EMBEDDERS.pop("test-counting")
+
+    blas = [library for library in threadpool_info() if library["user_api"] == "blas"]
+    assert blas and all(library["num_threads"] == 1 for library in blas)
 
 
 def test_an_unknown_backend_is_a_config_error_naming_the_setting():
