@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from agent.answer import evidence
-from agent.answer.term_intent import PLACEHOLDER, mask
+from agent.answer.router import ASKS_MEANING
+from agent.answer.term_intent import CONFIDENT, PLACEHOLDER, mask
 from agent.answer.understand import unknown_terms
 from tests.conftest import COMPANY_FAQ_ROWS
 
@@ -34,6 +35,60 @@ def test_asking_what_a_term_does_is_not_taken_for_asking_its_meaning(service):
     understanding = service.router.understand("在产品售后流程里，AM负责哪些事情？")
 
     assert understanding.mentions and understanding.asks_meaning < 0.4
+
+
+class CountingQueryVector:
+    """Test double: the knowledge base's real `query_vector`, recording each text it is asked to embed."""
+
+    def __init__(self, real):
+        self.real, self.texts = real, []
+
+    def __call__(self, text):
+        self.texts.append(text)
+        return self.real(text)
+
+
+@pytest.fixture
+def counted(service, monkeypatch) -> CountingQueryVector:
+    counting = CountingQueryVector(service.router.kb.query_vector)
+    monkeypatch.setattr(service.router.kb, "query_vector", counting)
+    return counting
+
+
+def test_a_wording_the_wording_classifier_is_sure_of_goes_to_the_glossary_without_an_embedding(service, counted):
+    decision = service.router.route("公司文件里的AM是什么意思")
+
+    assert decision.route == "term" and [t.abbreviation for t in decision.terms] == ["AM"]
+    assert counted.texts == []
+
+
+def test_a_question_about_what_a_term_does_embeds_itself_for_the_faq_but_not_its_masked_wording(service, counted):
+    question = "在产品售后流程里，AM负责哪些事情？"
+
+    decision = service.router.route(question)
+
+    assert decision.route == "doc"
+    assert question in counted.texts and mask(question, [(8, 10)]) not in counted.texts
+
+
+def test_the_questions_vector_is_computed_once_and_only_when_read(service, counted):
+    understanding = service.router.understand("公司文件里的AM是什么意思")
+    assert counted.texts == []
+
+    assert understanding.vector is not None and understanding.vector is understanding.vector
+    assert counted.texts == ["公司文件里的AM是什么意思"]
+
+
+def test_a_wording_the_wording_classifier_is_unsure_of_is_decided_on_the_embedders_vector(service):
+    intent, query_vector = service.router.intent, service.router.kb.query_vector
+    masked = f"{PLACEHOLDER}对应哪个缩写"
+    embedded = []
+    assert 1 - CONFIDENT < intent.wording.probability(masked) < CONFIDENT
+
+    asks = intent.asks_meaning(masked, lambda text: embedded.append(text) or query_vector(text))
+
+    assert embedded == [masked]
+    assert asks == pytest.approx(intent.probability(query_vector(masked))) and asks >= ASKS_MEANING
 
 
 def test_an_english_question_finds_the_chinese_faq_entry(service):

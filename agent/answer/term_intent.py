@@ -2,16 +2,19 @@
 learnt from data rather than from a list of phrases.
 
 The question's terms are replaced by a placeholder, so what is judged is how the question asks, not which
-term it names: "公司文件里的XYZ是什么意思" asks a meaning, "在售后流程里XYZ负责哪些事情" does not. A logistic
-regression on the embedder's vector of that masked question gives the probability. It is fitted on
+term it names: "公司文件里的XYZ是什么意思" asks a meaning, "在售后流程里XYZ负责哪些事情" does not. Two
+logistic regressions on that masked question give the probability. The first, on its character n-grams,
+costs a fraction of a millisecond and decides alone when it is confident (most wordings); the second, on
+the embedder's vector, which costs an embedding (~20 ms here), decides the rest. Both are fitted on
 data/term_intent_questions.jsonl (scripts/build_intent_questions.py): the term model's question forms and
 a grammar of ways to ask as positives, CMRC2018 questions and questions about what documents say as
-negatives. Weights are kept per embedder: shipped for the default one, fitted once and cached in the index
-folder for any other. The same questions, a sample of them, serve as background questions: how far a
+negatives. The embedding classifier's weights are kept per embedder: shipped for the default one, fitted
+once and cached in the index folder for any other; the wording classifier is fitted once per process. The same questions, a sample of them, serve as background questions: how far a
 cosine stands above a question's cosines to them is what agent.answer.evidence compares.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -26,6 +29,12 @@ PLACEHOLDER = "XYZ"
 DATA_DIR = Path(__file__).resolve().parent / "data"
 QUESTIONS = DATA_DIR / "term_intent_questions.jsonl"
 REGULARISATION = 1.0  # sklearn's C; measured on bench/cases/tune/terms.jsonl (docs/benchmarks.md)
+# The wording classifier: character 1- to 3-grams, and its C and confidence chosen by 5-fold cross-validation
+# on the training questions and on the masked questions of bench/cases/tune/terms.jsonl and
+# bench/cases/sample.jsonl (docs/benchmarks.md, "Where the time goes").
+WORDING_NGRAMS = (1, 3)
+WORDING_REGULARISATION = 30.0
+CONFIDENT = 0.9  # the wording classifier decides alone at this probability or above, or 1 - this or below
 
 
 def mask(question: str, spans: list[tuple[int, int]]) -> str:
@@ -40,15 +49,54 @@ def mask(question: str, spans: list[tuple[int, int]]) -> str:
     return "".join(parts)
 
 
-class TermIntent:
-    """P(the masked question asks only for a meaning or a name) = sigmoid(w · vector + b)."""
+class WordingIntent:
+    """P(the masked question asks only for a meaning or a name) from its character n-grams (TF-IDF)."""
 
-    def __init__(self, weights: np.ndarray, bias: float):
+    def __init__(self, vectorizer, weights: np.ndarray, bias: float):
+        self.vectorizer = vectorizer
         self.weights = weights.astype(np.float32)
         self.bias = float(bias)
 
+    def probability(self, masked: str) -> float:
+        score = float((self.vectorizer.transform([masked]) @ self.weights)[0]) + self.bias
+        return float(1.0 / (1.0 + np.exp(-score)))
+
+    @staticmethod
+    @functools.cache
+    def fitted() -> "WordingIntent":
+        """Fitted once per process on the training questions (about a second; deterministic)."""
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        questions, labels = training_questions()
+        vectorizer = TfidfVectorizer(analyzer="char", ngram_range=WORDING_NGRAMS, sublinear_tf=True,
+                                     dtype=np.float32)
+        model = LogisticRegression(C=WORDING_REGULARISATION, class_weight="balanced", max_iter=3000)
+        model.fit(vectorizer.fit_transform(questions), labels)
+        return WordingIntent(vectorizer, model.coef_[0], float(model.intercept_[0]))
+
+
+class TermIntent:
+    """P(the masked question asks only for a meaning or a name) = sigmoid(w · vector + b), unless the
+    wording classifier is confident."""
+
+    def __init__(self, weights: np.ndarray, bias: float, wording: WordingIntent | None = None):
+        self.weights = weights.astype(np.float32)
+        self.bias = float(bias)
+        self.wording = wording
+
     def probability(self, vector: np.ndarray) -> float:
         return float(1.0 / (1.0 + np.exp(-(float(vector @ self.weights) + self.bias))))
+
+    def asks_meaning(self, masked: str, embed: Callable[[str], np.ndarray | None]) -> float:
+        """The wording classifier's probability when it is confident, else this classifier's on
+        `embed(masked)`; 0 when that gives no vector."""
+        if self.wording is not None:
+            by_wording = self.wording.probability(masked)
+            if by_wording >= CONFIDENT or by_wording <= 1 - CONFIDENT:
+                return by_wording
+        vector = embed(masked)
+        return self.probability(vector) if vector is not None else 0.0
 
     @classmethod
     def for_embedder(cls, embedder_name: str, encode: Callable[[list[str]], np.ndarray],
@@ -60,7 +108,7 @@ class TermIntent:
             return {"weights": intent.weights, "bias": np.float32(intent.bias)}
 
         saved = per_embedder("term_intent", embedder_name, compute, cache_dir)
-        return cls(saved["weights"], float(saved["bias"]))
+        return cls(saved["weights"], float(saved["bias"]), WordingIntent.fitted())
 
 
 def background_vectors(embedder_name: str, encode: Callable[[list[str]], np.ndarray],
