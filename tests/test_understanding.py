@@ -3,11 +3,13 @@ conftest.py: unseen ways of asking a term's meaning, English questions on Chines
 the knowledge cannot answer (abstained on, with suggestions), and calibrated confidences."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from agent.answer import evidence
 from agent.answer.router import ASKS_MEANING
-from agent.answer.term_intent import CONFIDENT, PLACEHOLDER, mask
+from agent.answer.term_intent import (CONFIDENT, PLACEHOLDER, WORDING_MODEL, WORDING_NGRAMS, WordingIntent,
+                                      fit_wording, mask, per_embedder, training_questions)
 from agent.answer.understand import unknown_terms
 from tests.conftest import COMPANY_FAQ_ROWS
 
@@ -89,6 +91,22 @@ def test_a_wording_the_wording_classifier_is_unsure_of_is_decided_on_the_embedde
 
     assert embedded == [masked]
     assert asks == pytest.approx(intent.probability(query_vector(masked))) and asks >= ASKS_MEANING
+
+
+def test_the_wording_classifier_ships_for_its_data_and_scores_as_sklearns_tfidf_would(tmp_path):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    wording = WordingIntent.load(tmp_path)
+    assert list(tmp_path.iterdir()) == []  # the fit in data/ is for the questions as they are now
+    saved = per_embedder("term_wording", WORDING_MODEL, fit_wording, tmp_path)
+    reference = TfidfVectorizer(analyzer="char", ngram_range=WORDING_NGRAMS, sublinear_tf=True,
+                                vocabulary=saved["ngrams"].tolist())
+    reference.idf_ = saved["idf"]
+    questions = training_questions()[0][::20] + [f"Someone  said\t{PLACEHOLDER}, WHAT is that?", "", "ＸＹＺ是啥"]
+
+    expected = 1 / (1 + np.exp(-(reference.transform(questions) @ saved["weights"] + saved["bias"])))
+
+    assert [wording.probability(q) for q in questions] == pytest.approx(expected, abs=1e-6)
 
 
 def test_an_english_question_finds_the_chinese_faq_entry(service):

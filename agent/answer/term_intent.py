@@ -14,16 +14,19 @@ cosine stands above a question's cosines to them is what agent.answer.evidence c
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
+import math
+import re
+from collections import Counter
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 log = logging.getLogger(__name__)
+_WHITE_SPACE = re.compile(r"\s\s+")
 
 PLACEHOLDER = "XYZ"
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -34,6 +37,7 @@ REGULARISATION = 1.0  # sklearn's C; measured on bench/cases/tune/terms.jsonl (d
 # bench/cases/sample.jsonl (docs/benchmarks.md, "Where the time goes").
 WORDING_NGRAMS = (1, 3)
 WORDING_REGULARISATION = 30.0
+WORDING_MODEL = f"char-{WORDING_NGRAMS[0]}-{WORDING_NGRAMS[1]}-grams-tfidf-logistic-C{WORDING_REGULARISATION:g}"
 CONFIDENT = 0.9  # the wording classifier decides alone at this probability or above, or 1 - this or below
 
 
@@ -50,30 +54,46 @@ def mask(question: str, spans: list[tuple[int, int]]) -> str:
 
 
 class WordingIntent:
-    """P(the masked question asks only for a meaning or a name) from its character n-grams (TF-IDF)."""
+    """P(the masked question asks only for a meaning or a name) from its character n-grams: sklearn's
+    TF-IDF (lower case, runs of white space as one, tf as 1 + log tf, unit length) and a logistic regression,
+    scored here in plain Python so that answering never imports sklearn (130 MB more memory)."""
 
-    def __init__(self, vectorizer, weights: np.ndarray, bias: float):
-        self.vectorizer = vectorizer
-        self.weights = weights.astype(np.float32)
+    def __init__(self, ngrams: list[str], idf: np.ndarray, weights: np.ndarray, bias: float):
+        self.index = {ngram: (float(i), float(w)) for ngram, i, w in zip(ngrams, idf, weights)}
         self.bias = float(bias)
 
     def probability(self, masked: str) -> float:
-        score = float((self.vectorizer.transform([masked]) @ self.weights)[0]) + self.bias
-        return float(1.0 / (1.0 + np.exp(-score)))
+        found = [(1.0 + math.log(count), *self.index[ngram])
+                 for ngram, count in Counter(char_ngrams(masked)).items() if ngram in self.index]
+        length = math.sqrt(sum((tf * idf) ** 2 for tf, idf, _ in found))
+        score = self.bias + (sum(tf * idf * w for tf, idf, w in found) / length if length else 0.0)
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, score))))
 
-    @staticmethod
-    @functools.cache
-    def fitted() -> "WordingIntent":
-        """Fitted once per process on the training questions (about a second; deterministic)."""
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.linear_model import LogisticRegression
+    @classmethod
+    def load(cls, cache_dir: Path) -> "WordingIntent":
+        """The fit shipped in data/, else the one cached in `cache_dir`, else fitted now (about a second) and
+        cached. `WordingIntent.load(DATA_DIR)` remakes the shipped one after the questions change."""
+        saved = per_embedder("term_wording", WORDING_MODEL, fit_wording, cache_dir)
+        return cls(saved["ngrams"].tolist(), saved["idf"], saved["weights"], float(saved["bias"]))
 
-        questions, labels = training_questions()
-        vectorizer = TfidfVectorizer(analyzer="char", ngram_range=WORDING_NGRAMS, sublinear_tf=True,
-                                     dtype=np.float32)
-        model = LogisticRegression(C=WORDING_REGULARISATION, class_weight="balanced", max_iter=3000)
-        model.fit(vectorizer.fit_transform(questions), labels)
-        return WordingIntent(vectorizer, model.coef_[0], float(model.intercept_[0]))
+
+def char_ngrams(text: str) -> list[str]:
+    """The character n-grams that sklearn's TfidfVectorizer(analyzer="char") takes from a text."""
+    text = _WHITE_SPACE.sub(" ", text.lower())
+    low, high = WORDING_NGRAMS
+    return [text[i:i + n] for n in range(low, high + 1) for i in range(len(text) - n + 1)]
+
+
+def fit_wording() -> dict:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    questions, labels = training_questions()
+    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=WORDING_NGRAMS, sublinear_tf=True)
+    model = LogisticRegression(C=WORDING_REGULARISATION, class_weight="balanced", max_iter=3000)
+    model.fit(vectorizer.fit_transform(questions), labels)
+    return {"ngrams": vectorizer.get_feature_names_out().astype(str), "idf": vectorizer.idf_.astype(np.float32),
+            "weights": model.coef_[0].astype(np.float32), "bias": np.float32(model.intercept_[0])}
 
 
 class TermIntent:
@@ -108,7 +128,7 @@ class TermIntent:
             return {"weights": intent.weights, "bias": np.float32(intent.bias)}
 
         saved = per_embedder("term_intent", embedder_name, compute, cache_dir)
-        return cls(saved["weights"], float(saved["bias"]), WordingIntent.fitted())
+        return cls(saved["weights"], float(saved["bias"]), WordingIntent.load(cache_dir))
 
 
 def background_vectors(embedder_name: str, encode: Callable[[list[str]], np.ndarray],
@@ -120,8 +140,9 @@ def background_vectors(embedder_name: str, encode: Callable[[list[str]], np.ndar
 
 
 def per_embedder(kind: str, embedder_name: str, compute: Callable[[], dict], cache_dir: Path) -> dict:
-    """Arrays made from this module's data with one embedder: shipped in data/ for the default embedder,
-    else cached in the index folder, else computed now and cached. Never mixed across embedders or data."""
+    """Arrays made from this module's data with one embedder (or one model of the wording): shipped in data/
+    for the default embedder, else cached in the index folder, else computed now and cached. Never mixed
+    across embedders, models or data."""
     file_name = f"{kind}-{_slug(embedder_name)}.npz"
     for path in (DATA_DIR / file_name, cache_dir / file_name):
         if path.is_file():
