@@ -93,6 +93,16 @@ def test_a_wording_the_wording_classifier_is_unsure_of_is_decided_on_the_embedde
     assert asks == pytest.approx(intent.probability(query_vector(masked))) and asks >= ASKS_MEANING
 
 
+def test_an_english_wording_is_always_decided_on_the_embedders_vector(service):
+    intent, query_vector = service.router.intent, service.router.kb.query_vector
+    masked = f"What if {PLACEHOLDER} fails?"  # few English questions in the data: the n-grams are sure and wrong
+    embedded = []
+
+    asks = intent.asks_meaning(masked, lambda text: embedded.append(text) or query_vector(text))
+
+    assert embedded == [masked] and asks < ASKS_MEANING
+
+
 def test_the_wording_classifier_ships_for_its_data_and_scores_as_sklearns_tfidf_would(tmp_path):
     from sklearn.feature_extraction.text import TfidfVectorizer
 
