@@ -166,8 +166,10 @@ def test_a_backend_registered_by_decorator_is_chosen_by_its_settings_name(bundle
     assert isinstance(embedder, Registered) and embedder.name == "test-counting:1"
 
 
-def test_creating_an_embedder_puts_numpys_blas_on_one_thread(bundled):
-    threadpool_limits(limits=2, user_api="blas")  # as numpy starts on this 2-core machine
+def test_creating_an_embedder_puts_numpys_blas_on_one_thread_and_leaves_openmp_alone(bundled):
+    import faiss  # noqa: F401  (its OpenMP runtime and OpenMP-threaded BLAS must keep their threads)
+
+    threadpool_limits(limits=2)  # as numpy and FAISS start on this 2-core machine
 
     @register_embedder("test-counting")
     class Registered(CountingEmbedder):
@@ -179,8 +181,11 @@ def test_creating_an_embedder_puts_numpys_blas_on_one_thread(bundled):
     finally:
         EMBEDDERS.pop("test-counting")
 
-    blas = [library for library in threadpool_info() if library["user_api"] == "blas"]
-    assert blas and all(library["num_threads"] == 1 for library in blas)
+    libraries = threadpool_info()
+    assert [(library["prefix"], library["num_threads"]) for library in libraries
+            if library.get("threading_layer") == "pthreads"] == [("libscipy_openblas", 1)]  # numpy's
+    assert all(library["num_threads"] == 2 for library in libraries if library["user_api"] == "openmp"
+               or library.get("threading_layer") == "openmp")
 
 
 def test_an_unknown_backend_is_a_config_error_naming_the_setting():

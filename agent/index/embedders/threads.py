@@ -8,9 +8,12 @@ are bound by memory, not arithmetic, took 12 ms instead of 3.
 """
 from __future__ import annotations
 
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 
 def one_blas_thread() -> None:
-    """Every BLAS library loaded so far computes on one thread from now on, in every thread of the process."""
-    threadpool_limits(limits=1, user_api="blas")
+    """Every BLAS library loaded so far with a thread pool of its own (numpy's OpenBLAS) computes on one thread
+    from now on, in every thread of the process. BLAS built on OpenMP (FAISS's) is left alone: its threads
+    wait passively under OMP_WAIT_POLICY, and limiting it would change FAISS's OpenMP threads for the calling
+    thread only."""
+    ThreadpoolController().select(threading_layer="pthreads").limit(limits=1)  # only BLAS libraries have one
