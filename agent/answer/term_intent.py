@@ -9,8 +9,9 @@ the embedder's vector, which costs an embedding (~20 ms here), decides the rest.
 data/term_intent_questions.jsonl (scripts/build_intent_questions.py): the term model's question forms and
 a grammar of ways to ask as positives, CMRC2018 questions and questions about what documents say as
 negatives. The embedding classifier's weights are kept per embedder: shipped for the default one, fitted
-once and cached in the index folder for any other; the wording classifier is fitted once per process. The same questions, a sample of them, serve as background questions: how far a
-cosine stands above a question's cosines to them is what agent.answer.evidence compares.
+once and cached in the index folder for any other; the wording classifier's fit is shipped too. The same
+questions, a sample of them, serve as background questions: how far a cosine stands above a question's
+cosines to them is what agent.answer.evidence compares.
 """
 from __future__ import annotations
 

