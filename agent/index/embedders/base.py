@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
+from agent.index.embedders.threads import one_blas_thread
 from agent.settings import ConfigError, Settings
 
 EMBEDDERS: dict[str, type["Embedder"]] = {}
@@ -65,7 +66,9 @@ class Embedder(ABC):
 
 def create_embedder(settings: Settings) -> Embedder:
     """The configured backend, loaded and checked now: a model folder that does not load or an endpoint that
-    does not answer raises ConfigError naming the setting, so the program stops at start-up, not mid-way."""
+    does not answer raises ConfigError naming the setting, so the program stops at start-up, not mid-way.
+    numpy's BLAS is put on one thread first (agent.index.embedders.threads), before a backend loads its own."""
+    one_blas_thread()
     if settings.embedder not in EMBEDDERS and settings.embedder in _BACKEND_MODULES:
         importlib.import_module(_BACKEND_MODULES[settings.embedder])
     if settings.embedder not in EMBEDDERS:
