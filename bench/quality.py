@@ -29,7 +29,7 @@ from tqdm import tqdm
 from agent.surfaces.evaluation import Case, evaluate, load_cases
 from agent.index.build import ingest
 from agent.index.knowledge_base import AUTO_DENSE_WEIGHT, KnowledgeBase
-from agent.index.lexical import LexicalIndex
+from agent.index.lexical import LexicalIndex, Tokenizer, glossary_words
 from agent.text.stopwords import STOPWORDS
 from agent.text.normalize import fold
 from agent.settings import REPO_ROOT, Settings
@@ -148,7 +148,7 @@ def offline_settings(knowledge_dir: Path, index_dir: Path, store: str = "faiss")
 
 
 LEG_NOTES = {  # what each leg is made of, per vector store
-    "faiss": ("jieba search-mode words + glossary words, bm25s", "FAISS inner product"),
+    "faiss": ("jieba search-mode words + glossary words, function words left out, bm25s", "FAISS inner product"),
     "milvus": ("Milvus Lite full-text search: BM25 function over the same words (one key each)",
                "Milvus Lite FLAT cosine"),
 }
@@ -242,21 +242,20 @@ def whole_article_diagnostic(settings: Settings, questions: list[Question]) -> R
 
 
 def tokenization_diagnostics(settings: Settings, questions: list[Question]) -> list[RetrievalScore]:
-    """The lexical leg on the same passages with two changes to what BM25 counts, built with the index's own
-    LexicalIndex: function words (agent.text.stopwords.STOPWORDS) dropped from the question, and jieba's
-    precise mode instead of search mode with those words dropped on both sides. Interrogatives such as
-    什么, 谁, 哪个, 多少 are rare in declarative text, so BM25 gives them a high idf."""
+    """The lexical leg on the same passages with one change to what BM25 counts, built with the index's own
+    LexicalIndex: every function word counted (as before they were left out; agent.text.stopwords.STOPWORDS),
+    and jieba's precise mode instead of search mode (no sub-words of long words). Interrogatives such as
+    什么, 谁, 哪个, 多少 are rare in declarative text, so counted, BM25 gives them a high idf."""
     import jieba
 
     kb = KnowledgeBase.load(settings)
     sources = [p.source for p in kb.passages]
-    search_mode = LexicalIndex.build([kb.tokenizer.tokens(p.text) for p in kb.passages])
-
-    def content_words(tokens: list[str]) -> list[str]:
-        return [t for t in tokens if t not in STOPWORDS]
+    every_word = Tokenizer(glossary_words(kb.terms), function_words=frozenset())
+    counted = LexicalIndex.build([every_word.tokens(p.text) for p in kb.passages])
 
     def precise(text: str) -> list[str]:
-        return content_words([w for w in (w.strip() for w in jieba.lcut(fold(text))) if _WORDLIKE.search(w)])
+        words = (w.strip() for w in jieba.lcut(fold(text)))
+        return [w for w in words if _WORDLIKE.search(w) and w not in STOPWORDS]
 
     precise_mode = LexicalIndex.build([precise(p.text) for p in kb.passages])
 
@@ -264,12 +263,12 @@ def tokenization_diagnostics(settings: Settings, questions: list[Question]) -> l
         return lambda q: [sources[n] for n, _ in index.search(tokens(q), PASSAGES_PER_QUERY)]
 
     return [
-        score_retriever("this project, lexical, question stopwords dropped (diagnostic)",
-                        ranker(search_mode, lambda q: content_words(kb.tokenizer.tokens(q))), questions,
-                        "same passages and index; STOPWORDS left out of the question's tokens"),
-        score_retriever("this project, lexical, jieba precise mode, stopwords dropped (diagnostic)",
+        score_retriever("this project, lexical, every function word counted (diagnostic)",
+                        ranker(counted, every_word.tokens), questions,
+                        "same passages; STOPWORDS kept on both sides, as before PARSE_VERSION 5"),
+        score_retriever("this project, lexical, jieba precise mode (diagnostic)",
                         ranker(precise_mode, precise), questions,
-                        "same passages; jieba.lcut instead of cut_for_search, STOPWORDS dropped on both sides"),
+                        "same passages; jieba.lcut instead of cut_for_search, STOPWORDS left out on both sides"),
     ]
 
 
@@ -447,15 +446,10 @@ def verdict(rows: list[dict]) -> str:
                  "ranks whole articles, which suits the question \"which article?\" on articles this short "
                  "(but it then hands whole files to the LLM and cannot cite a passage); and its keyword search cuts "
                  "words with jieba's precise mode and drops question words, where this project's BM25 counts "
-                 "jieba's search-mode sub-words and every function word. Interrogatives such as 什么, 谁, 哪个, "
-                 "多少 are rare in declarative text, so BM25 gives them a high idf and rewards passages that happen to contain them. "
+                 "jieba's search-mode sub-words too (function words are left out on both sides). "
                  "Each change alone, on this project's own index classes: "
                  + "; ".join(f"{r['system'].replace('this project, ', '').replace(' (diagnostic)', '')}: hit@1 "
-                             f"{r['hit_at_1']:.3f}, MRR {r['mrr']:.3f}" for r in diagnostics)
-                 + ". Leaving STOPWORDS out of the question's tokens was tried as the default and not kept: on the "
-                   "sample cases it lost \"每个月哪天发薪水？\", whose only link to its FAQ entry (searched as a "
-                   "passage) is the shared 哪天; FAQ questions are full of interrogatives. Indexing with jieba's "
-                   "precise mode is untried as a default (a PARSE_VERSION bump).")
+                             f"{r['hit_at_1']:.3f}, MRR {r['mrr']:.3f}" for r in diagnostics) + ".")
     return text
 
 

@@ -5,6 +5,7 @@ build does, re-indexing one changed file tokenises only that file and ranks as a
 benchmark index is answered from as it is."""
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agent.index import store
+from agent.index import build, store
 from agent.index.build import ingest
 from agent.index.lexical import LexicalIndex, Tokenizer
 from bench.__main__ import MEASURES, main
@@ -181,6 +182,27 @@ def test_reindexing_one_changed_file_tokenises_only_its_passages_and_ranks_as_a_
     assert set(again.vocabulary) == set(scratch.vocabulary) and "回访" not in again.vocabulary
     for query in (["病假", "证明"], ["年假", "申请"], ["报销", "工作日"], ["行政部"]):
         assert np.array_equal(again.scores(query), scratch.scores(query)), query
+
+
+@pytest.mark.slow  # two ingests with jieba and the document readers loaded
+def test_an_index_cut_by_an_older_tokenizer_is_cut_again_when_the_parse_version_rises(tmp_path, monkeypatch):
+    """Unchanged files would reuse every passage's stored tokens: a new way of cutting must not meet them."""
+    docs = tmp_path / "knowledge" / "docs"
+    _write_articles(docs)
+    settings = offline_settings(tmp_path / "knowledge", tmp_path / "index")
+    monkeypatch.setattr(Tokenizer, "__init__", functools.partialmethod(Tokenizer.__init__, function_words=frozenset()))
+    ingest(settings, wait_for_vectors=False)
+    assert "在" in _stored_vocabulary(settings)
+    monkeypatch.undo()
+    monkeypatch.setattr(build, "PARSE_VERSION", build.PARSE_VERSION + 1)
+
+    ingest(settings, wait_for_vectors=False)
+
+    assert "在" not in _stored_vocabulary(settings) and "申请" in _stored_vocabulary(settings)
+
+
+def _stored_vocabulary(settings) -> dict:
+    return LexicalIndex.load(store.current_generation(settings.index_dir) / "lexical").vocabulary
 
 
 def test_a_synthetic_benchmark_index_is_answered_from_as_it_is(tmp_path):

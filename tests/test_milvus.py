@@ -49,7 +49,7 @@ def words(text):
     """A question's words as KnowledgeBase.search hands them to Milvus."""
     from agent.index.lexical import Tokenizer
 
-    return Tokenizer().tokens(text)
+    return Tokenizer().question_tokens(text)
 
 
 def test_published_passages_are_found_by_milvus_full_text_search(tmp_path, company):

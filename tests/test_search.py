@@ -8,9 +8,10 @@ import os
 import openpyxl
 import pytest
 
-from agent.index.build import ingest
+from agent.index.build import faq_passage, ingest, passage_tokens
 from agent.index.knowledge_base import AUTO_DENSE_WEIGHT, KnowledgeBase
-from agent.index.lexical import Tokenizer
+from agent.index.lexical import LexicalIndex, Tokenizer
+from agent.records import FaqEntry, Passage
 from agent.settings import Settings
 
 DOCS = {
@@ -87,6 +88,39 @@ def test_glossary_terms_are_kept_whole_by_the_tokenizer(knowledge_base):
 
     assert "星云平台" in tokens and "m&a" in tokens
     assert "星云平台" not in Tokenizer().tokens(question)  # jieba alone cuts the company name apart
+
+
+def test_an_interrogative_does_not_outweigh_the_word_the_question_is_about():
+    """谁 is rare in declarative text: counted as a word, its idf would put first the one passage that
+    happens to hold it, above the passages about what the question asks."""
+    tokenizer = Tokenizer()
+    passages = ["报销须在出差结束后十日内提交。", "报销单由部门负责人签字。", "逾期报销需书面说明。", "这件事谁也说不清楚。"]
+    index = LexicalIndex.build([tokenizer.tokens(p) for p in passages])
+
+    ranked = [number for number, _ in index.search(tokenizer.question_tokens("报销找谁？"), k=4)]
+
+    assert sorted(ranked) == [0, 1, 2]  # counting 谁 put passage 3 first
+
+
+def test_a_way_of_asking_still_links_a_question_to_a_stored_question_asking_the_same():
+    """Declarative text loses 哪天, but an FAQ entry's questions keep it: "每个月哪天发薪水？" shares no other
+    word with "工资什么时候发？ 工资是哪天到账" than the kind of thing it asks for, a day."""
+    tokenizer = Tokenizer()
+    salary = FaqEntry("工资什么时候发？", "每月10日发放上月工资。", similar=("工资是哪天到账",))
+    chores = ["组织一次团建", "提交考勤表", "发布一次内刊", "盘点一次库存", "更新一次通讯录", "检查一次消防设施"]
+    passages = [faq_passage(salary), *(Passage(f"每个月{chore}。", "docs/制度.md", "") for chore in chores)]
+    index = LexicalIndex.build([passage_tokens(tokenizer, p, salary if n == 0 else None)
+                                for n, p in enumerate(passages)])
+
+    best, _ = index.search(tokenizer.question_tokens("每个月哪天发薪水？"), k=1)[0]
+
+    assert best == 0
+    assert "哪天" in tokenizer.question_tokens("工资是哪天到账") and "哪天" not in tokenizer.tokens("工资是哪天到账")
+
+
+def test_a_glossary_name_spelt_like_a_function_word_stays_a_token():
+    assert Tokenizer(["IT"]).tokens("IT部门在哪里") == ["it", "部门"]
+    assert Tokenizer().tokens("IT部门在哪里") == ["部门"]  # without the glossary, "it" is the English pronoun
 
 
 def test_a_question_naming_a_glossary_term_finds_the_passage_about_it(knowledge_base):

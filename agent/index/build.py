@@ -36,7 +36,7 @@ from agent.settings import Settings
 
 log = logging.getLogger(__name__)
 
-PARSE_VERSION = 4  # raise when parsing changes, so every file is read again
+PARSE_VERSION = 5  # raise when parsing or lexical.TOKENS_VERSION changes, so every index is written again
 BACKGROUND_NICENESS = 10  # added to the niceness of the thread that embeds a published index's vectors
 @dataclass
 class FileReport:
@@ -282,6 +282,14 @@ def faq_passage(entry: FaqEntry) -> Passage:
     return Passage(f"{asked}\n{entry.answer}", entry.source, entry.location)
 
 
+def passage_tokens(tokenizer: Tokenizer, passage: Passage, entry: FaqEntry | None) -> list[str]:
+    """What BM25 counts of a passage: an FAQ entry's questions keep their ways of asking, as the question
+    searched with does (Tokenizer.question_tokens), so 哪天 links a question to a stored one asking for a day."""
+    if entry is None:
+        return tokenizer.tokens(passage.text)
+    return tokenizer.question_tokens("\n".join((entry.question, *entry.similar))) + tokenizer.tokens(entry.answer)
+
+
 def _failed(report: FileReport, reason: str, previous: "_PreviousIndex") -> _Parsed:
     """An unreadable file loses nothing: whatever its last good version gave stays in the index."""
     report.status, report.error = "error", reason
@@ -363,14 +371,15 @@ def _write_generation(generation: Path, parsed: list[_Parsed], previous: _Previo
     faq = [e for item in parsed for e in item.faq]
     passages = [p for item in parsed for p in item.passages]
     tokenizer = Tokenizer(glossary_words(terms))
+    asked_in = {faq_passage(e): e for e in faq}
     if tokenizer.fingerprint == previous.tokenizer_fingerprint:
         table, cached = previous.token_ids()
-    else:  # the glossary's words changed how text is cut: every passage is tokenised again
+    else:  # the glossary's words or the tokenizer changed how text is cut: every passage is tokenised again
         table, cached = TokenIds.empty(), {}
     rows = []
     for passage in passages:
         row = cached.get(passage)
-        rows.append(row if row is not None else table.add(tokenizer.tokens(passage.text)))
+        rows.append(row if row is not None else table.add(passage_tokens(tokenizer, passage, asked_in.get(passage))))
     tokens = table.with_passages(rows)
     for name, (file, _) in store.RECORD_FILES.items():
         store.write_records(generation / file, {"terms": terms, "faq": faq, "passages": passages}[name])

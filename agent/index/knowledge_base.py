@@ -162,9 +162,9 @@ class KnowledgeBase:
         if vector is None:
             weight = 0.0
         if self._milvus is not None:
-            return self._milvus.search(self.tokenizer.tokens(text), vector, k=k, dense_weight=weight,
+            return self._milvus.search(self.tokenizer.question_tokens(text), vector, k=k, dense_weight=weight,
                                        lexical_weight=lexical_weight)
-        lexical = self._lexical.search(self.tokenizer.tokens(text), CANDIDATES) if lexical_weight > 0 else []
+        lexical = self._lexical.search(self.tokenizer.question_tokens(text), CANDIDATES) if lexical_weight > 0 else []
         dense = self._dense.search(vector, CANDIDATES) if weight > 0 else []
         fused = fuse_rankings(lexical, dense, lexical_weight, weight)[:k]
         return [SearchHit(self.passages[n], score, lexical_score, dense_score)

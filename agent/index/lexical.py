@@ -1,4 +1,5 @@
-"""Lexical search for Chinese and English: jieba words (glossary terms kept whole) scored by BM25.
+"""Lexical search for Chinese and English: jieba words (glossary terms kept whole, function words left out)
+scored by BM25.
 
 bm25s keeps the scores in a sparse matrix, so a query over 100k passages costs milliseconds,
 where rank_bm25 would score every passage in Python.
@@ -17,15 +18,24 @@ import numpy as np
 
 from agent.records import Term
 from agent.text.normalize import fold
+from agent.text.stopwords import ASKING_WORDS, STOPWORDS
 
 log = logging.getLogger(__name__)
 
 _WORD = re.compile(r"[0-9a-z\u3400-\u4dbf\u4e00-\u9fff]", re.IGNORECASE)
+TOKENS_VERSION = 2  # raise (with build.PARSE_VERSION) when text is cut another way: passages are cut again
+
+
 class Tokenizer:
     """jieba in search mode over folded text, with every glossary term added to its dictionary so that
-    "星云平台" or "M&A" stay one token (jieba splits at spaces, so "Free Trade Agreement" gives its words)."""
+    "星云平台" or "M&A" stay one token (jieba splits at spaces, so "Free Trade Agreement" gives its words).
+    Function words (agent.text.stopwords by default) are left out of what `tokens` gives: interrogatives
+    such as 什么, 谁, 哪个 are rare in declarative text, so BM25 would give them a high idf and reward a
+    passage for holding one. `question_tokens` keeps the ways of asking (ASKING_WORDS), for a question and
+    the stored questions it may match: two questions asking 哪天 both ask for a day, while declarative
+    text never says it that way. A glossary name is kept even when it is spelt like a function word ("IT")."""
 
-    def __init__(self, extra_words: list[str] | tuple[str, ...] = ()):
+    def __init__(self, extra_words: list[str] | tuple[str, ...] = (), function_words: frozenset[str] = STOPWORDS):
         import jieba
 
         self._jieba = jieba.Tokenizer()
@@ -34,10 +44,21 @@ class Tokenizer:
         words = sorted({fold(w) for w in extra_words if w and len(fold(w)) > 1})
         for word in words:
             self._jieba.add_word(word, freq=100_000)
-        self.fingerprint = hashlib.sha256("\n".join(words).encode()).hexdigest()[:16]
+        self._left_out = function_words.difference(words)
+        self._left_out_of_questions = self._left_out.difference(ASKING_WORDS)
+        cut = [f"tokens v{TOKENS_VERSION}", " ".join(sorted(self._left_out)),
+               " ".join(sorted(self._left_out_of_questions)), *words]
+        self.fingerprint = hashlib.sha256("\n".join(cut).encode()).hexdigest()[:16]
 
     def tokens(self, text: str) -> list[str]:
-        return [t for t in (t.strip() for t in self._jieba.cut_for_search(fold(text))) if t and _WORD.search(t)]
+        return self._cut(text, self._left_out)
+
+    def question_tokens(self, text: str) -> list[str]:
+        return self._cut(text, self._left_out_of_questions)
+
+    def _cut(self, text: str, left_out: frozenset[str]) -> list[str]:
+        return [t for t in (t.strip() for t in self._jieba.cut_for_search(fold(text)))
+                if t and _WORD.search(t) and t not in left_out]
 
 
 @lru_cache(maxsize=1)
