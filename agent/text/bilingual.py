@@ -8,9 +8,8 @@ entry's English glosses are indexed the other way round, whole glosses only ("an
 
 A word that the dictionary knows only inside longer glosses is looked up as their last word ("to apply for
 reimbursement" -> 报销 for "reimbursement"), since a dictionary's Chinese is often not the knowledge's own
-wording. (Taking a word to the knowledge's words that hold the character most of its translations share,
-"marriage": 婚事, 婚姻, 婚嫁 -> 婚假, was tried and dropped: in a small knowledge base it also took "year"
-(年度, 年级, 年表) to 年假.)
+wording. Words are never matched by a shared character alone: in a small knowledge base that takes "year"
+(年度, 年级, 年表) to 年假.
 """
 from __future__ import annotations
 
