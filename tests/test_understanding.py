@@ -281,3 +281,17 @@ def test_an_english_word_known_only_inside_longer_glosses_finds_the_knowledges_w
 
     assert words["reimbursements"] == ["报销"]  # CEDICT: 报销 "to apply for reimbursement"
     assert "离职" not in words.get("office", [])  # "office" has glosses of its own; "to leave office" is not one
+
+
+@pytest.mark.slow
+def test_english_words_are_looked_up_in_their_dictionary_forms_and_specific_words_inside_longer_glosses():
+    from agent.text.bilingual import chinese_pairs, chinese_words, uses_word
+
+    pairs = chinese_pairs(["领取结婚证后可休婚假。加班须事先申请，当天审批。试用期为3个月。"])
+    words = chinese_words("I'm getting married; how is overtime approved on the day I start my probation?",
+                          lambda word: uses_word(pairs, word))
+
+    assert words["getting married"] == ["结婚"]  # "get married" -> 结婚, each word in its dictionary form
+    assert words["overtime"] == ["加班"]  # its own glosses (加时, 超时) are not the knowledge's; "work overtime" is
+    assert words["probation"] == ["试用"]  # 缓刑 is not the knowledge's; "on probation" -> 试用
+    assert "当天" not in words.get("day", [])  # "day" ends a hundred glosses: a known one among them is chance

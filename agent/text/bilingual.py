@@ -6,9 +6,12 @@ entry's English glosses are indexed the other way round, whole glosses only ("an
 "warranty" -> 保修). A dictionary gives many senses per word, so only Chinese words that the caller knows
 (the words of its own knowledge) are kept, a few per English word, the most specific first.
 
-A word that the dictionary knows only inside longer glosses is looked up as their last word ("to apply for
-reimbursement" -> 报销 for "reimbursement"), since a dictionary's Chinese is often not the knowledge's own
-wording. (Taking a word to the knowledge's words that hold the character most of its translations share,
+Every word of a phrase is also tried in the dictionary forms it may come from ("getting married" -> "get
+married" -> 结婚). A word that the dictionary knows only inside longer glosses, or whose own glosses give none
+of the knowledge's words, is looked up as their last word ("to apply for reimbursement" -> 报销 for
+"reimbursement", "to work overtime" -> 加班 for "overtime"), since a dictionary's Chinese is often not the
+knowledge's own wording; the latter only for a specific word, one that ends a few glosses ("office" ends
+97, so "to leave office" does not make it 离职). (Taking a word to the knowledge's words that hold the character most of its translations share,
 "marriage": 婚事, 婚姻, 婚嫁 -> 婚假, was tried and dropped: in a small knowledge base it also took "year"
 (年度, 年级, 年表) to 年假.)
 """
@@ -26,6 +29,9 @@ log = logging.getLogger(__name__)
 
 WORDS_PER_ENGLISH_WORD = 3
 LONGEST_PHRASE = 3  # English words in the longest gloss looked up as one
+# A word whose own glosses give no word of the knowledge is looked up as the last word of longer glosses only
+# when it ends this many at most: "overtime" ends 2 ("work overtime" -> 加班), "office" 97 ("leave office" -> 离职).
+SPECIFIC_HEAD_GLOSSES = 5
 _LINE = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/$")
 _NOTE = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
@@ -57,8 +63,7 @@ def chinese_words(question: str, known: Callable[[str], bool]) -> dict[str, list
             phrase = words[position:position + length]
             if length == 1 and (phrase[0] in _COMMON or phrase[0] in STOPWORDS or len(phrase[0]) < 2):
                 break
-            chinese = next((c for form in _forms(phrase[-1])
-                            if (c := _lookup(" ".join((*phrase[:-1], form)), index, known))), [])
+            chinese = next((c for forms in _phrase_forms(phrase) if (c := _lookup(forms, index, known))), [])
             if not chinese and length == 1:
                 chinese = _as_last_word(phrase[0], index, known)
             if chinese:
@@ -70,11 +75,12 @@ def chinese_words(question: str, known: Callable[[str], bool]) -> dict[str, list
 
 
 def _as_last_word(word: str, index: dict[str, list[tuple[int, str]]], known: Callable[[str], bool]) -> list[str]:
-    """When the dictionary has no gloss of the word alone, the known translations of glosses that end with it."""
+    """When no gloss of the word alone gives a word of the knowledge, the known translations of glosses that
+    end with it ("overtime": 加时, 超时 are not the knowledge's words, "work overtime" -> 加班 is)."""
     forms = _forms(word)
-    if any(form in index for form in forms):
-        return []
     heads = _heads_index()
+    if any(form in index for form in forms) and sum(len(heads.get(form, ())) for form in forms) > SPECIFIC_HEAD_GLOSSES:
+        return []  # a general word ("day", "office") ends dozens of glosses: a known one among them is chance
     return next((kept for form in forms if (kept := _lookup(form, heads, known))), [])
 
 
@@ -102,19 +108,31 @@ def _lookup(gloss: str, index: dict[str, list[tuple[int, str]]], known: Callable
     return kept
 
 
+def _phrase_forms(phrase: list[str]) -> list[str]:
+    """The phrase as written, then with each word in the dictionary forms it may come from ("getting
+    married" -> "get married", "marry"), every word's own form first."""
+    combinations = [""]
+    for word in phrase:
+        combinations = [f"{head} {form}".strip() for head in combinations for form in _forms(word)]
+    return combinations
+
+
 def _forms(word: str) -> list[str]:
-    """The word and the dictionary forms it may come from (plural, past, -ing)."""
+    """The word and the dictionary forms it may come from (plural, past, -ing, with a doubled final
+    consonant undone: "getting" -> "get", "married" -> "marry")."""
     forms = [word]
-    if word.endswith("ies"):
+    if word.endswith(("ies", "ied")):
         forms.append(word[:-3] + "y")
     if word.endswith("es"):
         forms.append(word[:-2])
     if word.endswith("s") and not word.endswith("ss"):
         forms.append(word[:-1])
-    if word.endswith("ed"):
-        forms += [word[:-2], word[:-1]]
-    if word.endswith("ing"):
-        forms += [word[:-3], word[:-3] + "e"]
+    for ending in ("ed", "ing"):
+        stem = word[:-len(ending)]
+        if word.endswith(ending) and len(stem) >= 2:
+            forms += [stem, stem + "e"]
+            if len(stem) >= 3 and stem[-1] == stem[-2] and stem[-1] not in "aeiouls":
+                forms.append(stem[:-1])
     return list(dict.fromkeys(forms))
 
 
