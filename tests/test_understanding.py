@@ -295,3 +295,18 @@ def test_english_words_are_looked_up_in_their_dictionary_forms_and_specific_word
     assert words["overtime"] == ["加班"]  # its own glosses (加时, 超时) are not the knowledge's; "work overtime" is
     assert words["probation"] == ["试用"]  # 缓刑 is not the knowledge's; "on probation" -> 试用
     assert "当天" not in words.get("day", [])  # "day" ends a hundred glosses: a known one among them is chance
+
+
+def test_an_english_question_is_covered_by_an_entry_only_as_far_as_the_entry_says_its_words():
+    from agent.answer.understand import Understanding
+
+    married = Understanding("I'm getting married. How much time off do I get?", [], [], 0.0,
+                            {"getting married": ["结婚"], "time": ["时间"]})
+    vice_presidents = Understanding("Which cabin class are vice presidents allowed to fly?", [], [], 0.0,
+                                    {"vice presidents": ["副总裁"]})
+
+    assert evidence.translated_coverage(married, "婚假有几天？结婚可以休几天假") == pytest.approx(2 / 3)
+    assert evidence.translated_coverage(married, "结婚 时间") == 1.0
+    # One phrase of six words said: the entry does not cover the question, however close its vector.
+    assert evidence.translated_coverage(vice_presidents, "境外出差还需分管副总裁批准") < 0.5
+    assert evidence.translated_coverage(Understanding("婚假有几天？", [], [], 0.0), "婚假为3天") == 0.0

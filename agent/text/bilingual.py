@@ -74,6 +74,12 @@ def chinese_words(question: str, known: Callable[[str], bool]) -> dict[str, list
     return found
 
 
+def content_words(question: str) -> list[str]:
+    """The English words of a question that may say what it is about: those `chinese_words` looks up."""
+    words = (w.split("'")[0] for w in _WORD.findall(question.lower()))  # "i'm" and "it's" are their first word
+    return [w for w in words if w not in _COMMON and w not in STOPWORDS and len(w) >= 2]
+
+
 def _as_last_word(word: str, index: dict[str, list[tuple[int, str]]], known: Callable[[str], bool]) -> list[str]:
     """When no gloss of the word alone gives a word of the knowledge, the known translations of glosses that
     end with it ("overtime": 加时, 超时 are not the knowledge's words, "work overtime" -> 加班 is)."""
