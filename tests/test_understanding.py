@@ -310,3 +310,14 @@ def test_an_english_question_is_covered_by_an_entry_only_as_far_as_the_entry_say
     # One phrase of six words said: the entry does not cover the question, however close its vector.
     assert evidence.translated_coverage(vice_presidents, "境外出差还需分管副总裁批准") < 0.5
     assert evidence.translated_coverage(Understanding("婚假有几天？", [], [], 0.0), "婚假为3天") == 0.0
+
+
+@pytest.mark.slow
+def test_a_possessive_is_looked_up_without_its_s_and_whats_stays_a_way_of_asking():
+    from agent.text.bilingual import chinese_pairs, chinese_words, uses_word
+
+    pairs = chinese_pairs(["华北区域全年目标。如何申请？"])
+    words = chinese_words("What's North China's target?", lambda word: uses_word(pairs, word))
+
+    assert words["north china"] == ["华北"]
+    assert not any(key.startswith("what") for key in words)  # "what's" is "what is", not 如何

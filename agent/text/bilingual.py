@@ -55,7 +55,8 @@ def chinese_words(question: str, known: Callable[[str], bool]) -> dict[str, list
     index = _index()
     if not index:
         return {}
-    words = _WORD.findall(question.lower())
+    # "'s" is a possessive or "is": "north china's" is looked up as "north china", "what's" as the common "what".
+    words = [w.removesuffix("'s") for w in _WORD.findall(question.lower())]
     found: dict[str, list[str]] = {}
     position = 0
     while position < len(words):
