@@ -107,9 +107,10 @@ def faq_candidates(understanding: Understanding, matcher: FaqMatcher, vectors: n
             "cosine_bg": float(above_background[number]) if above_background is not None else 0.0,
             "answer_cosine": float(answers[number]) if answers is not None else 0.0,
             "lexical": match.score if match else 0.0,
-            # For an English question, the share of its words the entry says in translation: the characters of
-            # the few words translated would otherwise cover "all" of it.
-            "coverage": (translated_coverage(understanding, " ".join((entry.question, *entry.similar, entry.answer)))
+            # For an English question, the share of its words the entry says, in translation or as written (an
+            # English similar question): the characters of its few translated words would cover "all" of it.
+            "coverage": (max(translated_coverage(understanding, " ".join((entry.question, *entry.similar, entry.answer))),
+                             matcher.coverage(understanding.question, number))
                          if understanding.english else matcher.coverage(understanding.matching_text, number)),
             "names_missing": names_missing(understanding, " ".join((entry.question, *entry.similar, entry.answer))),
             "other_kind": other_kind(understanding.question, entry),
