@@ -281,3 +281,43 @@ def test_an_english_word_known_only_inside_longer_glosses_finds_the_knowledges_w
 
     assert words["reimbursements"] == ["报销"]  # CEDICT: 报销 "to apply for reimbursement"
     assert "离职" not in words.get("office", [])  # "office" has glosses of its own; "to leave office" is not one
+
+
+@pytest.mark.slow
+def test_english_words_are_looked_up_in_their_dictionary_forms_and_specific_words_inside_longer_glosses():
+    from agent.text.bilingual import chinese_pairs, chinese_words, uses_word
+
+    pairs = chinese_pairs(["领取结婚证后可休婚假。加班须事先申请，当天审批。试用期为3个月。"])
+    words = chinese_words("I'm getting married; how is overtime approved on the day I start my probation?",
+                          lambda word: uses_word(pairs, word))
+
+    assert words["getting married"] == ["结婚"]  # "get married" -> 结婚, each word in its dictionary form
+    assert words["overtime"] == ["加班"]  # its own glosses (加时, 超时) are not the knowledge's; "work overtime" is
+    assert words["probation"] == ["试用"]  # 缓刑 is not the knowledge's; "on probation" -> 试用
+    assert "当天" not in words.get("day", [])  # "day" ends a hundred glosses: a known one among them is chance
+
+
+def test_an_english_question_is_covered_by_an_entry_only_as_far_as_the_entry_says_its_words():
+    from agent.answer.understand import Understanding
+
+    married = Understanding("I'm getting married. How much time off do I get?", [], [], 0.0,
+                            {"getting married": ["结婚"], "time": ["时间"]})
+    vice_presidents = Understanding("Which cabin class are vice presidents allowed to fly?", [], [], 0.0,
+                                    {"vice presidents": ["副总裁"]})
+
+    assert evidence.translated_coverage(married, "婚假有几天？结婚可以休几天假") == pytest.approx(2 / 3)
+    assert evidence.translated_coverage(married, "结婚 时间") == 1.0
+    # One phrase of six words said: the entry does not cover the question, however close its vector.
+    assert evidence.translated_coverage(vice_presidents, "境外出差还需分管副总裁批准") < 0.5
+    assert evidence.translated_coverage(Understanding("婚假有几天？", [], [], 0.0), "婚假为3天") == 0.0
+
+
+@pytest.mark.slow
+def test_a_possessive_is_looked_up_without_its_s_and_whats_stays_a_way_of_asking():
+    from agent.text.bilingual import chinese_pairs, chinese_words, uses_word
+
+    pairs = chinese_pairs(["华北区域全年目标。如何申请？"])
+    words = chinese_words("What's North China's target?", lambda word: uses_word(pairs, word))
+
+    assert words["north china"] == ["华北"]
+    assert not any(key.startswith("what") for key in words)  # "what's" is "what is", not 如何

@@ -24,6 +24,7 @@ from agent.answer.faq_match import FaqMatcher
 from agent.answer.terms import Mention, term_names
 from agent.answer.understand import Understanding
 from agent.records import FaqEntry, SearchHit
+from agent.text.bilingual import content_words
 from agent.text.normalize import fold, has_cjk
 from agent.text.stopwords import STOPWORDS
 from agent.text.synonyms import other_of_kind_in
@@ -106,7 +107,11 @@ def faq_candidates(understanding: Understanding, matcher: FaqMatcher, vectors: n
             "cosine_bg": float(above_background[number]) if above_background is not None else 0.0,
             "answer_cosine": float(answers[number]) if answers is not None else 0.0,
             "lexical": match.score if match else 0.0,
-            "coverage": matcher.coverage(understanding.matching_text, number),
+            # For an English question, the share of its words the entry says, in translation or as written (an
+            # English similar question): the characters of its few translated words would cover "all" of it.
+            "coverage": (max(translated_coverage(understanding, " ".join((entry.question, *entry.similar, entry.answer))),
+                             matcher.coverage(understanding.question, number))
+                         if understanding.english else matcher.coverage(understanding.matching_text, number)),
             "names_missing": names_missing(understanding, " ".join((entry.question, *entry.similar, entry.answer))),
             "other_kind": other_kind(understanding.question, entry),
             "english": float(understanding.english),
@@ -145,6 +150,20 @@ def doc_features(understanding: Understanding, hits: list[SearchHit],
     kind = names_other_kind(understanding.question, [top[0].passage.text]) if top else 0.0
     return {"relevance": relevance, "dense": dense, "dense_bg": dense_bg, "unknown_missing": missing,
             "other_kind": kind, "english": float(understanding.english)}
+
+
+def translated_coverage(understanding: Understanding, text: str) -> float:
+    """For an English question, the share of its content words that the text says in one of their Chinese
+    translations (agent.text.bilingual: "married" -> 结婚, "overtime" -> 加班): the words-side evidence that an
+    English question and a Chinese entry are about the same thing, which the characters-based `lexical` and
+    `coverage` cannot see. Untranslated words count as unsaid, so an entry that shares one word of a long
+    question ("vice presidents" -> 副总裁) is not taken as covering it. 0 for a Chinese question."""
+    if not understanding.translations:
+        return 0.0
+    compact = fold(text).replace(" ", "")
+    said = sum(len(english.split()) for english, words in understanding.translations.items()
+               if any(word in compact for word in words))
+    return min(1.0, said / max(1, len(content_words(understanding.question))))
 
 
 def names_missing(understanding: Understanding, text: str) -> float:

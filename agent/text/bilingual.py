@@ -6,10 +6,13 @@ entry's English glosses are indexed the other way round, whole glosses only ("an
 "warranty" -> 保修). A dictionary gives many senses per word, so only Chinese words that the caller knows
 (the words of its own knowledge) are kept, a few per English word, the most specific first.
 
-A word that the dictionary knows only inside longer glosses is looked up as their last word ("to apply for
-reimbursement" -> 报销 for "reimbursement"), since a dictionary's Chinese is often not the knowledge's own
-wording. Words are never matched by a shared character alone: in a small knowledge base that takes "year"
-(年度, 年级, 年表) to 年假.
+Every word of a phrase is also tried in the dictionary forms it may come from ("getting married" -> "get
+married" -> 结婚). A word that the dictionary knows only inside longer glosses, or whose own glosses give none
+of the knowledge's words, is looked up as their last word ("to apply for reimbursement" -> 报销 for
+"reimbursement", "to work overtime" -> 加班 for "overtime"), since a dictionary's Chinese is often not the
+knowledge's own wording; the latter only for a specific word, one that ends a few glosses ("office" ends
+97, so "to leave office" does not make it 离职). Words are never matched by a shared character alone: in a
+small knowledge base that takes "year" (年度, 年级, 年表) to 年假.
 """
 from __future__ import annotations
 
@@ -25,6 +28,9 @@ log = logging.getLogger(__name__)
 
 WORDS_PER_ENGLISH_WORD = 3
 LONGEST_PHRASE = 3  # English words in the longest gloss looked up as one
+# A word whose own glosses give no word of the knowledge is looked up as the last word of longer glosses only
+# when it ends this many at most: "overtime" ends 2 ("work overtime" -> 加班), "office" 97 ("leave office" -> 离职).
+SPECIFIC_HEAD_GLOSSES = 5
 _LINE = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/$")
 _NOTE = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
@@ -48,7 +54,8 @@ def chinese_words(question: str, known: Callable[[str], bool]) -> dict[str, list
     index = _index()
     if not index:
         return {}
-    words = _WORD.findall(question.lower())
+    # "'s" is a possessive or "is": "north china's" is looked up as "north china", "what's" as the common "what".
+    words = [w.removesuffix("'s") for w in _WORD.findall(question.lower())]
     found: dict[str, list[str]] = {}
     position = 0
     while position < len(words):
@@ -56,8 +63,7 @@ def chinese_words(question: str, known: Callable[[str], bool]) -> dict[str, list
             phrase = words[position:position + length]
             if length == 1 and (phrase[0] in _COMMON or phrase[0] in STOPWORDS or len(phrase[0]) < 2):
                 break
-            chinese = next((c for form in _forms(phrase[-1])
-                            if (c := _lookup(" ".join((*phrase[:-1], form)), index, known))), [])
+            chinese = next((c for forms in _phrase_forms(phrase) if (c := _lookup(forms, index, known))), [])
             if not chinese and length == 1:
                 chinese = _as_last_word(phrase[0], index, known)
             if chinese:
@@ -68,12 +74,19 @@ def chinese_words(question: str, known: Callable[[str], bool]) -> dict[str, list
     return found
 
 
+def content_words(question: str) -> list[str]:
+    """The English words of a question that may say what it is about: those `chinese_words` looks up."""
+    words = (w.split("'")[0] for w in _WORD.findall(question.lower()))  # "i'm" and "it's" are their first word
+    return [w for w in words if w not in _COMMON and w not in STOPWORDS and len(w) >= 2]
+
+
 def _as_last_word(word: str, index: dict[str, list[tuple[int, str]]], known: Callable[[str], bool]) -> list[str]:
-    """When the dictionary has no gloss of the word alone, the known translations of glosses that end with it."""
+    """When no gloss of the word alone gives a word of the knowledge, the known translations of glosses that
+    end with it ("overtime": 加时, 超时 are not the knowledge's words, "work overtime" -> 加班 is)."""
     forms = _forms(word)
-    if any(form in index for form in forms):
-        return []
     heads = _heads_index()
+    if any(form in index for form in forms) and sum(len(heads.get(form, ())) for form in forms) > SPECIFIC_HEAD_GLOSSES:
+        return []  # a general word ("day", "office") ends dozens of glosses: a known one among them is chance
     return next((kept for form in forms if (kept := _lookup(form, heads, known))), [])
 
 
@@ -101,19 +114,31 @@ def _lookup(gloss: str, index: dict[str, list[tuple[int, str]]], known: Callable
     return kept
 
 
+def _phrase_forms(phrase: list[str]) -> list[str]:
+    """The phrase as written, then with each word in the dictionary forms it may come from ("getting
+    married" -> "get married", "marry"), every word's own form first."""
+    combinations = [""]
+    for word in phrase:
+        combinations = [f"{head} {form}".strip() for head in combinations for form in _forms(word)]
+    return combinations
+
+
 def _forms(word: str) -> list[str]:
-    """The word and the dictionary forms it may come from (plural, past, -ing)."""
+    """The word and the dictionary forms it may come from (plural, past, -ing, with a doubled final
+    consonant undone: "getting" -> "get", "married" -> "marry")."""
     forms = [word]
-    if word.endswith("ies"):
+    if word.endswith(("ies", "ied")):
         forms.append(word[:-3] + "y")
     if word.endswith("es"):
         forms.append(word[:-2])
     if word.endswith("s") and not word.endswith("ss"):
         forms.append(word[:-1])
-    if word.endswith("ed"):
-        forms += [word[:-2], word[:-1]]
-    if word.endswith("ing"):
-        forms += [word[:-3], word[:-3] + "e"]
+    for ending in ("ed", "ing"):
+        stem = word[:-len(ending)]
+        if word.endswith(ending) and len(stem) >= 2:
+            forms += [stem, stem + "e"]
+            if len(stem) >= 3 and stem[-1] == stem[-2] and stem[-1] not in "aeiouls":
+                forms.append(stem[:-1])
     return list(dict.fromkeys(forms))
 
 
