@@ -225,7 +225,7 @@ def project_scores(settings: Settings, questions: list[Question]) -> list[Retrie
         score_retriever("this project, dense leg alone", ranker(dense_weight=1.0, lexical_weight=0.0), questions,
                         dense_note),
         score_retriever("this project, hybrid at equal weight", ranker(dense_weight=1.0), questions,
-                        "KB_DENSE_WEIGHT=1: both legs fused by reciprocal rank"),
+                        "KB_DENSE_WEIGHT=1: both legs fused by standardised scores"),
     ]
 
 
@@ -397,7 +397,7 @@ def markdown(result: dict) -> str:
                       f"{speed['question_ms']['p95']:.1f} ms at p95 over {speed['questions']} questions."]
     if result.get("dense_weight_sweep"):
         lines += ["", f"**Choosing the dense weight** (`KB_DENSE_WEIGHT=auto` = {result['auto_dense_weight']:g}) on the "
-                      "CMRC2018 trial set, kept apart from the dev set above (lexical weight 1, reciprocal-rank "
+                      "CMRC2018 trial set, kept apart from the dev set above (lexical weight 1, standardised-score "
                       "fusion):", "",
                   report.markdown_table(["dense weight", "hit@1", "hit@5", "MRR@10"],
                                         [[s["system"].removeprefix("dense weight "), s["hit_at_1"], s["hit_at_5"],

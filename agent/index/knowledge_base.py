@@ -28,7 +28,7 @@ from agent.settings import Settings
 
 log = logging.getLogger(__name__)
 
-AUTO_DENSE_WEIGHT = 2.0  # KB_DENSE_WEIGHT=auto: the best MRR on CMRC2018 trial (docs/benchmarks.md)
+AUTO_DENSE_WEIGHT = 1.0  # KB_DENSE_WEIGHT=auto: the best MRR on CMRC2018 trial (docs/benchmarks.md)
 RETRY_EMBEDDER_AFTER_S = 30.0  # a failed embedder is not asked again for this long: questions must not wait on it
 QUERY_VECTORS_KEPT = 256  # recent question vectors, for the several lookups one question makes
 
@@ -152,7 +152,7 @@ class KnowledgeBase:
 
     def search(self, query: str, k: int = 5, expansions: tuple[str, ...] = (), dense_weight: float | None = None,
                lexical_weight: float = 1.0) -> list[SearchHit]:
-        """Passages for a question, best first: BM25 and dense rankings fused by weighted reciprocal rank.
+        """Passages for a question, best first: BM25 and dense rankings fused by weighted standardised scores.
         `expansions` (glossary names of terms the question mentions) are added to the query text."""
         if not self.passages:
             return []

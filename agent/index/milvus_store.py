@@ -11,8 +11,8 @@ with the same words. Each word is stored as a short hex key that Milvus's standa
 (Milvus Lite has no whitespace analyzer, and the standard one splits Chinese into characters). Milvus's
 built-in jieba analyzer, tried first, found the right CMRC2018 article first for 72% of questions against
 84% (first 20 articles). The dense leg is a cosine search over the vectors. Both are fused by weighted
-reciprocal rank, as KnowledgeBase does with bm25s and FAISS. Works with Milvus Lite (`uri` is a file path;
-the `milvus-lite` package) and with a Milvus server (`uri` is http://host:19530, `token` its credentials).
+standardised scores (agent.index.fusion), as KnowledgeBase does with bm25s and FAISS. Works with Milvus
+Lite (`uri` is a file path; the `milvus-lite` package) and with a Milvus server (`uri` is http://host:19530, `token` its credentials).
 """
 from __future__ import annotations
 
@@ -111,7 +111,7 @@ class MilvusPassageStore:
     def search(self, query_tokens: list[str], query_vector: np.ndarray | None, k: int = 5,
                dense_weight: float = 0.0, lexical_weight: float = 1.0) -> list[SearchHit]:
         """Passages for a question (its Tokenizer tokens and vector), best first: Milvus BM25 and cosine
-        rankings fused by weighted RRF."""
+        rankings fused by weighted standardised scores (agent.index.fusion)."""
         collection = self.current_collection()
         if collection is None:
             return []
