@@ -29,7 +29,7 @@ from agent.index.build import faq_passage, ingest
 from agent.index.dense import DenseIndex
 from agent.index.embedders import Embedder, create_embedder
 from agent.index.fusion import CANDIDATES
-from agent.index.knowledge_base import KnowledgeBase
+from agent.index.knowledge_base import AUTO_DENSE_WEIGHT, KnowledgeBase
 from agent.index.lexical import LexicalIndex, Tokenizer
 from agent.index.vector_cache import VectorCache
 from agent.settings import REPO_ROOT, Settings
@@ -630,7 +630,8 @@ def markdown(result: dict) -> str:
     lines.append(report.markdown_table(["route", "size", "p50 ms", "p95 ms", "correct", "build s",
                                         "RSS MB after imports / peak", "notes"], rows))
     lines += ["", "**Document retrieval without generation** (`KnowledgeBase.search`, k=5, CMRC2018 questions; "
-                  "'default' is the search as configured (`KB_DENSE_WEIGHT`, auto: words and vectors, dense weight 2), "
+                  f"'default' is the search as configured (`KB_DENSE_WEIGHT`, auto: words and vectors, dense weight "
+                  f"{AUTO_DENSE_WEIGHT:g}), "
                   "which embeds the question when the index has vectors; 'hybrid' forces dense weight 1; every "
                   "timed question is distinct, so none takes its vector from the cache; legs alone take 50 "
                   "candidates). The dense floor: the bytes a flat search must read (passages x 384 x 4) over the "
