@@ -482,12 +482,14 @@ def test_without_sign_in_a_browser_finds_its_conversation_after_a_restart(tmp_pa
         page.goto(first.url)
         wait_for_chat(page)
         ask(page, "KPI是什么意思？")
+        page.close()  # the old page would keep reconnecting to the stopped app while the new one loads
         first.stop()
         # The same folders and port (localStorage belongs to the origin), a new process.
         monkeypatch.setattr("tests.app_process.free_port", lambda: int(first.url.rsplit(":", 1)[1]))
         again = AppProcess(folder, first.knowledge)
         try:
-            page.goto(again.url)  # as a person would come back
+            page = browser.new_page()  # as a person would come back, in a new tab of the same browser
+            page.goto(again.url)
             wait_for_chat(page)
             expect(page.locator("#kb-chat")).to_contain_text("Key Performance Indicator")
             expect(page.locator("#kb-history")).to_contain_text("KPI是什么意思？")
