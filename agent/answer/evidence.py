@@ -96,6 +96,7 @@ def faq_candidates(understanding: Understanding, matcher: FaqMatcher, vectors: n
     candidates = []
     for number in numbers:
         entry = entries[number]
+        entry_text = " ".join((entry.question, *entry.similar, entry.answer))
         cosine = float(cosines[number]) if cosines is not None else 0.0
         match = lexical.get(number)
         features = {
@@ -107,12 +108,8 @@ def faq_candidates(understanding: Understanding, matcher: FaqMatcher, vectors: n
             "cosine_bg": float(above_background[number]) if above_background is not None else 0.0,
             "answer_cosine": float(answers[number]) if answers is not None else 0.0,
             "lexical": match.score if match else 0.0,
-            # For an English question, the share of its words the entry says, in translation or as written (an
-            # English similar question): the characters of its few translated words would cover "all" of it.
-            "coverage": (max(translated_coverage(understanding, " ".join((entry.question, *entry.similar, entry.answer))),
-                             matcher.coverage(understanding.question, number))
-                         if understanding.english else matcher.coverage(understanding.matching_text, number)),
-            "names_missing": names_missing(understanding, " ".join((entry.question, *entry.similar, entry.answer))),
+            "coverage": coverage(understanding, matcher, number, entry_text),
+            "names_missing": names_missing(understanding, entry_text),
             "other_kind": other_kind(understanding.question, entry),
             "english": float(understanding.english),
             # How far the entry stands ahead of every other entry (and, by its questions, of the closest
@@ -150,6 +147,15 @@ def doc_features(understanding: Understanding, hits: list[SearchHit],
     kind = names_other_kind(understanding.question, [top[0].passage.text]) if top else 0.0
     return {"relevance": relevance, "dense": dense, "dense_bg": dense_bg, "unknown_missing": missing,
             "other_kind": kind, "english": float(understanding.english)}
+
+
+def coverage(understanding: Understanding, matcher: FaqMatcher, number: int, entry_text: str) -> float:
+    """The rarity-weighted share of the question that entry `number` says (FaqMatcher.coverage). For an English
+    question, the share of its words the entry says in translation or as written (an English similar question):
+    the characters of its few translated words would otherwise cover "all" of it."""
+    if not understanding.english:
+        return matcher.coverage(understanding.matching_text, number)
+    return max(translated_coverage(understanding, entry_text), matcher.coverage(understanding.question, number))
 
 
 def translated_coverage(understanding: Understanding, text: str) -> float:

@@ -54,14 +54,13 @@ def chinese_words(question: str, known: Callable[[str], bool]) -> dict[str, list
     index = _index()
     if not index:
         return {}
-    # "'s" is a possessive or "is": "north china's" is looked up as "north china", "what's" as the common "what".
-    words = [w.removesuffix("'s") for w in _WORD.findall(question.lower())]
+    words = _words(question)
     found: dict[str, list[str]] = {}
     position = 0
     while position < len(words):
         for length in range(min(LONGEST_PHRASE, len(words) - position), 0, -1):
             phrase = words[position:position + length]
-            if length == 1 and (phrase[0] in _COMMON or phrase[0] in STOPWORDS or len(phrase[0]) < 2):
+            if length == 1 and not _is_content(phrase[0]):
                 break
             chinese = next((c for forms in _phrase_forms(phrase) if (c := _lookup(forms, index, known))), [])
             if not chinese and length == 1:
@@ -75,9 +74,18 @@ def chinese_words(question: str, known: Callable[[str], bool]) -> dict[str, list
 
 
 def content_words(question: str) -> list[str]:
-    """The English words of a question that may say what it is about: those `chinese_words` looks up."""
-    words = (w.split("'")[0] for w in _WORD.findall(question.lower()))  # "i'm" and "it's" are their first word
-    return [w for w in words if w not in _COMMON and w not in STOPWORDS and len(w) >= 2]
+    """The English words of a question that may say what it is about: those `chinese_words` looks up alone."""
+    return [w for w in _words(question) if _is_content(w)]
+
+
+def _is_content(word: str) -> bool:
+    return word not in _COMMON and word not in STOPWORDS and len(word) >= 2
+
+
+def _words(question: str) -> list[str]:
+    """The question's English words in lower case, each without what follows an apostrophe: a possessive or a
+    contraction ("north china's" is looked up as "north china", "what's" and "i'm" as "what" and "i")."""
+    return [w.split("'")[0] for w in _WORD.findall(question.lower())]
 
 
 def _as_last_word(word: str, index: dict[str, list[tuple[int, str]]], known: Callable[[str], bool]) -> list[str]:
