@@ -217,6 +217,16 @@ def test_the_hit_test_shows_candidates_and_logs_nothing(owners):
     assert question_log.rows() == []
 
 
+def test_the_hit_tests_decision_is_said_in_the_pages_language(owners):
+    from agent.surfaces.web.review import decision_line, review_labels
+
+    service, _, _ = owners
+    decision = hit_test(service.router, "AM是什么意思").decision
+    chinese = decision_line(decision, review_labels("zh"))
+    assert chinese.startswith("判断：术语") and "AM" in chinese and "glossary" not in chinese
+    assert "glossary" in decision_line(decision, review_labels("en"))
+
+
 def test_figures_count_questions_routes_and_ratings(owners):
     service, question_log, review = owners
     ids = [_ask(service, question_log, q).answer_id for q in ["AM是什么意思", "工资什么时候发？", "班车几点发车？"]]

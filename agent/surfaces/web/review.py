@@ -13,6 +13,7 @@ import gradio as gr
 import pandas as pd
 
 from agent.answer.hit_test import HitTest, hit_test
+from agent.answer.router import RouteDecision
 from agent.answer.service import MAX_QUESTION_CHARS, KnowledgeService
 from agent.ingest.faq import split_similar
 from agent.ingest.supplements import FixRefused
@@ -20,7 +21,7 @@ from agent.memory.database import MemoryDatabase, MemoryUnavailable
 from agent.memory.question_log import QuestionLog
 from agent.memory.review import LOW_CONFIDENCE, FixResult, QuestionGroup, Review
 from agent.surfaces.web.access import may_manage
-from agent.surfaces.web.render import as_text
+from agent.surfaces.web.render import as_text, reason_text
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ LABELS: dict[str, dict[str, str]] = {
         "candidate_passage": "段落：{source} {location}",
         "why_joined": "（{why}）",
         "why_separator": "，",
+        "lang": "zh",  # reasons are shown in this language (render.reason_text)
         "decision": "判断：{route}，{reason}（置信度 {confidence:.0%}）",
         "decision_abstained": "判断：未找到答案，{reason}",
         "fix_similar": "加为已有问答的相似问题",
@@ -149,6 +151,7 @@ LABELS: dict[str, dict[str, str]] = {
         "candidate_passage": "Passage: {source} {location}",
         "why_joined": " ({why})",
         "why_separator": ", ",
+        "lang": "en",
         "decision": "Decision: {route}, {reason} (confidence {confidence:.0%})",
         "decision_abstained": "Decision: no answer, {reason}",
         "fix_similar": "Add as similar questions of an FAQ entry",
@@ -454,14 +457,15 @@ def candidate_lines(result: HitTest, labels: dict[str, str]) -> list[str]:
     lines += ["- " + labels["candidate_passage"].format(source=as_text(h.passage.source),
                                                       location=as_text(h.passage.location))
               for h in result.passages[:2]]
-    return lines + ["", decision_line(result, labels)]
+    return lines + ["", decision_line(result.decision, labels)]
 
 
-def decision_line(result: HitTest, labels: dict[str, str]) -> str:
-    decision = result.decision
+def decision_line(decision: RouteDecision, labels: dict[str, str]) -> str:
+    """The router's decision with its reason in the page's language (render.reason_text)."""
+    reason = as_text(reason_text(decision.reason, labels, decision.route, decision.abstained))
     if decision.abstained:
-        return labels["decision_abstained"].format(reason=as_text(decision.reason))
-    return labels["decision"].format(route=labels[f"route_{decision.route}"], reason=as_text(decision.reason),
+        return labels["decision_abstained"].format(reason=reason)
+    return labels["decision"].format(route=labels[f"route_{decision.route}"], reason=reason,
                                      confidence=decision.confidence)
 
 
@@ -473,11 +477,8 @@ def fix_message(result: FixResult, labels: dict[str, str]) -> str:
     else:
         text = labels["fix_done"].format(path=written.path, row=written.row, fixed=result.fixed)
     if result.decision is not None and result.question:
-        decision = result.decision
-        said = labels["decision_abstained"].format(reason=as_text(decision.reason)) if decision.abstained else \
-            labels["decision"].format(route=labels[f"route_{decision.route}"], reason=as_text(decision.reason),
-                                      confidence=decision.confidence)
-        text += "\n\n" + labels["fix_now"].format(question=as_text(result.question), decision=said)
+        text += "\n\n" + labels["fix_now"].format(question=as_text(result.question),
+                                                   decision=decision_line(result.decision, labels))
     if result.history_error:
         text += "\n\n" + labels["fix_history_failed"].format(error=as_text(result.history_error))
     return text
@@ -494,7 +495,7 @@ def hit_summary_text(result: HitTest, labels: dict[str, str]) -> str:
         f"- {labels['hit_unknown'].format(terms=as_text(unknown))}",
         f"- {labels['hit_asks_meaning'].format(p=understanding.asks_meaning)}",
         f"- {labels['hit_vectors_on'] if result.by_meaning else labels['hit_vectors_off']}",
-        "", f"**{decision_line(result, labels)}**"])
+        "", f"**{decision_line(result.decision, labels)}**"])
 
 
 def terms_frame(result: HitTest, labels: dict[str, str]) -> pd.DataFrame:
