@@ -37,11 +37,7 @@ class HitTest:
     passages: list[SearchHit] = field(default_factory=list)
     passage_chance: float = 0.0  # the calibrated chance that the passages answer the question
     passage_evidence: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def by_meaning(self) -> bool:
-        """Whether the question's vector was there to compare meanings with."""
-        return self.understanding.vector is not None
+    by_meaning: bool = False  # whether meanings were compared: the question's vector and every stored vector there
 
 
 def hit_test(router: Router, question: str, k: int = 5) -> HitTest:
@@ -50,7 +46,8 @@ def hit_test(router: Router, question: str, k: int = 5) -> HitTest:
     hits, chance, evidence = router.passages(understanding, k)
     return HitTest(question, understanding, router.route(question, k), term_candidates(router, understanding),
                    router.faq_candidates(understanding), hits, round(chance, 3),
-                   {name: round(float(value), 3) for name, value in evidence.items()})
+                   {name: round(float(value), 3) for name, value in evidence.items()},
+                   by_meaning=understanding.vector is not None and router.kb.vectors_complete)
 
 
 def term_candidates(router: Router, understanding: Understanding) -> list[TermCandidate]:
