@@ -170,9 +170,10 @@ def reliability(model: dict, rows: list[dict], labels: list[int]) -> list[str]:
 
 
 def reliability_of_answers(service: KnowledgeService, folder: Path) -> list[str]:
-    """Confidence against measured accuracy over the answers (not the abstentions) to a case folder: an
-    answer is right when eval finds what the case expects in it."""
-    from agent.surfaces.evaluation import evaluate
+    """Confidence against measured accuracy over the answers (not the abstentions) to a case folder. `right`:
+    the answer holds what the case expects (the chance that `confidence` estimates); `also routed`: it came by
+    the expected route and passes every other check of eval too."""
+    from agent.surfaces.evaluation import judged
 
     rows = []
     for path in sorted(folder.glob("*.jsonl")):
@@ -181,14 +182,14 @@ def reliability_of_answers(service: KnowledgeService, folder: Path) -> list[str]
                 continue
             answer = service.ask(case.question)
             if not answer.abstained:
-                right = not evaluate(lambda _q, a=answer: a, [case])["failures"]
-                rows.append((answer.confidence, right))
-    lines = [f"{'confidence':>12} {'answers':>8} {'right':>6}"]
+                rows.append((answer.confidence, *judged(case, answer)))
+    lines = [f"{'confidence':>12} {'answers':>8} {'right':>6} {'also routed':>12}"]
     for low in (0.0, 0.4, 0.6, 0.8, 0.9):
         high = {0.0: 0.4, 0.4: 0.6, 0.6: 0.8, 0.8: 0.9, 0.9: 1.01}[low]
-        inside = [right for confidence, right in rows if low <= confidence < high]
+        inside = [(right, strict) for confidence, right, strict in rows if low <= confidence < high]
         if inside:
-            lines.append(f"{low:.1f}–{min(high, 1.0):.1f} {len(inside):8d} {sum(inside) / len(inside):6.2f}")
+            lines.append(f"{low:.1f}–{min(high, 1.0):.1f} {len(inside):8d} {sum(r for r, _ in inside) / len(inside):6.2f} "
+                         f"{sum(s for _, s in inside) / len(inside):12.2f}")
     return lines
 
 

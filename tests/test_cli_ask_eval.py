@@ -12,7 +12,8 @@ import sys
 import pytest
 
 from agent.surfaces.cli import main
-from agent.surfaces.evaluation import Case, evaluate
+from agent.records import Answer, Source
+from agent.surfaces.evaluation import Case, evaluate, judged
 from agent.settings import REPO_ROOT
 
 ASK_KEYS = {"answer", "lead", "route", "reason", "confidence", "abstained", "suggestions", "sources", "latency_ms", "llm"}
@@ -144,6 +145,21 @@ def test_retrieval_metrics_are_null_without_document_cases_that_name_a_source(co
 
     assert (summary["hit_at_1"], summary["hit_at_5"], summary["mrr"]) == (None, None, None)
     assert summary["by_route"]["doc"]["route_accuracy"] is None
+
+
+def test_judged_separates_a_right_answer_by_another_route_from_a_wrong_one():
+    case = Case("工资几号到账", "fact", expect_any=("每月10日",), expect_source="员工常见问题.xlsx")
+    quoted = [Source("faq/员工常见问题.xlsx", "row 5", 0.9, "每月10日发放上月工资。")]
+
+    by_passages = Answer("每月10日发放上月工资。 [1]", "doc", "searched", 0.5, sources=quoted)
+    stored = Answer("每月10日发放上月工资。", "fact", "matched", 0.9, sources=quoted)
+    wrong = Answer("婚假为3天。", "fact", "matched", 0.9, sources=quoted)
+    abstained_case = Case("公司股票代码是多少", expect_abstain=True)
+
+    assert judged(case, by_passages) == (True, False)
+    assert judged(case, stored) == (True, True)
+    assert judged(case, wrong) == (False, False)
+    assert judged(abstained_case, stored) == (False, False)
 
 
 def test_malformed_case_file_is_a_clear_error_with_non_zero_exit(folders, tmp_path):

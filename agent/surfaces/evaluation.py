@@ -102,6 +102,15 @@ def evaluate(ask, cases: list[Case]) -> dict:
     return summary
 
 
+def judged(case: Case, answer: Answer) -> tuple[bool, bool]:
+    """Whether `answer` is right in content (it holds what the case expects, from the expected source, and does
+    not answer a question it should abstain on) and whether it is right in every respect eval checks (route,
+    rewriting and lead too). A document answer that quotes the FAQ entry a paraphrase asks about is right in
+    content although the case expected the stored-answer route."""
+    result = _score(case, answer, 0.0)
+    return result.answer_ok is not False and result.abstain_ok is not False, not result.problems
+
+
 def conversation(ask, questions: tuple[str, ...] | list[str]) -> list[dict]:
     """Ask `questions` in order in one conversation, as the web chat does: each turn is given the last
     messages before it, and its question and answer text join the history. Returns the history the next
