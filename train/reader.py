@@ -15,24 +15,19 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import re
 import sys
 import time
 from pathlib import Path
 
 import torch
 
+from agent.answer.lead import split_sentences
 from agent.settings import REPO_ROOT
 from train.e5_torch import E5, E5Encoder, padded
 
 TRIAL = REPO_ROOT.parent / "shared" / "benchmarks" / "cmrc2018" / "cmrc2018_trial.json"
 MAX_TOKENS = 160
 WRONG_PER_QUESTION = 3  # other sentences of the same paragraph
-_SENTENCE = re.compile(r"[^。！？；\n]*[。！？；]?")
-
-
-def sentences(text: str) -> list[str]:
-    return [s for s in _SENTENCE.findall(text) if s.strip()]
 
 
 def questions(path: Path) -> list[tuple[str, list[str], int]]:
@@ -42,7 +37,7 @@ def questions(path: Path) -> list[tuple[str, list[str], int]]:
     for article in data:
         for paragraph in article["paragraphs"]:
             context, start, spans = paragraph["context"], 0, []
-            for sentence in sentences(context):
+            for sentence in split_sentences(context):
                 begin = context.index(sentence, start)
                 spans.append((sentence, begin, begin + len(sentence)))
                 start = begin + len(sentence)
