@@ -1,6 +1,8 @@
 """`python -m bench.calibrate`: fit the FAQ and document models of agent/answer/evidence.py on
 bench/cases/tune over the sample knowledge, write agent/answer/data/calibration.json, and print how the
-term-intent threshold does there. Only tune/ is used: dev/ and unseen_knowledge/ stay for measuring.
+term-intent threshold does there. Only tune data is used: dev/ and unseen_knowledge/ stay for measuring.
+`--also FOLDER` fits on another knowledge folder too, with the cases in its cases.jsonl (such as
+bench/cases/tune_knowledge, a second company's, or a company's own questions on its own knowledge).
 
 A FAQ candidate is labelled right when the case expects a stored answer and the entry's answer holds the
 case's expected words; each stored and similar question of the sample FAQ, asked as written, is a case
@@ -193,6 +195,19 @@ def reliability_of_answers(service: KnowledgeService, folder: Path) -> list[str]
     return lines
 
 
+def tune_sets(service: KnowledgeService, also: list[Path]) -> list[tuple[KnowledgeService, list[Case]]]:
+    """The knowledge bases to fit on, each with its tune cases: the sample knowledge with bench/cases/tune, and
+    each folder of `also` (indexed beside the sample's index) with its cases.jsonl."""
+    sample = [case for path in sorted(TUNE.glob("*.jsonl")) for case in load_cases(path)
+              if not case.history]  # a follow-up is a question only inside its conversation
+    index = service.settings.index_dir
+    sets = [(service, sample)]
+    for folder in also:
+        other = KnowledgeService(Settings.from_env(folder, index.parent / f"{index.name}-{folder.resolve().name}"))
+        sets.append((other, [case for case in load_cases(folder / "cases.jsonl") if not case.history]))
+    return sets
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.calibrate", description=__doc__)
     parser.add_argument("--write", action="store_true", help="write agent/answer/data/calibration.json")
@@ -200,22 +215,26 @@ def main(argv: list[str] | None = None) -> int:
                                                                 "the file")
     parser.add_argument("--measure", type=Path, help="only print confidence against accuracy over the answers "
                                                     "to this folder of case files (e.g. bench/cases/dev)")
+    parser.add_argument("--also", type=Path, action="append", default=[], metavar="FOLDER",
+                        help="fit on this knowledge folder too, with the cases of its cases.jsonl (repeatable)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     service = KnowledgeService(Settings.from_env())
     if args.measure:
         print("\n".join(reliability_of_answers(service, args.measure)))
         return 0
-    router = service.router
     embedder = service.kb.embedder_name
-    cases = [case for path in sorted(TUNE.glob("*.jsonl")) for case in load_cases(path)
-             if not case.history]  # a follow-up is a question only inside its conversation
-    written = [Case(asked, "fact", expect_contains=(entry.answer,)) for entry in service.kb.faq
-               for asked in (entry.question, *entry.similar)]
-    cases += written
-    faq_rows, faq_labels, doc_rows, doc_labels, intents = labelled_rows(router, cases)
-    held_rows, held_labels = held_out_rows(router)
-    faq_rows, faq_labels = faq_rows + held_rows, faq_labels + held_labels
+    faq_rows, faq_labels, doc_rows, doc_labels, intents, decided = [], [], [], [], [], []
+    for knowledge, cases in tune_sets(service, args.also):
+        router = knowledge.router
+        written = [Case(asked, "fact", expect_contains=(entry.answer,)) for entry in knowledge.kb.faq
+                   for asked in (entry.question, *entry.similar)]
+        rows = labelled_rows(router, cases + written)
+        held_rows, held_labels = held_out_rows(router)
+        faq_rows += rows[0] + held_rows
+        faq_labels += rows[1] + held_labels
+        doc_rows, doc_labels, intents = doc_rows + rows[2], doc_labels + rows[3], intents + rows[4]
+        decided.append((router, cases))
     fits: dict[str, dict] = {"faq": {}, "doc": {}}
     for kind, rows, labels, features in (("faq", faq_rows, faq_labels, evidence.FAQ_FEATURES),
                                          ("doc", doc_rows, doc_labels, evidence.DOC_FEATURES)):
@@ -231,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {evidence.CALIBRATION.relative_to(REPO_ROOT)}")
         evidence.calibration.cache_clear()
         print("thresholds on tune (the router's are FACT and ANSWER):")
-        print("\n".join(threshold_table(decisions(router, cases[:len(cases) - len(written)]))))
+        print("\n".join(threshold_table([row for router, cases in decided for row in decisions(router, cases)])))
     for threshold in (0.3, 0.4, 0.5, 0.6, 0.7):
         right = sum((p >= threshold) == wanted for p, wanted, _ in intents)
         print(f"term intent at {threshold:.2f}: {right}/{len(intents)} questions naming a term routed right")
