@@ -2,7 +2,9 @@
 bench/cases/tune over the sample knowledge, write agent/answer/data/calibration.json, and print how the
 term-intent threshold does there. Only tune data is used: dev/ and unseen_knowledge/ stay for measuring.
 `--also FOLDER` fits on another knowledge folder too, with the cases in its cases.jsonl (such as
-bench/cases/tune_knowledge, a second company's, or a company's own questions on its own knowledge).
+bench/cases/tune_knowledge, a second company's, or a company's own questions on its own knowledge). The FAQ
+model in calibration.json was written by `--write --only faq --also bench/cases/tune_knowledge`; the document
+model was kept (docs/benchmarks.md, "A second company's knowledge for tuning").
 
 A FAQ candidate is labelled right when the case expects a stored answer and the entry's answer holds the
 case's expected words; each stored and similar question of the sample FAQ, asked as written, is a case
@@ -28,6 +30,10 @@ from agent.text.normalize import fold_compact
 
 TUNE = REPO_ROOT / "bench" / "cases" / "tune"
 REGULARISATION = 1.0
+# A tune question a person wrote weighs as much as this many of the FAQ model's rows made from the FAQ itself,
+# which outnumber them about four to one and are mostly easier (10-fold cross-validation on tune: 1, 5 and 20
+# were tried; docs/benchmarks.md).
+CASE_WEIGHT = 5.0
 VECTOR_FEATURES = {"cosine", "cosine_z", "cosine_bg", "answer_cosine", "margin", "answer_margin", "own_language_lead", "dense",
                    "dense_bg"}  # left out of the fit used when no embedder works
 
@@ -145,14 +151,15 @@ def threshold_table(rows: list[tuple[Case, float, bool, float, bool]]) -> list[s
     return lines
 
 
-def fit(rows: list[dict], labels: list[int], features: tuple[str, ...]) -> dict:
+def fit(rows: list[dict], labels: list[int], features: tuple[str, ...], row_weights: list[float]) -> dict:
     from sklearn.linear_model import LogisticRegression
 
     matrix = np.array([[row[name] for name in features] for row in rows])
     # Fitted on standardised features, so the penalty weighs each feature alike whatever its range (cosines
     # span a few hundredths), then written back as weights on the raw features.
     mean, scale = matrix.mean(axis=0), matrix.std(axis=0) + 1e-9
-    model = LogisticRegression(C=REGULARISATION, max_iter=5000).fit((matrix - mean) / scale, np.array(labels))
+    model = LogisticRegression(C=REGULARISATION, max_iter=5000).fit((matrix - mean) / scale, np.array(labels),
+                                                                  sample_weight=np.array(row_weights))
     weights = model.coef_[0] / scale
     bias = float(model.intercept_[0]) - float(weights @ mean)
     return {"features": list(features), "weights": [round(float(w), 4) for w in weights],
@@ -224,22 +231,25 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(reliability_of_answers(service, args.measure)))
         return 0
     embedder = service.kb.embedder_name
-    faq_rows, faq_labels, doc_rows, doc_labels, intents, decided = [], [], [], [], [], []
+    faq_rows, faq_labels, faq_weights, doc_rows, doc_labels, intents, decided = [], [], [], [], [], [], []
     for knowledge, cases in tune_sets(service, args.also):
         router = knowledge.router
         written = [Case(asked, "fact", expect_contains=(entry.answer,)) for entry in knowledge.kb.faq
                    for asked in (entry.question, *entry.similar)]
-        rows = labelled_rows(router, cases + written)
+        asked, made = labelled_rows(router, cases), labelled_rows(router, written)
         held_rows, held_labels = held_out_rows(router)
-        faq_rows += rows[0] + held_rows
-        faq_labels += rows[1] + held_labels
-        doc_rows, doc_labels, intents = doc_rows + rows[2], doc_labels + rows[3], intents + rows[4]
+        faq_rows += asked[0] + made[0] + held_rows
+        faq_labels += asked[1] + made[1] + held_labels
+        faq_weights += [CASE_WEIGHT] * len(asked[0]) + [1.0] * (len(made[0]) + len(held_rows))
+        doc_rows, doc_labels, intents = doc_rows + asked[2], doc_labels + asked[3], intents + asked[4] + made[4]
         decided.append((router, cases))
     fits: dict[str, dict] = {"faq": {}, "doc": {}}
-    for kind, rows, labels, features in (("faq", faq_rows, faq_labels, evidence.FAQ_FEATURES),
-                                         ("doc", doc_rows, doc_labels, evidence.DOC_FEATURES)):
-        fits[kind][embedder] = fit(rows, labels, features)
-        fits[kind][evidence.WITHOUT_VECTORS] = fit(rows, labels, tuple(f for f in features if f not in VECTOR_FEATURES))
+    for kind, rows, labels, weights, features in (
+            ("faq", faq_rows, faq_labels, faq_weights, evidence.FAQ_FEATURES),
+            ("doc", doc_rows, doc_labels, [1.0] * len(doc_rows), evidence.DOC_FEATURES)):
+        fits[kind][embedder] = fit(rows, labels, features, weights)
+        fits[kind][evidence.WITHOUT_VECTORS] = fit(rows, labels, tuple(f for f in features if f not in VECTOR_FEATURES),
+                                                   weights)
         print(f"{kind}: {len(rows)} candidates, {sum(labels)} right; fitted for {embedder}:")
         print("\n".join(reliability(fits[kind][embedder], rows, labels)))
     if args.write:
