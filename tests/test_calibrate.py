@@ -1,12 +1,14 @@
-"""`python -m bench.calibrate --also FOLDER`: another knowledge folder's own cases join the fit, each
-folder answered from its own index, and its candidates labelled against its own FAQ."""
+"""`python -m bench.calibrate`: with `--also FOLDER` another knowledge folder's own cases join the fit, each
+folder answered from its own index and its candidates labelled against its own FAQ; and a row weighs in the
+fit as much as it is told to (a written tune question more than a row made from the FAQ itself)."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from bench.calibrate import labelled_rows, tune_sets
+from agent.answer.evidence import Calibrated
+from bench.calibrate import fit, labelled_rows, tune_sets
 from tests.conftest import _write_workbook
 
 SECOND_FAQ = [
@@ -48,3 +50,15 @@ def test_candidates_of_the_second_folder_are_labelled_against_its_own_faq(compan
     faq_rows, faq_labels, *_ = labelled_rows(second.router, cases)
 
     assert len(faq_rows) == len(faq_labels) and sum(faq_labels) == 1  # the forklift entry, for the paraphrase only
+
+
+def test_a_row_that_weighs_more_pulls_the_fit_towards_its_label():
+    rows = [{"x": x} for x in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)]
+    labels = [0, 0, 1, 0, 1, 1]
+
+    chance = {}
+    for name, weights in (("plain", [1] * 6), ("weighted", [1, 1, 5, 1, 1, 1])):
+        model = fit(rows, labels, ("x",), weights)
+        chance[name] = Calibrated(tuple(model["features"]), tuple(model["weights"]), model["bias"]).probability({"x": 0.4})
+
+    assert chance["weighted"] > chance["plain"] + 0.05
