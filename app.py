@@ -1,8 +1,12 @@
-"""`python app.py [--knowledge DIR] [--index DIR] [--host HOST] [--port PORT]`: the web app employees chat in.
+"""`python app.py [--knowledge DIR] [--index DIR] [--host HOST] [--port PORT] [--insecure-open]`: the web app
+employees chat in.
 
 Brings the index up to date, then serves the chat and knowledge tabs (agent/surfaces/web) and, on the same port, the
 HTTP API (agent/api: /v1/chat/completions, /v1/knowledge/status, /healthz). Sign-in, admins, API tokens, the
-upload limit and the language come from KB_USERS, KB_ADMINS, KB_API_TOKENS, KB_MAX_UPLOAD_MB and KB_UI_LANG."""
+upload limit and the language come from KB_USERS, KB_ADMINS, KB_API_TOKENS, KB_MAX_UPLOAD_MB and KB_UI_LANG.
+Before anything is loaded it refuses what would expose the knowledge (agent/surfaces/exposure.py): another
+address than 127.0.0.1 without sign-in (unless --insecure-open) or with plain-text passwords, and placeholder
+secrets."""
 from __future__ import annotations
 
 import argparse
@@ -18,14 +22,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", help="index folder (default: KB_INDEX_DIR or .index/ beside the knowledge)")
     parser.add_argument("--host", help="address to listen on (default: KB_HOST with KB_USERS, else 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default: KB_PORT or 7860)")
+    parser.add_argument("--insecure-open", action="store_true",
+                        help="allow listening off this machine without sign-in, on a network you trust (warned at "
+                             "every start)")
     parser.add_argument("--no-watch", action="store_true",
                         help="do not re-index by itself when knowledge files change (KB_WATCH_DEBOUNCE_S sets the delay)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("faiss", "bm25s", "jieba", "sentence_transformers", "httpx", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    from agent.surfaces.exposure import check_exposure
+    from agent.surfaces.web.access import bind_host
+
     try:  # a bad setting, found now or while the service starts, is one line that names it
         settings = Settings.from_env(args.knowledge, args.index)
+        host = bind_host(settings, args.host)
+        for warning in check_exposure(settings, host, args.insecure_open):
+            print(f"warning: {warning}", file=sys.stderr)
         if not settings.knowledge_dir.is_dir():
             raise ConfigError(f"knowledge folder {settings.knowledge_dir} does not exist (KB_KNOWLEDGE_DIR / --knowledge)")
         from agent.answer.service import KnowledgeService
@@ -38,16 +51,14 @@ def main(argv: list[str] | None = None) -> int:
 
     from agent.memory.database import MemoryDatabase
     from agent.surfaces.api import api_router
-    from agent.surfaces.web.access import bind_host
     from agent.surfaces.web.blocks import build_app, launch_options
 
     if not args.no_watch:
         service.watch()
-    host = bind_host(settings, args.host)
     database = MemoryDatabase(settings.data_dir)  # conversations and the question log, one file for both
     app = build_app(service, database)
     server, _, _ = app.launch(prevent_thread_lock=True, **launch_options(service, host, args.port or settings.port))
-    server.include_router(api_router(service, database))
+    server.include_router(api_router(service, database, insecure_open=args.insecure_open))
     app.block_thread()
     return 0
 

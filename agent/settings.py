@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,16 +50,42 @@ def _allowed(minimum: float, maximum: float, above_minimum: bool = False) -> str
     return f"more than {minimum:g}" if above_minimum else f"at least {minimum:g}"
 
 
+# An argon2 hash (`kb hash-password`) writes its parameters with commas: `$argon2id$v=19$m=65536,t=3,p=4$salt$hash`.
+# Those commas separate no KB_USERS entries; they are set aside before the split and put back after.
+_ARGON2_PARAMETERS = re.compile(r"(\$argon2[a-z]*\$v=\d+\$m=\d+),(t=\d+),(p=\d+\$)")
+_KEPT_COMMA = "\x00"
+TOKEN_SCOPES = ("ask", "feedback", "admin")  # what an API token may do; admin may do everything
+DEFAULT_TOKEN_SCOPES = ("ask", "feedback")  # a KB_API_TOKENS entry that names no scopes
+
+
 def _env_users(name: str) -> tuple[tuple[str, str], ...]:
-    """`alice:pw1,bob:pw2` -> (("alice", "pw1"), ("bob", "pw2")); a password may contain ':'."""
+    """`alice:pw1,bob:$argon2id$...` -> (("alice", "pw1"), ("bob", "$argon2id$...")); a password may contain ':'.
+    A password is plain text or a salted hash made by `kb hash-password`; agent/surfaces/passwords.py tells them
+    apart and checks either."""
     users = []
-    items = filter(None, (part.strip() for part in os.environ.get(name, "").split(",")))
+    raw = _ARGON2_PARAMETERS.sub(lambda m: _KEPT_COMMA.join(m.groups()), os.environ.get(name, ""))
+    items = filter(None, (part.strip() for part in raw.split(",")))
     for number, item in enumerate(items, 1):
-        user, colon, password = item.partition(":")
+        user, colon, password = item.replace(_KEPT_COMMA, ",").partition(":")
         if not colon or not user.strip() or not password:  # the entry itself is not shown: it may be a password
             raise ConfigError(f"{name} entry {number} is not in the form user:password")
         users.append((user.strip(), password))
     return tuple(users)
+
+
+def _env_token_scopes(name: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """`tok1:ask,tok2:ask+feedback,tok3` -> each token with what it may do (no scopes named: ask and feedback).
+    A token itself holds no ':'. The entry is not shown in an error: it may be a working token."""
+    tokens = []
+    for number, item in enumerate(_env_names(name), 1):
+        token, colon, named = item.partition(":")
+        scopes = tuple(dict.fromkeys(s.strip().lower() for s in named.split("+"))) if colon else DEFAULT_TOKEN_SCOPES
+        unknown = [scope for scope in scopes if scope not in TOKEN_SCOPES]
+        if not token.strip() or unknown:
+            raise ConfigError(f"{name} entry {number} is not in the form token or token:scope+scope, with scopes "
+                              f"among {', '.join(TOKEN_SCOPES)}")
+        tokens.append((token.strip(), TOKEN_SCOPES if "admin" in scopes else scopes))
+    return tuple(tokens)
 
 
 def _env_names(name: str) -> tuple[str, ...]:
@@ -102,6 +129,8 @@ class Settings:
     # The HTTP API (agent/surfaces/api.py): bearer tokens it accepts; empty with KB_USERS set means the API is closed.
     api_tokens: tuple[str, ...] = field(default=(), repr=False)
     admin_tokens: tuple[str, ...] = field(default=(), repr=False)  # API tokens that may also change the knowledge
+    # What each KB_API_TOKENS token may do (TOKEN_SCOPES); a token missing here may ask and give feedback.
+    api_token_scopes: tuple[tuple[str, tuple[str, ...]], ...] = field(default=(), repr=False)
     # Conversations, the question log and feedback (agent/memory): one SQLite file in the data folder.
     data_dir: Path = Path(".kb-data")  # beside the index by default (from_env), never in the repository
     history_days: int = 90  # conversations older than this are deleted; 0 stores none
@@ -117,6 +146,12 @@ class Settings:
     vector_store: str = "faiss"  # faiss (in-process) | milvus (passages and vectors also in Milvus)
     milvus_uri: str = ""  # a Milvus Lite file or a server URI; default: milvus.db in the index folder
     milvus_token: str = field(default="", repr=False)
+
+    def token_scopes(self) -> dict[str, tuple[str, ...]]:
+        """Every token the API accepts with what it may do: KB_ADMIN_TOKENS may do everything."""
+        scopes = dict(self.api_token_scopes)
+        tokens = {token: scopes.get(token, DEFAULT_TOKEN_SCOPES) for token in self.api_tokens}
+        return {**tokens, **{token: TOKEN_SCOPES for token in self.admin_tokens}}
 
     @classmethod
     def from_env(cls, knowledge_dir: str | Path | None = None, index_dir: str | Path | None = None) -> "Settings":
@@ -201,11 +236,13 @@ def _web_app_settings() -> dict:
     if unknown:
         raise ConfigError(f"KB_ADMINS names {', '.join(unknown)}, who {'is' if len(unknown) == 1 else 'are'} "
                           "not in KB_USERS")
+    api_tokens = _env_token_scopes("KB_API_TOKENS")
     lang = _env("KB_UI_LANG", Settings.ui_lang).lower()
     if lang not in {"zh", "en"}:
         raise ConfigError(f"KB_UI_LANG={lang!r} is not one of zh, en")
     return {"host": _env("KB_HOST", Settings.host), "port": _env_int("KB_PORT", Settings.port, 1, 65535),
-            "users": users, "admins": admins, "ui_lang": lang, "api_tokens": _env_names("KB_API_TOKENS"),
+            "users": users, "admins": admins, "ui_lang": lang, "api_tokens": tuple(token for token, _ in api_tokens),
+            "api_token_scopes": api_tokens,
             "max_upload_mb": _env_float("KB_MAX_UPLOAD_MB", Settings.max_upload_mb, above_minimum=True)}
 
 

@@ -1,5 +1,5 @@
-"""`python -m agent ingest|ask|eval`: small subcommands over the library. With --json each prints exactly
-one JSON object on stdout; logs and progress go to stderr."""
+"""`python -m agent ingest|ask|eval|hash-password`: small subcommands over the library. With --json each prints
+exactly one JSON object on stdout; logs and progress go to stderr."""
 from __future__ import annotations
 
 import argparse
@@ -23,7 +23,11 @@ def main(argv: list[str] | None = None) -> int:
     evaluate = commands.add_parser("eval", help="score the assistant on a JSONL file of cases")
     evaluate.add_argument("cases", type=Path)
     _common_options(evaluate)
+    commands.add_parser("hash-password", help="print a salted hash of a password for KB_USERS (name:HASH); the "
+                                              "password is asked twice, or read as one line from a pipe")
     args = parser.parse_args(argv)
+    if args.command == "hash-password":
+        return _hash_password()
     logging.basicConfig(level=logging.WARNING if args.json else logging.INFO, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("faiss", "bm25s", "jieba", "sentence_transformers", "httpx", "urllib3"):
@@ -39,6 +43,29 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 1
+
+
+def _hash_password() -> int:
+    """The hash of a password typed twice (or piped in as one line), for `KB_USERS=name:HASH`. A placeholder or a
+    password under 12 characters is refused, as app.py would refuse it in plain text."""
+    import getpass
+
+    from agent.surfaces.exposure import is_placeholder
+    from agent.surfaces.passwords import MIN_PASSWORD_CHARS, hash_password
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            print("error: the two passwords differ", file=sys.stderr)
+            return 2
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < MIN_PASSWORD_CHARS or is_placeholder(password):
+        print(f"error: a password needs at least {MIN_PASSWORD_CHARS} characters and must not be a placeholder",
+              file=sys.stderr)
+        return 2
+    print(hash_password(password))
+    return 0
 
 
 def _common_options(command: argparse.ArgumentParser) -> None:

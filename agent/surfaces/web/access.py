@@ -1,16 +1,16 @@
 """Who may use the web app and who may change its knowledge.
 
 KB_USERS turns on sign-in; KB_ADMINS (when set) limits uploads and re-indexing to those users. Without
-KB_USERS the app is for the person at this machine: it listens on 127.0.0.1 unless --host says otherwise,
-and that person may manage the knowledge."""
+KB_USERS the app is for the person at this machine: it listens on 127.0.0.1, and that person may manage the
+knowledge; another --host is refused at start unless --insecure-open is given (agent/surfaces/exposure.py)."""
 from __future__ import annotations
 
-import hmac
 import logging
 import re
 from typing import Callable
 
 from agent.settings import Settings
+from agent.surfaces.passwords import password_matches
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +27,9 @@ def may_manage(settings: Settings, username: str | None) -> bool:
 
 def bind_host(settings: Settings, requested_host: str | None) -> str:
     """The address to listen on. An unauthenticated app stays on this machine unless the command line
-    asks otherwise, so a KB_HOST left in a deployment file never exposes it by accident."""
+    asks otherwise, so a KB_HOST left in a deployment file never exposes it by accident (and app.py refuses
+    another address without sign-in unless --insecure-open is given)."""
     if requested_host:
-        if not settings.users and requested_host != LOCAL_HOST:
-            log.warning("listening on %s without sign-in (KB_USERS is empty): anyone who can reach it may "
-                        "read and change the knowledge", requested_host)
         return requested_host
     if settings.users:
         return settings.host
@@ -42,14 +40,14 @@ def bind_host(settings: Settings, requested_host: str | None) -> str:
 
 
 def password_check(settings: Settings) -> Callable[[str, str], bool] | None:
-    """Gradio's sign-in check for KB_USERS, comparing in constant time; None when sign-in is off."""
+    """Gradio's sign-in check for KB_USERS (salted hashes, or plain text compared in constant time); None when
+    sign-in is off."""
     if not settings.users:
         return None
     passwords = dict(settings.users)
 
     def check(username: str, password: str) -> bool:
-        expected = passwords.get(username)
-        return expected is not None and hmac.compare_digest(expected.encode(), (password or "").encode())
+        return password_matches(passwords.get(username), password or "")
 
     return check
 
