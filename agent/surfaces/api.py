@@ -8,10 +8,15 @@ user/assistant messages are the history. Answers come from KnowledgeService in F
 Knowledge owners' endpoints: feedback on a logged answer (`answer_id` in `kb`), the unanswered questions grouped
 by meaning, and fixes that add FAQ entries, similar questions and glossary terms (agent/memory/review.py).
 
-Access: with KB_API_TOKENS set, every request but /healthz needs `Authorization: Bearer TOKEN`. With sign-in
-on for the web app (KB_USERS) and no tokens, the API is closed; with neither, it is open like the app, which
-then listens on 127.0.0.1 only. Tokens in KB_ADMIN_TOKENS are API tokens too; with KB_USERS set, only they may
-read the unanswered questions and change the knowledge (as only admins may in the web app)."""
+Access: with KB_API_TOKENS set, every request but /healthz needs `Authorization: Bearer TOKEN`, and each token
+has scopes (`tok1:ask,tok2:ask+feedback`; a token that names none may ask and give feedback): `ask` for the chat
+and the status, `feedback` for ratings, `admin` for the unanswered questions and every knowledge write. Tokens in
+KB_ADMIN_TOKENS have every scope. With sign-in on for the web app (KB_USERS) and no tokens, the API is closed;
+with neither, it is open like the app, which then listens on 127.0.0.1 only, and it takes knowledge writes only
+from this machine (not through a proxy) unless the app was started with --insecure-open.
+
+Limits, checked before any work is done: a body over MAX_BODY_BYTES is refused with 413 before it is parsed;
+too many messages or too long a field is refused with 422 naming the field (the request models below)."""
 from __future__ import annotations
 
 import hmac
@@ -20,11 +25,12 @@ import logging
 import time
 import uuid
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Annotated, Callable, Iterator
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from agent.records import Answer
 from agent.answer.hit_test import HitTest
@@ -34,6 +40,7 @@ from agent.memory.database import MemoryDatabase, MemoryUnavailable
 from agent.memory.question_log import QuestionLog
 from agent.memory.review import FixResult, QuestionGroup, Review
 from agent.settings import Settings
+from agent.surfaces.exposure import is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -41,48 +48,104 @@ DEFAULT_MODEL = "kb-assistant"  # echoed when a request names no model
 API_USER = "api"  # who asked, in the question log, for a question that came through the API (never its token)
 HISTORY_ROLES = ("user", "assistant")
 
+# What one request may carry. The service reads the last 6 messages and a question's first 2,000 characters;
+# these bounds leave room for clients that send a whole conversation, and stop one that sends anything.
+MAX_BODY_BYTES = 1024 * 1024
+MAX_MESSAGES = 100
+MAX_MESSAGE_CHARS = 20_000
+MAX_TEXT_CHARS = 2_000  # a question, a similar question, a feedback comment, an FAQ entry named by its question
+MAX_ANSWER_CHARS = 20_000  # an FAQ answer or a term's definition
+MAX_NAME_CHARS = 200  # a term's abbreviation, English or Chinese name; a model name
+MAX_SIMILAR = 100  # similar questions in one fix
+MAX_ANSWER_IDS = 1_000  # logged questions one fix answers
+ANSWER_ID_CHARS = 64
+
+Text = Annotated[str, StringConstraints(max_length=MAX_TEXT_CHARS)]
+Name = Annotated[str, StringConstraints(max_length=MAX_NAME_CHARS)]
+AnswerId = Annotated[str, StringConstraints(max_length=ANSWER_ID_CHARS)]
+
 
 class ChatMessage(BaseModel):
-    role: str
+    role: Name
     content: str | list[dict] | None = None
+
+    @field_validator("content")
+    @classmethod
+    def _bounded(cls, content):
+        if len(_text_of(content)) > MAX_MESSAGE_CHARS or (isinstance(content, list) and len(content) > MAX_MESSAGES):
+            raise ValueError(f"a message's content is limited to {MAX_MESSAGE_CHARS} characters")
+        return content
 
 
 class ChatRequest(BaseModel):
-    model: str = DEFAULT_MODEL
-    messages: list[ChatMessage]
+    model: Name = DEFAULT_MODEL
+    messages: list[ChatMessage] = Field(max_length=MAX_MESSAGES)
     stream: bool = False
 
 
 class FeedbackRequest(BaseModel):
-    answer_id: str
-    rating: str  # up | down
-    comment: str = ""
+    answer_id: AnswerId
+    rating: Name  # up | down
+    comment: Text = ""
 
 
 class FaqFix(BaseModel):
     """A new entry (question, answer, similar?) or similar questions for an entry (entry, similar)."""
 
-    question: str | None = None
-    answer: str | None = None
-    entry: int | str | None = None  # the entry's number in the index's FAQ list, or its stored question
-    similar: list[str] = Field(default_factory=list)
-    answer_ids: list[str] = Field(default_factory=list)  # logged questions this fix answers (from /v1/questions)
+    question: Text | None = None
+    answer: Annotated[str, StringConstraints(max_length=MAX_ANSWER_CHARS)] | None = None
+    entry: int | Text | None = None  # the entry's number in the index's FAQ list, or its stored question
+    similar: list[Text] = Field(default_factory=list, max_length=MAX_SIMILAR)
+    # logged questions this fix answers (from /v1/questions)
+    answer_ids: list[AnswerId] = Field(default_factory=list, max_length=MAX_ANSWER_IDS)
 
 
 class TermFix(BaseModel):
-    abbreviation: str = ""
-    english: str = ""
-    chinese: str = ""
-    definition: str = ""
-    answer_ids: list[str] = Field(default_factory=list)
+    abbreviation: Name = ""
+    english: Name = ""
+    chinese: Name = ""
+    definition: Annotated[str, StringConstraints(max_length=MAX_ANSWER_CHARS)] = ""
+    answer_ids: list[AnswerId] = Field(default_factory=list, max_length=MAX_ANSWER_IDS)
 
 
-def api_router(service: KnowledgeService, database: MemoryDatabase | None = None) -> APIRouter:
+class BoundedBodyRoute(APIRoute):
+    """A route that reads at most MAX_BODY_BYTES of a request's body before FastAPI parses it: a larger declared
+    Content-Length is refused unread, a body that grows past it is refused as soon as it does (413)."""
+
+    def get_route_handler(self) -> Callable:
+        handler = super().get_route_handler()
+
+        async def bounded(request: Request) -> Response:
+            refused = await _read_bounded_body(request, MAX_BODY_BYTES)
+            return refused if refused is not None else await handler(request)
+
+        return bounded
+
+
+async def _read_bounded_body(request: Request, limit: int) -> Response | None:
+    too_large = JSONResponse(status_code=413, content={
+        "detail": f"the request body is larger than {limit} bytes ({limit // 1024} KiB), this API's limit"})
+    declared = request.headers.get("content-length", "")
+    if declared and (not declared.isdigit() or int(declared) > limit):
+        return too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return too_large
+    request._body = bytes(body)  # what request.body() returns from now on (Starlette keeps it there)
+    return None
+
+
+def api_router(service: KnowledgeService, database: MemoryDatabase | None = None,
+               insecure_open: bool = False) -> APIRouter:
     """The API's routes; app.py adds them to the Gradio app's own FastAPI server, so both share one port.
-    `database` holds the question log (None: the one in the settings' data folder)."""
-    api = APIRouter()
-    authorized = Depends(_token_check(service.settings))
-    admin = Depends(_admin_check(service.settings))
+    `database` holds the question log (None: the one in the settings' data folder). `insecure_open` (app.py's
+    --insecure-open) lets an API without tokens take knowledge writes from other machines."""
+    api = APIRouter(route_class=BoundedBodyRoute)
+    authorized = Depends(_access(service.settings, "ask", insecure_open))
+    may_rate = Depends(_access(service.settings, "feedback", insecure_open))
+    admin = Depends(_access(service.settings, "admin", insecure_open))
     question_log = QuestionLog(database or MemoryDatabase(service.settings.data_dir), service.settings)
     review = Review(service, question_log)
 
@@ -104,7 +167,7 @@ def api_router(service: KnowledgeService, database: MemoryDatabase | None = None
         question_log.record(question, answer, user=API_USER)
         return _completion(request.model, answer)
 
-    @api.post("/v1/feedback", dependencies=[authorized])
+    @api.post("/v1/feedback", dependencies=[may_rate])
     def feedback(request: FeedbackRequest) -> dict:
         with _owner_errors():
             question_log.feedback(request.answer_id, request.rating, request.comment, user=API_USER)
@@ -225,40 +288,49 @@ def _text_of(content: str | list[dict] | None) -> str:
     return (content or "").strip()
 
 
-def _token_check(settings: Settings):
-    tokens = [token.encode() for token in (*settings.api_tokens, *settings.admin_tokens)]
+SCOPE_NEEDED_FOR = {"ask": "ask questions", "feedback": "rate answers",
+                    "admin": "read the unanswered questions or change the knowledge"}
+PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
+
+
+def _access(settings: Settings, scope: str, insecure_open: bool = False):
+    """The check a route of `scope` (ask, feedback, admin) runs before its body is read into a model: a valid
+    token with that scope (KB_ADMIN_TOKENS have all); with sign-in on and no tokens, nobody; with neither, anyone,
+    but knowledge writes only from this machine unless `insecure_open`."""
+    tokens = [(token.encode(), scopes) for token, scopes in settings.token_scopes().items()]
     closed = bool(settings.users) and not tokens
 
     def check(request: Request) -> None:
         if not tokens and not closed:
+            if scope == "admin" and not insecure_open and not _from_this_machine(request):
+                raise HTTPException(status_code=403, detail="without sign-in the knowledge may be changed only from "
+                                    "this machine: set KB_ADMIN_TOKENS (or start the app with --insecure-open)")
             return
-        if not _offers_one_of(request, tokens):
+        scopes = _offered_scopes(request, tokens)
+        if scopes is None:
             detail = "the API is closed: sign-in is on (KB_USERS) and KB_API_TOKENS is empty" if closed \
                 else "a valid bearer token is required"
             raise HTTPException(status_code=401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
+        if scope not in scopes:
+            raise HTTPException(status_code=403, detail=f"this token may not {SCOPE_NEEDED_FOR[scope]}: that needs "
+                                f"the {scope} scope (KB_API_TOKENS=token:{scope}, or KB_ADMIN_TOKENS)")
 
     return check
 
 
-def _admin_check(settings: Settings):
-    """Any valid token without sign-in (everyone may manage, as in the web app); an admin token with KB_USERS."""
-    check = _token_check(settings)
-    admin_tokens = [token.encode() for token in settings.admin_tokens]
-
-    def admin(request: Request) -> None:
-        check(request)
-        if settings.users and not _offers_one_of(request, admin_tokens):
-            raise HTTPException(status_code=403, detail="changing the knowledge needs an admin token (KB_ADMIN_TOKENS)")
-
-    return admin
+def _from_this_machine(request: Request) -> bool:
+    """A request from a loopback address that no proxy passed on (a proxy on this machine serves others)."""
+    host = request.client.host if request.client else ""
+    return is_loopback(host) and not any(header in request.headers for header in PROXY_HEADERS)
 
 
-def _offers_one_of(request: Request, tokens: list[bytes]) -> bool:
+def _offered_scopes(request: Request, tokens: list[tuple[bytes, tuple[str, ...]]]) -> tuple[str, ...] | None:
+    """The scopes of the bearer token offered, or None when it is none of `tokens`."""
     scheme, _, offered = request.headers.get("authorization", "").partition(" ")
     offered_bytes = offered.strip().encode()
     # Every token is compared, in constant time, so timing does not tell which one nearly matched.
-    matches = [hmac.compare_digest(offered_bytes, token) for token in tokens]
-    return scheme.lower() == "bearer" and any(matches)
+    matches = [scopes for token, scopes in tokens if hmac.compare_digest(offered_bytes, token)]
+    return matches[0] if scheme.lower() == "bearer" and matches else None
 
 
 def _completion(model: str, answer: Answer) -> dict:
