@@ -312,8 +312,9 @@ def test_doc_search_finds_a_passage_by_an_abbreviation_it_never_names(service):
     result = call_tool(service, "doc_search", {"query": "AM 职责"})
 
     assert result["found"] is True
-    assert result["passages"][0]["source"] == "docs/售后服务流程.md"
-    assert "AM" not in result["passages"][0]["text"]
+    assert result["sources"][0]["source"] == "docs/售后服务流程.md"
+    first_passage = result["passages"].split("\n\n[2] ")[0]
+    assert first_passage.startswith("[1] 来源: docs/售后服务流程.md") and "AM" not in first_passage
 
 
 @pytest.mark.parametrize("query", ["公司班车有哪些线路", "zebra migration routes"])
