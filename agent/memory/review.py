@@ -238,9 +238,13 @@ class Review:
         return out.getvalue()
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _spreadsheet_safe(value):
-    """A cell a spreadsheet program will not run as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+    """A cell a spreadsheet program will not run as a formula: one that starts like a formula, or with a tab or
+    carriage return a spreadsheet may skip before it reads one (OWASP's CSV injection guidance)."""
+    if isinstance(value, str) and value[:1] in FORMULA_STARTS:
         return "'" + value
     return "" if value is None else value
 
