@@ -25,7 +25,7 @@ from tests.conftest import clear_assistant_env
 TOKEN = "api-test-token-0001"
 OTHER_TOKEN = "api-test-token-0002"
 LLM_KEY = "sk-api-test-llm-key-0003"
-GUARDED = {"KB_API_TOKENS": f"{TOKEN}, {OTHER_TOKEN}", "KB_USERS": "alice:pw-alice",
+GUARDED = {"KB_API_TOKENS": f"{TOKEN}, {OTHER_TOKEN}", "KB_USERS": "alice:pw-alice-0001",
            "KB_LLM_BASE_URL": "http://127.0.0.1:9/v1", "KB_LLM_MODEL": "Qwen2.5-7B-Instruct", "KB_LLM_API_KEY": LLM_KEY}
 
 
@@ -249,7 +249,7 @@ def _status(url: str) -> int:
 # --- the knowledge owners' endpoints ---------------------------------------------------------------
 
 ADMIN_TOKEN = "api-test-admin-token-0004"
-OWNERS = {"KB_API_TOKENS": TOKEN, "KB_ADMIN_TOKENS": ADMIN_TOKEN, "KB_USERS": "alice:pw-alice",
+OWNERS = {"KB_API_TOKENS": TOKEN, "KB_ADMIN_TOKENS": ADMIN_TOKEN, "KB_USERS": "alice:pw-alice-0001",
           "KB_ADMINS": "alice"}
 
 

@@ -27,7 +27,7 @@ SAMPLE = REPO_ROOT / "knowledge"
 ANSWER_TIMEOUT_MS = 90_000
 # Sets a marker if the browser ever runs it; the tests check the marker never appears.
 INJECTION = '<img src=x onerror="window.__xss=1;document.title=\'XSS\'">'
-ADMIN, READER = ("alice", "alice-pw-1"), ("bob", "bob-pw-2")
+ADMIN, READER = ("alice", "alice-pw-000001"), ("bob", "bob-pw-0000002")  # 12 characters at least
 
 BROWSER_TIMEOUT_MS = 30_000  # every wait of this module's browser
 

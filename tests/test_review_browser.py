@@ -19,7 +19,7 @@ from tests.app_process import AppProcess
 from tests.browser import needs_chromium
 
 SAMPLE = REPO_ROOT / "knowledge"
-ADMIN, READER = ("alice", "alice-pw-1"), ("bob", "bob-pw-2")
+ADMIN, READER = ("alice", "alice-pw-000001"), ("bob", "bob-pw-0000002")  # 12 characters at least
 TOKEN = "review-browser-token-0001"
 UNANSWERED = ["班车几点发车？", "班车什么时候出发", "班车几点发车？"]
 ANSWER = "班车每天早上7:30从地铁站发车，下午6点从园区返回。"
