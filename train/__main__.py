@@ -1,4 +1,4 @@
-"""`python -m train dataset | check | lora | eval | list | scratch-base` (see train/__init__.py)."""
+"""`python -m train dataset | check | lora | eval | verifier | list | scratch-base` (see train/__init__.py)."""
 from __future__ import annotations
 
 import argparse
@@ -83,6 +83,19 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--threads", type=int, help="torch CPU threads")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.set_defaults(command=_eval)
+
+    verifier = commands.add_parser("verifier", help="train the question-pair verifier of the FAQ decision")
+    verifier.add_argument("--data", type=Path, action="append",
+                          help="folder of group .jsonl and pair .tsv files; repeat for several (default: "
+                               "train/verifier_data, whose licences allow shipping; see docs/data-card.md)")
+    verifier.add_argument("--measure", type=Path, action="append", default=[],
+                          help="pair .tsv files only measured on, never trained on (a public test split)")
+    verifier.add_argument("--out", type=Path, help="weights file (default: agent/answer/data/pair_verifier.npz)")
+    verifier.add_argument("--epochs", type=float, default=3.0)
+    verifier.add_argument("--max-pairs", type=int, help="sample at most this many training pairs")
+    verifier.add_argument("--seed", type=int, default=0)
+    verifier.add_argument("--threads", type=int, help="torch CPU threads")
+    verifier.set_defaults(command=_verifier)
 
     listing = commands.add_parser("list", help="list adapters and their evaluation figures")
     listing.add_argument("--root", type=Path, help="adapters folder (default: adapters/)")
@@ -219,6 +232,22 @@ def _lora(args) -> int:
         return 1
     summary = {"adapter": str(result.adapter_dir), **result.manifest.training, "new_terms": len(result.manifest.new_terms)}
     print(json.dumps(summary, ensure_ascii=False))
+    return 0
+
+
+def _verifier(args) -> int:
+    from train.verifier import DEFAULT_DATA as VERIFIER_DATA, WEIGHTS, train, tsv_pairs
+
+    folders = args.data or [VERIFIER_DATA]
+    missing = [str(f) for f in [*folders, *args.measure] if not f.exists()]
+    if missing:
+        print(f"error: not found: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    out = args.out or WEIGHTS
+    measure_on = {path.name: tsv_pairs(path) for path in args.measure}
+    manifest = train(folders, out, args.epochs, measure_on, args.seed, args.max_pairs,
+                     checkpoint=out.with_suffix(".checkpoint.pt"))
+    print(json.dumps({k: v for k, v in manifest.items() if k != "history"}, ensure_ascii=False))
     return 0
 
 

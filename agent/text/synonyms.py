@@ -87,6 +87,14 @@ def other_of_kind_in(word: str, text: str) -> bool:
                for row in _kinds_of(word, words_of) for other in rows[row])
 
 
+def siblings(word: str) -> list[str]:
+    """Other things of the same kind as `word` in the thesaurus's "#" rows (年假 -> 婚假, 病假, ...), for making
+    near misses to train on (train/verifier.py); empty for a word it does not know as written."""
+    words_of, rows = _kinds()
+    return sorted({other for row in words_of.get(word, ()) for other in rows[row]
+                   if other != word and word not in other and other not in word})
+
+
 def _kinds_of(word: str, words_of: dict[str, frozenset[int]]) -> frozenset[int]:
     for start in range(len(word) - 1):
         found = words_of.get(word[start:])
