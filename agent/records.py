@@ -85,6 +85,7 @@ class Answer:
     latency_ms: float = 0.0
     llm: str = "none"
     abstained: bool = False  # the knowledge holds no answer; the text says so
+    tentative: bool = False  # a likely FAQ entry's answer, offered as "您问的是不是…" for the asker to confirm
     suggestions: list[str] = field(default_factory=list)  # "您是不是想问": FAQ questions or terms to ask instead
     lead: str = ""  # the sentences that answer the question (for term and fact answers, the answer itself)
     rewritten: str = ""  # the standalone question a follow-up was understood as; empty when asked as is

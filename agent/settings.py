@@ -116,6 +116,11 @@ class Settings:
     term_adapter: str = ""  # an adapters/NAME folder
     term_base: str = ""  # the base model folder; empty means the one named in the adapter's manifest
     term_min_accuracy: float = 0.9  # an adapter evaluated below this accuracy is refused
+    # The question-pair verifier that reads the likeliest FAQ entries (agent/answer/pair_verifier.py): "on" (the
+    # bundled weights), "off", or the path of weights trained by `python -m train verifier --out FILE`. Off by
+    # default: on the test set the bundled weights offered near misses as tentative answers more often than the FAQ
+    # model alone and moved right direct answers to tentative ones (docs/benchmarks.md, "The FAQ decision").
+    faq_verifier: str = "off"
     term_base_url: str = ""  # an OpenAI-compatible server serving the adapter under its folder name (vLLM)
     term_api_key: str = field(default="", repr=False)
     # The web app (app.py): where it listens, who may sign in, who may change the knowledge.
@@ -182,6 +187,7 @@ class Settings:
             term_adapter=_env("KB_TERM_ADAPTER", ""),
             term_base=_env("KB_TERM_BASE", ""),
             term_min_accuracy=_env_float("KB_TERM_MIN_ACCURACY", cls.term_min_accuracy, maximum=1.0),
+            faq_verifier=_env_verifier("KB_FAQ_VERIFIER", cls.faq_verifier),
             term_base_url=_env_url("KB_TERM_BASE_URL"),
             term_api_key=_env("KB_TERM_API_KEY", ""),
             watch_debounce_s=_env_float("KB_WATCH_DEBOUNCE_S", cls.watch_debounce_s),
@@ -256,6 +262,15 @@ def _memory_settings(index_dir: Path) -> dict:
             "log_days": _env_int("KB_LOG_DAYS", Settings.log_days, minimum=1),
             "log_user_names": _env_bool("KB_LOG_USER_NAMES", Settings.log_user_names),
             "admin_tokens": _env_names("KB_ADMIN_TOKENS")}
+
+
+def _env_verifier(name: str, default: str) -> str:
+    raw = os.environ.get(name, "").strip() or default
+    if raw.lower() in ("on", "off"):
+        return raw.lower()
+    if not Path(raw).is_file() or not Path(raw).with_suffix(".json").is_file():
+        raise ConfigError(f"{name}={raw} must be on, off, or a weights file (.npz) with its .json beside it")
+    return str(Path(raw).resolve())
 
 
 def _env_bool(name: str, default: bool) -> bool:

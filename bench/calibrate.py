@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from agent.answer import evidence
-from agent.answer.router import ASKS_MEANING, Router
+from agent.answer.evidence import FaqCandidate
+from agent.answer.router import ANSWER, ASKS_MEANING, FACT, Router
 from agent.answer.service import KnowledgeService
 from agent.settings import REPO_ROOT, Settings
 from agent.surfaces.evaluation import Case, load_cases
@@ -63,6 +64,14 @@ def labelled_rows(router: Router, cases: list[Case]) -> tuple[list[dict], list[i
 
 
 def held_out_rows(router: Router) -> tuple[list[dict], list[int]]:
+    rows, labels = [], []
+    for _, candidates, right in held_out_candidates(router):
+        rows += [c.features for c in candidates]
+        labels += right
+    return rows, labels
+
+
+def held_out_candidates(router: Router):
     """FAQ candidates for questions the FAQ does not hold as written, made from the FAQ itself: each stored
     or similar question asked with that one question taken out of its entry (a paraphrase whose entry is
     still there: right for its entry only), and asked with its whole entry taken out (a question close to
@@ -75,7 +84,6 @@ def held_out_rows(router: Router) -> tuple[list[dict], list[int]]:
     kb = router.kb
     entries, owners = kb.faq, np.asarray(kb.faq_vector_owners)
     vectors, answers, background = kb.faq_vectors, kb.faq_answer_vectors, router.background
-    rows, labels = [], []
     for number, entry in enumerate(entries):
         asked = (entry.question, *entry.similar)
         own_rows = np.flatnonzero(owners == number)
@@ -94,8 +102,7 @@ def held_out_rows(router: Router) -> tuple[list[dict], list[int]]:
                 candidates = evidence.faq_candidates(
                     understanding, FaqMatcher(changed), vectors[keep] if vectors is not None else None,
                     list(owners[keep]), changed_answers, background if vectors is not None else None)
-                rows += [c.features for c in candidates]
-                labels += [int(c.number == number) for c in candidates]
+                yield understanding, candidates, [int(c.number == number) for c in candidates]
             # the whole entry taken out
             others = entries[:number] + entries[number + 1:]
             keep = owners != number
@@ -104,9 +111,28 @@ def held_out_rows(router: Router) -> tuple[list[dict], list[int]]:
                 [o - (o > number) for o in owners[keep]],
                 np.delete(answers, number, axis=0) if answers is not None else None,
                 background if vectors is not None else None)
-            rows += [c.features for c in candidates]
-            labels += [0] * len(candidates)
-    return rows, labels
+            yield understanding, candidates, [0] * len(candidates)
+
+
+def verified_rows(router: Router, cases: list[Case]) -> tuple[list[dict], list[int], list[dict], list[int]]:
+    """Rows for the model over the FAQ model's chance and the question-pair verifier's (evidence.VERIFIED_FEATURES),
+    for the candidates the verifier reads: from the tune cases, then from the FAQ itself (held_out_candidates)."""
+    model = evidence.calibration("faq", router.kb.embedder_name)
+    asked_rows, asked_labels, held_rows, held_labels = [], [], [], []
+    for case in cases:
+        understanding = router.understand(case.question)
+        for candidate, chance in router.verifier_chances(understanding, router.faq_candidates(understanding, verify=False)):
+            asked_rows.append(evidence.verified_features(candidate.probability, chance))
+            asked_labels.append(int(case.expect_route == "fact" and holds_expected(case, candidate.entry.answer)))
+    for understanding, candidates, right in held_out_candidates(router):
+        scored = [(c, model.probability(c.features), label) for c, label in zip(candidates, right)]
+        scored.sort(key=lambda item: -item[1])
+        scored = [(FaqCandidate(c.number, c.entry, c.matched_question, c.features, p), label) for c, p, label in scored]
+        labels = {id(c): label for c, label in scored}
+        for candidate, chance in router.verifier_chances(understanding, [c for c, _ in scored]):
+            held_rows.append(evidence.verified_features(candidate.probability, chance))
+            held_labels.append(labels[id(candidate)])
+    return asked_rows, asked_labels, held_rows, held_labels
 
 
 def decisions(router: Router, cases: list[Case]) -> list[tuple[Case, float, bool, float, bool]]:
@@ -148,6 +174,22 @@ def threshold_table(rows: list[tuple[Case, float, bool, float, bool]]) -> list[s
             score = right + abstained - 2 * wrong_stored
             lines.append(f"{fact:5.1f} {answer:5.1f} {right:15d} {wrong_stored:13d} {abstained:16d} "
                          f"{abstained / max(1, len(unanswerable)):6.2f} {score:6d}")
+    return lines
+
+
+def tentative_table(rows: list[tuple[Case, float, bool, float, bool]], fact: float, answer: float) -> list[str]:
+    """With FACT and ANSWER as they are: what each tentative threshold adds below FACT (an entry offered as
+    "您问的是不是…" where passages do not answer better), right entries offered against entries offered for a
+    question that should be abstained on."""
+    lines = [f"{'tentative':>9} {'offered right':>14} {'offered wrong':>14} {'on abstain-due':>15}"]
+    for tentative in (0.3, 0.4, 0.5, 0.6, 0.7):
+        right = wrong = due = 0
+        for case, chance_fact, fact_right, chance_doc, _ in rows:
+            if tentative <= chance_fact < fact and (chance_doc < answer or chance_fact >= chance_doc):
+                right += fact_right
+                wrong += not fact_right
+                due += bool(case.expect_abstain)
+        lines.append(f"{tentative:9.1f} {right:14d} {wrong:14d} {due:15d}")
     return lines
 
 
@@ -218,8 +260,10 @@ def tune_sets(service: KnowledgeService, also: list[Path]) -> list[tuple[Knowled
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.calibrate", description=__doc__)
     parser.add_argument("--write", action="store_true", help="write agent/answer/data/calibration.json")
-    parser.add_argument("--only", choices=("faq", "doc"), help="write only this model; the other stays as it is in "
-                                                                "the file")
+    parser.add_argument("--only", choices=("faq", "doc", "faq_verified"),
+                        help="write only this model; the others stay as they are in the file (faq_verified: the model "
+                             "over the FAQ model's chance and the question-pair verifier's, fitted over the FAQ model "
+                             "in the file)")
     parser.add_argument("--measure", type=Path, help="only print confidence against accuracy over the answers "
                                                     "to this folder of case files (e.g. bench/cases/dev)")
     parser.add_argument("--also", type=Path, action="append", default=[], metavar="FOLDER",
@@ -231,6 +275,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(reliability_of_answers(service, args.measure)))
         return 0
     embedder = service.kb.embedder_name
+    if args.only == "faq_verified":
+        return _fit_verified(service, args)
     faq_rows, faq_labels, faq_weights, doc_rows, doc_labels, intents, decided = [], [], [], [], [], [], []
     for knowledge, cases in tune_sets(service, args.also):
         router = knowledge.router
@@ -253,17 +299,48 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{kind}: {len(rows)} candidates, {sum(labels)} right; fitted for {embedder}:")
         print("\n".join(reliability(fits[kind][embedder], rows, labels)))
     if args.write:
-        if args.only:
-            kept = json.loads(Path(evidence.CALIBRATION).read_text(encoding="utf-8"))
-            fits = {kind: fits[kind] if kind == args.only else kept[kind] for kind in fits}
+        kept = json.loads(Path(evidence.CALIBRATION).read_text(encoding="utf-8"))  # faq_verified stays as it is
+        fits = {**kept, **{kind: fits[kind] for kind in fits if args.only in (None, kind)}}
         Path(evidence.CALIBRATION).write_text(json.dumps(fits, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {evidence.CALIBRATION.relative_to(REPO_ROOT)}")
-        evidence.calibration.cache_clear()
         print("thresholds on tune (the router's are FACT and ANSWER):")
         print("\n".join(threshold_table([row for router, cases in decided for row in decisions(router, cases)])))
     for threshold in (0.3, 0.4, 0.5, 0.6, 0.7):
         right = sum((p >= threshold) == wanted for p, wanted, _ in intents)
         print(f"term intent at {threshold:.2f}: {right}/{len(intents)} questions naming a term routed right")
+    return 0
+
+
+def _fit_verified(service: KnowledgeService, args) -> int:
+    rows, labels, weights, decided = [], [], [], []
+    for knowledge, cases in tune_sets(service, args.also):
+        router = knowledge.router
+        if router.verifier is None:
+            print("error: the question-pair verifier did not load (see the warning above)", file=sys.stderr)
+            return 1
+        asked_rows, asked_labels, held_rows, held_labels = verified_rows(router, cases)
+        rows += asked_rows + held_rows
+        labels += asked_labels + held_labels
+        weights += [CASE_WEIGHT] * len(asked_rows) + [1.0] * len(held_rows)
+        decided.append((router, cases))
+    model = fit(rows, labels, evidence.VERIFIED_FEATURES, weights)
+    from sklearn.metrics import roc_auc_score
+
+    for name in evidence.VERIFIED_FEATURES:
+        print(f"AUC of {name} alone over these candidates: {roc_auc_score(labels, [row[name] for row in rows]):.3f}")
+    print(f"faq_verified: {len(rows)} candidates read by the verifier, {sum(labels)} right; weights "
+          f"{dict(zip(model['features'], model['weights']))}, bias {model['bias']}")
+    print("\n".join(reliability(model, rows, labels)))
+    if args.write:
+        fits = json.loads(Path(evidence.CALIBRATION).read_text(encoding="utf-8"))
+        fits.setdefault("faq_verified", {})[evidence.verified_key(service.kb.embedder_name, service.router.verifier)] = model
+        Path(evidence.CALIBRATION).write_text(json.dumps(fits, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {evidence.CALIBRATION.relative_to(REPO_ROOT)}")
+        print("thresholds on tune (the router's are FACT and ANSWER):")
+        rows = [row for router, cases in decided for row in decisions(router, cases)]
+        print("\n".join(threshold_table(rows)))
+        print(f"tentative answers below FACT={FACT} (ANSWER={ANSWER}):")
+        print("\n".join(tentative_table(rows, FACT, ANSWER)))
     return 0
 
 

@@ -16,10 +16,11 @@ from agent.records import Answer, Source
 from agent.surfaces.evaluation import Case, evaluate, judged
 from agent.settings import REPO_ROOT
 
-ASK_KEYS = {"answer", "lead", "route", "reason", "confidence", "abstained", "suggestions", "sources", "latency_ms", "llm"}
-EVAL_KEYS = ["cases", "route_accuracy", "answer_accuracy", "lead_accuracy", "abstention", "hit_at_1", "hit_at_5", "mrr", "latency_ms", "by_route",
+ASK_KEYS = {"answer", "lead", "route", "reason", "confidence", "abstained", "tentative", "suggestions", "sources",
+            "latency_ms", "llm"}
+EVAL_KEYS = ["cases", "route_accuracy", "answer_accuracy", "answered_with_tentative", "tentative_answers", "lead_accuracy", "abstention", "hit_at_1", "hit_at_5", "mrr", "latency_ms", "by_route",
              "failures"]
-ROUTE_KEYS = {"cases", "route_accuracy", "answer_accuracy", "latency_ms"}
+ROUTE_KEYS = {"cases", "route_accuracy", "answer_accuracy", "answered_with_tentative", "tentative_answers", "latency_ms"}
 WRONG_EXPECTATION = "KPI是什么意思"
 EVAL_CASES = [
     # Expectations written in another case, width and spacing than the answer: they still match.
@@ -121,8 +122,8 @@ def test_eval_scores_routes_answers_and_retrieval(eval_run):
 def test_eval_metric_without_cases_is_null(eval_run):
     fact = only_json_object(eval_run.stdout)["by_route"]["fact"]
 
-    assert fact == {"cases": 0, "route_accuracy": None, "answer_accuracy": None,
-                    "latency_ms": {"p50": None, "p95": None}}
+    assert fact == {"cases": 0, "route_accuracy": None, "answer_accuracy": None, "answered_with_tentative": None,
+                    "tentative_answers": 0, "latency_ms": {"p50": None, "p95": None}}
 
 
 def test_eval_matching_ignores_case_width_and_white_space(eval_run):

@@ -249,7 +249,7 @@ def test_eval_reports_the_share_of_leads_holding_any_expected_text(tmp_path):
     summary = evaluate(answered_with("一线城市每晚不超过600元。"), load_cases(cases))
 
     assert summary["lead_accuracy"] == 0.5
-    assert list(summary)[:4] == ["cases", "route_accuracy", "answer_accuracy", "lead_accuracy"]
+    assert list(summary)[:6] == ["cases", "route_accuracy", "answer_accuracy", "answered_with_tentative", "tentative_answers", "lead_accuracy"]
     failure, = summary["failures"]
     assert failure["expected"]["lead_any"] == ["100元"] and "lead has none of ['100元']" in failure["got"]["problems"]
 

@@ -15,7 +15,6 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +33,7 @@ CALIBRATION = Path(__file__).resolve().parent / "data" / "calibration.json"
 WITHOUT_VECTORS = "lexical"  # the calibration used when no embedder works
 FAQ_FEATURES = ("cosine", "cosine_z", "cosine_bg", "answer_cosine", "lexical", "coverage", "names_missing",
                 "other_kind", "english", "margin", "answer_margin", "own_language_lead")
+VERIFIED_FEATURES = ("base_logit", "verifier_logit")  # the FAQ model's chance and the verifier's, as logits
 DOC_FEATURES = ("relevance", "dense", "dense_bg", "unknown_missing", "other_kind", "english")
 RELEVANCE_DEPTH = 3  # a question's parts may be answered by different passages among the first few
 _PUNCTUATION_CHARS = "，。？！、；：“”‘’（）《》【】,.?!;:'\"()[]<>-_/\\|~`@#$%^&*+= \t\n"
@@ -53,13 +53,45 @@ class Calibrated:
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
-@lru_cache(maxsize=8)
+_read: tuple[int, dict] | None = None
+
+
+def _fits() -> dict:
+    """calibration.json, read again whenever the file changes (a refit takes effect without a restart)."""
+    global _read
+    stamp = CALIBRATION.stat().st_mtime_ns
+    if _read is None or _read[0] != stamp:
+        _read = (stamp, json.loads(CALIBRATION.read_text(encoding="utf-8")))
+    return _read[1]
+
+
 def calibration(kind: str, embedder_name: str | None) -> Calibrated:
     """The model for `kind` ("faq" or "doc") fitted for this embedder; the lexical one when there is none
     or it has no fit of its own."""
-    fits = json.loads(CALIBRATION.read_text(encoding="utf-8"))[kind]
+    fits = _fits()[kind]
     fit = fits.get(embedder_name or WITHOUT_VECTORS) or fits[WITHOUT_VECTORS]
     return Calibrated(tuple(fit["features"]), tuple(fit["weights"]), float(fit["bias"]))
+
+
+def verified_key(embedder_name: str | None, verifier) -> str:
+    return f"{embedder_name or WITHOUT_VECTORS} {verifier.name}"
+
+
+def verified_calibration(embedder_name: str | None, verifier) -> Calibrated | None:
+    """The model that turns an FAQ candidate's chance and the question-pair verifier's into one chance
+    (VERIFIED_FEATURES, fitted by `python -m bench.calibrate --only faq_verified`); None without a verifier or
+    where none was fitted for this embedder and verifier."""
+    fit = _fits().get("faq_verified", {}).get(verified_key(embedder_name, verifier)) if verifier is not None else None
+    return Calibrated(tuple(fit["features"]), tuple(fit["weights"]), float(fit["bias"])) if fit else None
+
+
+def logit(probability: float) -> float:
+    probability = min(max(probability, 1e-6), 1 - 1e-6)
+    return math.log(probability / (1 - probability))
+
+
+def verified_features(base: float, verifier: float) -> dict[str, float]:
+    return {"base_logit": logit(base), "verifier_logit": logit(verifier)}
 
 
 @dataclass(frozen=True)
@@ -69,6 +101,19 @@ class FaqCandidate:
     matched_question: str  # the stored or similar question closest to the question
     features: dict[str, float]
     probability: float = 0.0
+
+
+def with_verifier(candidate: FaqCandidate, verifier: float, model: Calibrated, direct: float) -> FaqCandidate:
+    """The candidate with the verifier's chance among its features and its probability refitted over both. The
+    verifier may lower the chance, and raise it towards a tentative answer, but not to `direct` (the chance a
+    stored answer is given at) where the FAQ model alone did not: over tune's candidates it tells right from
+    wrong far less well than the FAQ model (AUC 0.60 against 0.91, docs/benchmarks.md), and a wrong stored
+    answer is the worst answer there is."""
+    features = {**candidate.features, "verifier": verifier, "base": candidate.probability}
+    probability = model.probability(verified_features(candidate.probability, verifier))
+    if probability >= direct > candidate.probability:
+        probability = math.nextafter(direct, 0.0)
+    return FaqCandidate(candidate.number, candidate.entry, candidate.matched_question, features, probability)
 
 
 def faq_candidates(understanding: Understanding, matcher: FaqMatcher, vectors: np.ndarray | None,

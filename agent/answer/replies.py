@@ -45,10 +45,16 @@ def term_answer(decision: RouteDecision, question: str) -> Answer:
                   lead=text)
 
 
-def fact_answer(decision: RouteDecision) -> Answer:
+def fact_answer(decision: RouteDecision, question: str) -> Answer:
+    """The stored answer; when the entry is only likely, first asked as "您问的是不是「…」？" to confirm."""
     entry: FaqEntry = decision.faq.entry
     source = Source(entry.source, entry.location, decision.faq.score, f"{entry.question}\n{entry.answer}")
-    return Answer(entry.answer, "fact", decision.reason, decision.confidence, [source], lead=entry.answer)
+    text = entry.answer
+    if decision.tentative:
+        text = (f"您问的是不是「{entry.question}」？\n\n" if has_cjk(question) else
+                f"Did you mean “{entry.question}”?\n\n") + entry.answer
+    return Answer(text, "fact", decision.reason, decision.confidence, [source], lead=entry.answer,
+                  tentative=decision.tentative, suggestions=list(decision.suggestions) if decision.tentative else [])
 
 
 def passage_sources(hits: list[SearchHit]) -> list[Source]:
@@ -130,5 +136,5 @@ def answer_without_llm(decision: RouteDecision, question: str, llm_configured: b
     if decision.route == "term":
         return term_answer(decision, question)
     if decision.route == "fact":
-        return fact_answer(decision)
+        return fact_answer(decision, question)
     return None if llm_configured else extractive_answer(decision, question, kb=kb)

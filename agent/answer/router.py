@@ -10,11 +10,13 @@ from __future__ import annotations
 import difflib
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from functools import cached_property
 
 from agent.answer import evidence
 from agent.answer.evidence import FaqCandidate
 from agent.answer.faq_match import FaqMatch, FaqMatcher
+from agent.answer.pair_verifier import WEIGHTS, PairVerifier, load_verifier
 from agent.answer.term_intent import TermIntent, background_vectors
 from agent.answer.terms import GlossaryMatcher, Mention
 from agent.answer.understand import UnknownTerm, Understanding, understand
@@ -31,7 +33,13 @@ FACT = 0.8  # a stored answer, given word for word, must be likelier: a wrong on
 # FACT and ANSWER: the best score on tune that `python -m bench.calibrate --write` prints (a wrong stored answer
 # counts as three mistakes) among the pairs with which `python -m agent eval bench/cases/tune/unanswerable.jsonl`
 # still abstains on at least 95% (a tie goes to the pair with fewer wrong stored answers).
-SUGGEST = 0.1  # below FACT and at least this: offered as "您是不是想问"
+TENTATIVE = 0.6  # below FACT and at least this: answered as "您问的是不是「…」", the entry's answer below, to confirm
+# TENTATIVE: the lowest threshold at which no tune question that should be abstained on was offered an entry
+# (`python -m bench.calibrate --only faq_verified --also bench/cases/tune_knowledge --write`, with the verifier on:
+# 0.6 offered the right entry for 18 questions and a wrong one for 1; 0.4 for 30 and 6, 2 of them to be abstained on).
+SUGGEST = 0.1  # below TENTATIVE and at least this: offered as "您是不是想问"
+VERIFIED = 2  # the most likely FAQ entries that the question-pair verifier reads
+VERIFY_FLOOR = 0.02  # entries less likely than this are not worth the verifier's time
 MAX_SUGGESTIONS = 3
 
 
@@ -47,6 +55,7 @@ class RouteDecision:
     abstained: bool = False
     suggestions: list[str] = field(default_factory=list)
     unknown_terms: list[UnknownTerm] = field(default_factory=list)  # asked about, not in the glossary
+    tentative: bool = False  # a likely FAQ entry offered for confirmation ("您问的是不是…"), not a direct answer
 
 
 class Router:
@@ -97,6 +106,12 @@ class Router:
             return RouteDecision("fact", f"matches the FAQ question “{best.matched_question}”",
                                  round(best.probability, 3), understanding.mentions, faq=match)
         hits, chance, features = self.passages(understanding, k)
+        if best is not None and best.probability >= TENTATIVE and (chance < ANSWER or best.probability >= chance):
+            match = FaqMatch(best.entry, round(best.probability, 3), best.matched_question, best.number)
+            others = [c.entry.question for c in candidates[1:] if c.probability >= SUGGEST][:MAX_SUGGESTIONS]
+            return RouteDecision("fact", f"probably the FAQ question “{best.matched_question}”; asked to confirm",
+                                 round(best.probability, 3), understanding.mentions, faq=match, suggestions=others,
+                                 tentative=True)
         if hits and chance >= ANSWER:
             reason = (f"mentions {'、'.join(m.text.strip() for m in understanding.mentions)} but asks more than its "
                       "meaning; searched the documents" if understanding.mentions
@@ -120,8 +135,9 @@ class Router:
         chance = model.probability(features) if hits else 0.0
         return hits, chance, features
 
-    def faq_candidates(self, understanding: Understanding) -> list[FaqCandidate]:
-        """FAQ entries near the question by words or by meaning, most likely right first."""
+    def faq_candidates(self, understanding: Understanding, verify: bool = True) -> list[FaqCandidate]:
+        """FAQ entries near the question by words or by meaning, most likely right first; with `verify`, the
+        likeliest read again by the question-pair verifier."""
         vectors, answer_vectors = self.kb.faq_vectors, self.kb.faq_answer_vectors
         if understanding.vector is None or vectors is None or answer_vectors is None or self.background is None:
             vectors = answer_vectors = None  # judged by words alone, with the fit made for that
@@ -130,7 +146,35 @@ class Router:
                                              self.background if vectors is not None else None)
         scored = [FaqCandidate(c.number, c.entry, c.matched_question, c.features, model.probability(c.features))
                   for c in candidates]
-        return sorted(scored, key=lambda c: -c.probability)
+        scored = sorted(scored, key=lambda c: -c.probability)
+        if not verify:
+            return scored
+        return self._verified(understanding, scored, self.kb.embedder_name if vectors is not None else None)
+
+    @cached_property
+    def verifier(self) -> PairVerifier | None:
+        chosen = self.kb.settings.faq_verifier
+        return None if chosen == "off" else load_verifier(WEIGHTS if chosen == "on" else Path(chosen))
+
+    def _verified(self, understanding: Understanding, candidates: list[FaqCandidate],
+                  embedder_name: str | None) -> list[FaqCandidate]:
+        """The most likely entries read again by the question-pair verifier, their chance refitted over both
+        (evidence.verified_calibration); the others as they were. Unchanged without a verifier or a fit for it."""
+        model = evidence.verified_calibration(embedder_name, self.verifier)
+        chosen = self.verifier_chances(understanding, candidates) if model is not None else []
+        if not chosen:
+            return candidates
+        read = [evidence.with_verifier(c, chance, model, FACT) for c, chance in chosen]
+        return sorted(read + candidates[len(chosen):], key=lambda c: -c.probability)
+
+    def verifier_chances(self, understanding: Understanding,
+                         candidates: list[FaqCandidate]) -> list[tuple[FaqCandidate, float]]:
+        """The verifier's chance for each of the likeliest candidates worth reading; empty without a verifier."""
+        chosen = [c for c in candidates[:VERIFIED] if c.probability >= VERIFY_FLOOR]
+        if not chosen or self.verifier is None:
+            return []
+        chances = self.verifier.probabilities(understanding.question, [c.matched_question for c in chosen])
+        return [(c, float(chance)) for c, chance in zip(chosen, chances)]
 
     def _term_decision(self, understanding: Understanding) -> RouteDecision:
         mentions = understanding.mentions

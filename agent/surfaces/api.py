@@ -274,7 +274,7 @@ def question_and_history(messages: list[ChatMessage]) -> tuple[str, list[dict]]:
 def kb_details(answer: Answer) -> dict:
     """The extra `kb` field: how the answer was found and where it came from."""
     return {"route": answer.route, "lead": answer.lead, "reason": answer.reason, "confidence": answer.confidence,
-            "abstained": answer.abstained, "suggestions": answer.suggestions,
+            "abstained": answer.abstained, "tentative": answer.tentative, "suggestions": answer.suggestions,
             "sources": [{"source": s.source, "location": s.location, "score": s.score, "text": s.text}
                         for s in answer.sources],
             "latency_ms": answer.latency_ms, "llm": answer.llm, "answer_id": answer.answer_id,

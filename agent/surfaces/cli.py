@@ -117,7 +117,7 @@ def _ask(settings: Settings, question: str, as_json: bool, wait: bool = True) ->
         print(json.dumps({
             "answer": answer.text, "lead": answer.lead, "route": answer.route, "reason": answer.reason,
             "confidence": answer.confidence,
-            "abstained": answer.abstained, "suggestions": answer.suggestions,
+            "abstained": answer.abstained, "tentative": answer.tentative, "suggestions": answer.suggestions,
             "sources": [{"source": s.source, "location": s.location, "score": s.score} for s in answer.sources],
             "latency_ms": answer.latency_ms, "llm": answer.llm,
         }, ensure_ascii=False))
@@ -125,7 +125,7 @@ def _ask(settings: Settings, question: str, as_json: bool, wait: bool = True) ->
     print(answer.text)
     for suggestion in answer.suggestions:
         print(f"  ? {suggestion}")
-    print(f"\n[{answer.route}{', abstained' if answer.abstained else ''}] {answer.reason} · confidence {answer.confidence:.2f} · {answer.latency_ms:.0f} ms "
+    print(f"\n[{answer.route}{', abstained' if answer.abstained else ''}{', tentative' if answer.tentative else ''}] {answer.reason} · confidence {answer.confidence:.2f} · {answer.latency_ms:.0f} ms "
           f"· LLM: {answer.llm}")
     for number, source in enumerate(answer.sources[:5], 1):
         print(f"  {number}. {source.source} ({source.location})")

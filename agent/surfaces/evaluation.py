@@ -3,7 +3,11 @@
 A case may carry `"history": ["earlier question", ...]`: those are asked first, in order, in one conversation
 (each answer joins the history as the web chat adds it), and only the last question is scored. Such a case
 may also say whether the last question should be understood through the conversation
-(`"expect_rewritten": true`) or asked as it is (`false`)."""
+(`"expect_rewritten": true`) or asked as it is (`false`).
+
+A tentative answer ("您问的是不是「…」", the entry's answer below) is not a direct answer: `answer_accuracy` counts
+direct answers only, `answered_with_tentative` counts a tentative answer that names the right entry too, and a
+tentative answer to a question that should be abstained on is wrong in both."""
 from __future__ import annotations
 
 import json
@@ -74,6 +78,7 @@ class _Result:
     answer_ok: bool | None = None
     abstain_ok: bool | None = None
     lead_ok: bool | None = None
+    tentative_ok: bool | None = None  # a tentative answer holding what the case expects
     rewrite_ok: bool | None = None
     source_rank: int | None = None  # 1-based rank of the expected source among the sources
     problems: list[str] = field(default_factory=list)
@@ -108,7 +113,8 @@ def judged(case: Case, answer: Answer) -> tuple[bool, bool]:
     rewriting and lead too). A document answer that quotes the FAQ entry a paraphrase asks about is right in
     content although the case expected the stored-answer route."""
     result = _score(case, answer, 0.0)
-    return result.answer_ok is not False and result.abstain_ok is not False, not result.problems
+    content = result.tentative_ok if answer.tentative else result.answer_ok
+    return content is not False and result.abstain_ok is not False, not result.problems
 
 
 def conversation(ask, questions: tuple[str, ...] | list[str]) -> list[dict]:
@@ -164,6 +170,9 @@ def _score(case: Case, answer: Answer, latency_ms: float) -> _Result:
         if not any_ok:
             result.problems.append(f"answer has none of {list(case.expect_any)}")
         result.answer_ok = not missing and any_ok and (not case.expect_source or result.source_rank is not None)
+        if answer.tentative:
+            result.tentative_ok, result.answer_ok = result.answer_ok, False
+            result.problems.append("answered tentatively (asked to confirm)")
     if case.expect_lead_any:
         lead = fold_compact(answer.lead)
         result.lead_ok = any(fold_compact(wanted) in lead for wanted in case.expect_lead_any)
@@ -188,6 +197,8 @@ def _summary(results: list[_Result], brief: bool = False) -> dict:
         "cases": len(results),
         "route_accuracy": _rate([r.route_ok for r in results if r.route_ok is not None]),
         "answer_accuracy": _rate([r.answer_ok for r in results if r.answer_ok is not None]),
+        "answered_with_tentative": _rate([bool(r.answer_ok or r.tentative_ok) for r in results if r.answer_ok is not None]),
+        "tentative_answers": sum(r.answer.tentative for r in results),
         "latency_ms": _latency(results),
     }
     if brief:
@@ -199,7 +210,7 @@ def _summary(results: list[_Result], brief: bool = False) -> dict:
         if ranked else None
     summary["abstention"] = _abstention(results)
     summary["lead_accuracy"] = _rate([r.lead_ok for r in results if r.lead_ok is not None])
-    order = ["cases", "route_accuracy", "answer_accuracy", "lead_accuracy",
+    order = ["cases", "route_accuracy", "answer_accuracy", "answered_with_tentative", "tentative_answers", "lead_accuracy",
              "abstention", "hit_at_1", "hit_at_5", "mrr", "latency_ms"]
     return {key: summary[key] for key in order}
 
@@ -225,9 +236,10 @@ def format_table(summary: dict) -> str:
     def show(value) -> str:
         return "—" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
 
-    lines = [f"{'':6} {'cases':>5} {'route':>6} {'answer':>6} {'p50 ms':>8} {'p95 ms':>8}"]
+    lines = [f"{'':6} {'cases':>5} {'route':>6} {'answer':>6} {'+tent.':>6} {'p50 ms':>8} {'p95 ms':>8}"]
     for name, part in [("all", summary), *summary["by_route"].items()]:
         lines.append(f"{name:6} {part['cases']:5} {show(part['route_accuracy']):>6} {show(part['answer_accuracy']):>6} "
+                     f"{show(part['answered_with_tentative']):>6} "
                      f"{show(part['latency_ms']['p50']):>8} {show(part['latency_ms']['p95']):>8}")
     abstention = summary["abstention"]
     if abstention["cases"]:

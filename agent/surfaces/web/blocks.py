@@ -30,6 +30,7 @@ CSS = """
 .kb-route-fact { background: #059669; }
 .kb-route-doc { background: #b45309; }
 .kb-abstained { background: #6b7280; }
+.kb-tentative { background: #b45309; }
 .kb-meta { color: var(--body-text-color); opacity: 0.72; font-size: 0.8em; margin-top: 4px; }
 .kb-status { color: var(--body-text-color); font-size: 0.9em; padding: 6px 10px;
              background: var(--background-fill-secondary); border-radius: 6px; }

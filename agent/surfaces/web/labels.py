@@ -12,6 +12,7 @@ LABELS: dict[str, dict[str, str]] = {
         "route_fact": "常见问题",
         "route_doc": "文档",
         "abstained": "未找到答案",
+        "tentative": "可能相关",
         "reason": "判断依据：",
         "confidence": "置信度",
         "latency": "用时",
@@ -138,6 +139,7 @@ LABELS: dict[str, dict[str, str]] = {
         "route_fact": "FAQ",
         "route_doc": "Documents",
         "abstained": "No answer found",
+        "tentative": "Possibly related",
         "reason": "Why: ",
         "confidence": "confidence",
         "latency": "time",
@@ -262,6 +264,8 @@ LABELS: dict[str, dict[str, str]] = {
 REASONS: dict[str, list[tuple[str, str]]] = {
     "zh": [
         (r"matches the FAQ question “(?P<q>.*)”", "与常见问题“{q}”相符"),
+        (r"probably the FAQ question “(?P<q>.*)”", "可能是常见问题“{q}”"),
+        (r"asked to confirm", "请您确认"),
         (r"asks what the glossary term (?P<t>.+?) means \(several meanings\)", "询问术语表中 {t} 的含义（有多个含义）"),
         (r"asks what the glossary term (?P<t>.+) means", "询问术语表中 {t} 的含义"),
         (r"asks what (?P<t>.+) means, which the glossary does not hold", "询问 {t} 的含义，术语表中没有这个词"),

@@ -31,12 +31,13 @@ def as_text(text: str) -> str:
 
 
 def answer_message(answer: Answer, labels: dict[str, str]) -> str:
-    """An answer with its route badge ("no answer found" when it abstains), why it was routed so, how long
+    """An answer with its route badge ("no answer found" when it abstains, "possibly related" when a likely FAQ
+    entry is offered for confirmation), why it was routed so, how long
     it took, and its sources, each expandable to the passage, FAQ entry or glossary row behind it. A document
     answer with lead sentences shows those, its passages collapsed below. An abstention cites nothing."""
     route = answer.route if answer.route in ROUTES else "doc"
-    kind, name = ("kb-abstained", labels["abstained"]) if answer.abstained else (f"kb-route-{route}",
-                                                                                 labels["route_" + route])
+    kind, name = ("kb-abstained", labels["abstained"]) if answer.abstained else \
+        ("kb-tentative", labels["tentative"]) if answer.tentative else (f"kb-route-{route}", labels["route_" + route])
     parts = [f'<span class="kb-badge {kind}">{html.escape(name)}</span>', as_text(_body(answer, labels)) or "…",
              _meta_line(answer, labels)]
     parts += [_source_block(number, source, labels) for number, source in enumerate(_cited(answer), 1)]
