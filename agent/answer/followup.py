@@ -1,4 +1,4 @@
-"""Follow-up questions: a question that leans on the conversation ("那它的英文全称呢？", "经理呢？",
+"""Follow-up questions: a question that leans on the conversation ("那它的中文意思呢？", "主管呢？",
 "第二个意思负责什么？", "And in Chinese?", "需要上传什么材料？") is rewritten into a standalone question before
 it is decided; a question on a new topic is left as it is.
 
@@ -7,12 +7,12 @@ earlier user questions (the last few, each cut short) are routed with the servic
 the light of the one before, and their term mentions, the meanings of an ambiguous term, and their subject
 are reused:
 
-- an elliptical question ("KAM呢？", "境外呢？", "And for managers?") puts its fragment in place of the part of
+- an elliptical question ("QA呢？", "海外呢？", "What about interns?") puts its fragment in place of the part of
   the earlier question it stands beside (a term for a term, P2 for P1, the word closest in meaning and
-  spelling), or, when the fragment asks for a name ("英文全称", "in Chinese"), asks that of the earlier term;
+  spelling), or, when the fragment asks for a name ("中文意思", "in Chinese"), asks that of the earlier term;
 - an ordinal ("第二个意思", "the second meaning") names that meaning of the ambiguous term asked about;
 - a pronoun (它, 这个, 他们, it, they) is replaced by the earlier question's terms or subject;
-- a question with none of these cues gets the earlier subject put before it ("婚假，需要上传什么材料？").
+- a question with none of these cues gets the earlier subject put before it ("丧假，需要提交什么证明？").
 
 Whether a rewrite is used is decided by evidence, not by the wording alone: the rewritten question is routed
 too, and it is kept only when what answers it covers the words the user did type. A question with no cue is
@@ -268,7 +268,7 @@ class FollowUps:
         if rewritten.abstained:
             return False
         if subjectless:
-            # "需要上传什么材料？", "And how many days do I get?": it asks on about something not named in it.
+            # "需要提交什么证明？", "And who approves it?": it asks on about something not named in it.
             return own.abstained or rewritten.confidence >= own.confidence
         # It names what it asks about: the earlier subject must make a weak answer clearly better. A question
         # of its own that the knowledge cannot answer stays an abstention (a new topic).
@@ -287,7 +287,7 @@ class FollowUps:
 
     def _with_fragment(self, fragment: str, context: Turn, english: bool) -> str:
         """The earlier question with the fragment in place of what it stands beside; for a fragment that
-        asks for a name ("英文全称", "in Chinese"), that name of the earlier term."""
+        asks for a name ("中文意思", "in Chinese"), that name of the earlier term."""
         earlier = context.standalone
         core = _pronoun_prefix(english).sub("", fragment).strip()
         if not core:
@@ -302,7 +302,7 @@ class FollowUps:
                 return f"What is the {_EN_ARTICLE.sub('', core)} of {topic}?"
             return f"{topic}的{core.removesuffix('的')}是什么？"
         if not english and core.endswith("的") and len(core) > 1:
-            return core[:-1] + earlier  # "电子的呢？" after "发票丢了怎么办？": 电子发票丢了怎么办
+            return core[:-1] + earlier  # "临时的呢？" after "门卡坏了怎么办？": 临时门卡坏了怎么办
         core = _new_part(core, earlier)
         span = self._sibling(core, earlier, context, english)
         if span is None:
@@ -380,7 +380,7 @@ class FollowUps:
 
 
 def _pronoun_prefix(english: bool) -> re.Pattern:
-    """A pronoun at the start of a fragment ("它的英文全称", "its Chinese name"): the fragment is about the
+    """A pronoun at the start of a fragment ("它的中文意思", "its Chinese name"): the fragment is about the
     earlier topic, so the pronoun goes."""
     return _EN_PRONOUN_PREFIX if english else _ZH_PRONOUN_PREFIX
 
@@ -422,7 +422,7 @@ def _strip_lead(text: str, english: bool) -> str:
 
 
 def _fragment(question: str, english: bool) -> str | None:
-    """What is left of an elliptical question ("那KAM呢？" -> "KAM", "And in Chinese?" -> "in Chinese"), or
+    """What is left of an elliptical question ("那QA呢？" -> "QA", "And in Chinese?" -> "in Chinese"), or
     None when the question is not one: it must start with 那/and/what about or end with 呢, and what is
     left must be short and ask nothing of its own."""
     text = question.strip()
@@ -435,7 +435,7 @@ def _fragment(question: str, english: bool) -> str | None:
     if not body:
         return None
     if not (has_lead or ends_with_ne):
-        # Only a name asked for ("Chinese name?", "英文全称？"): nothing in it says of what.
+        # Only a name asked for ("Chinese name?", "中文意思？"): nothing in it says of what.
         return body if asks_only_meaning(body, []) and _pronoun_prefix(english).sub("", body).strip() else None
     if english:
         if len(body.split()) > 6 or _EN_QUESTION.search(body):
@@ -532,8 +532,8 @@ def _tidy(text: str, english: bool) -> str:
 
 def _subject(question: str, english: bool) -> str:
     """What an earlier question is about, to put before a question with no subject: in Chinese the words
-    before its first question word ("婚假有几天？" -> 婚假, "工牌丢了怎么办？" -> 工牌丢了), in English its
-    longest run of content words ("How do I apply for annual leave?" -> annual leave)."""
+    before its first question word ("丧假有几天？" -> 丧假, "工牌丢了怎么办？" -> 工牌丢了), in English its
+    longest run of content words ("How do I book a meeting room?" -> meeting room)."""
     if english:
         runs, current = [], []
         for word in _EN_WORD.findall(question):
@@ -670,7 +670,7 @@ def own_content(question: str) -> set[str]:
 
 
 def _names_fragment(question: str, decision: RouteDecision) -> bool:
-    """Whether a glossary answer is about the fragment the user typed ("KAM呢？"), not only about the earlier
+    """Whether a glossary answer is about the fragment the user typed ("QA呢？"), not only about the earlier
     term the fragment was put beside."""
     from agent.answer.evidence import passage_relevance
 

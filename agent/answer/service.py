@@ -202,7 +202,8 @@ class KnowledgeService:
     def _term_model_answer(self, decision: RouteDecision, question: str) -> Answer | None:
         """For a question that only asks what an abbreviation the glossary lacks means: the LoRA term model's
         labelled answer when one is configured and usable; None otherwise (the router's abstention stands)."""
-        if decision.route != "term" or not decision.unknown_terms or not self.settings.term_adapter:
+        if decision.route != "term" or not decision.abstained or not decision.unknown_terms or \
+                not self.settings.term_adapter:
             return None
         from agent.llm.adapter_registry import AdapterError
         from agent.llm.term_model import ask_term_adapter, model_spelling
@@ -226,7 +227,7 @@ class KnowledgeService:
             question = question[:MAX_QUESTION_CHARS]
             notice = f"（问题过长，只使用了前 {MAX_QUESTION_CHARS} 个字）\n"
         loaded = self._loaded
-        # A follow-up ("那它的英文全称呢？") is decided as the standalone question it stands for.
+        # A follow-up ("那它的中文意思呢？") is decided as the standalone question it stands for.
         resolution = loaded.followups.resolve(question, history, llm=self._rewriter(loaded))
         decision, asked = _understood_as(resolution, question), resolution.question
         answer = self._term_model_answer(decision, asked) or \
