@@ -81,12 +81,13 @@ def _cited(answer: Answer) -> list[Source]:
 
 def reason_text(reason: str, labels: dict[str, str], route: str = "doc", abstained: bool = False) -> str:
     """The router's reason in the interface language: each "; "-separated clause through the patterns of
-    labels.REASONS; a language without patterns shows the reason as written."""
+    labels.REASONS; a language without patterns shows the reason as written. Clauses end at ";" or "；" (a
+    rewritten Chinese follow-up's reason joins its clauses with the full-width one)."""
     patterns = REASONS.get(labels["lang"])
     if not patterns:
         return reason
     clauses = []
-    for clause in (part.strip() for part in reason.split(";")):
+    for clause in (part.strip() for part in re.split("[;；]", reason)):
         for pattern, template in patterns:
             found = re.fullmatch(pattern, clause)
             if found:
