@@ -142,6 +142,16 @@ def test_an_abbreviation_the_glossary_lacks_is_said_so_with_the_closest_terms(se
     assert "KAM" in answer.suggestions
 
 
+@pytest.mark.parametrize("question", ["KAM和QPS分别是什么？", "What do KAM and QPS stand for?"])
+def test_a_known_term_asked_beside_an_unknown_one_is_answered_and_the_unknown_one_named(service, question):
+    answer = service.ask(question)
+
+    assert answer.route == "term" and not answer.abstained
+    assert "Key Account Manager" in answer.text
+    assert "QPS" in answer.text and ("术语表中没有“QPS”的条目" in answer.text or "no entry for QPS" in answer.text)
+    assert [s.source for s in answer.sources] and "QPS" not in " ".join(s.text for s in answer.sources)
+
+
 def test_a_faq_entry_close_but_not_sure_enough_is_offered_as_a_suggestion(service):
     answer = service.ask("工资条在哪里看")
 

@@ -40,6 +40,10 @@ def term_answer(decision: RouteDecision, question: str) -> Answer:
             lines += [f"{n}. {term_line(t)}（{t.source}，{t.location}）" for n, t in enumerate(meanings, 1)]
         else:
             lines += [f"{term_line(t)}（{t.source}，{t.location}）" for t in meanings]
+    unknown = "、".join(u.text for u in decision.unknown_terms)
+    if unknown:  # asked beside a known term: said, not left out
+        lines.append(f"术语表中没有“{unknown}”的条目，我不想凭空猜测它的含义。" if chinese else
+                     f"The glossary has no entry for {unknown}, and I will not guess what it means.")
     text = "\n".join(dict.fromkeys(lines))
     return Answer(text, "term", decision.reason, decision.confidence, [term_source(t) for t in decision.terms],
                   lead=text)

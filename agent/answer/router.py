@@ -178,9 +178,9 @@ class Router:
 
     def _term_decision(self, understanding: Understanding) -> RouteDecision:
         mentions = understanding.mentions
-        if understanding.unknown_terms:
-            names = "、".join(u.text for u in understanding.unknown_terms)
-            return RouteDecision("term", f"asks what {names} means, which the glossary does not hold",
+        unknown = "、".join(u.text for u in understanding.unknown_terms)
+        if unknown and not any(m.terms for m in mentions):
+            return RouteDecision("term", f"asks what {unknown} means, which the glossary does not hold",
                                  round(understanding.asks_meaning, 3), mentions, abstained=True,
                                  unknown_terms=understanding.unknown_terms,
                                  suggestions=self.closest_terms([u.text for u in understanding.unknown_terms]))
@@ -188,8 +188,11 @@ class Router:
         names = "、".join(dict.fromkeys(m.text.strip() for m in mentions))
         ambiguous = any(len({(t.english, t.chinese) for t in m.terms}) > 1 for m in mentions)
         reason = f"asks what the glossary term {names} means" + (" (several meanings)" if ambiguous else "")
+        if unknown:  # "ERP和SAP是什么" with SAP missing: ERP is answered and SAP named as unknown
+            reason += f"; asks what {unknown} means, which the glossary does not hold"
         confidence = understanding.asks_meaning * (0.9 if ambiguous else 0.97)
-        return RouteDecision("term", reason, round(confidence, 3), mentions, terms)
+        return RouteDecision("term", reason, round(confidence, 3), mentions, terms,
+                             unknown_terms=understanding.unknown_terms)
 
     def closest_terms(self, names: list[str]) -> list[str]:
         """Glossary abbreviations spelt most like the unknown ones, for "您是不是想问"."""
