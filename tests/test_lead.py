@@ -378,3 +378,27 @@ def test_a_scope_sentence_naming_every_topic_does_not_lead_over_the_section_whos
 
     assert answer.route == "doc" and "三、住宿标准" in answer.text
     assert "普通员工: 600" in answer.lead and "本办法规定" not in answer.lead
+
+
+@pytest.mark.slow
+def test_when_retrieval_nearly_ties_the_scope_sentence_and_the_section_the_lead_is_the_same_either_way(tmp_path):
+    # CI once ranked the scope sentence a little above the section (another CPU's rounding) and the lead flipped
+    import dataclasses
+
+    from agent.answer.service import KnowledgeService
+
+    knowledge = tmp_path / "knowledge"
+    (knowledge / "docs").mkdir(parents=True)
+    (knowledge / "docs" / "差旅管理办法.md").write_text(TRAVEL_POLICY, encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        clear_assistant_env(patch)
+        service = KnowledgeService(Settings.from_env(knowledge_dir=knowledge, index_dir=tmp_path / "index"))
+        hits = service.kb.search("出差住宿标准是多少", k=5)
+        assert "三、住宿标准" in hits[0].passage.text and "本办法规定" in hits[1].passage.text
+        assert hits[0].score - hits[1].score < 0.5 * (hits[1].score - hits[2].score)  # a near tie
+        swapped = [dataclasses.replace(hits[1], score=hits[0].score),
+                   dataclasses.replace(hits[0], score=hits[1].score), *hits[2:]]
+
+        leads = [lead_text(choose_lead("出差住宿标准是多少", found, service.kb)) for found in (hits, swapped)]
+
+    assert all("一线城市; 普通员工: 600" in lead and "本办法规定" not in lead for lead in leads)

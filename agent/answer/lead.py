@@ -345,7 +345,7 @@ def choose_lead(question: str, hits: list[SearchHit], kb: "KnowledgeBase | None"
         return []
     words = _question_words(question, kb)
     scores = _overlap(words, [_unit_words(u, kb) for u in units])
-    scores -= weights.rank_penalty * np.array([u.passage for u in units], dtype=np.float32)
+    scores -= weights.rank_penalty * _standing(hits[:weights.passages])[[u.passage for u in units]]
     if weights.focus:
         scores += weights.focus * np.array([_focus(words, u, kb) for u in units], dtype=np.float32)
     dense = _cosines(question, units, scores, kb, weights, vectors) if weights.dense > 0 else None
@@ -362,6 +362,18 @@ def choose_lead(question: str, hits: list[SearchHit], kb: "KnowledgeBase | None"
         chosen = [first, *_introduced(units, first)]
     chosen.sort(key=lambda i: (units[i].passage, units[i].position))
     return [LeadUnit(units[i].text, units[i].passage + 1, round(float(scores[i]), 4)) for i in chosen]
+
+
+def _standing(hits: list[SearchHit]) -> np.ndarray:
+    """Each passage's rank below the first, measured by its score: between the best (0) and the worst passage
+    read (its rank), in proportion to its score. Two passages retrieval nearly tied stand nearly level, so a
+    rounding difference that swaps them does not swap the lead; equal scores, or none, keep plain ranks."""
+    ranks = np.arange(len(hits), dtype=np.float32)
+    scores = np.array([h.score for h in hits], dtype=np.float32)
+    spread = float(scores[0] - scores.min()) if len(hits) > 1 else 0.0
+    if not np.all(np.isfinite(scores)) or spread <= 0 or np.any(np.diff(scores) > 0):
+        return ranks
+    return (len(hits) - 1) * (scores[0] - scores) / spread
 
 
 def _introduced(units: list[Unit], intro: int) -> list[int]:
