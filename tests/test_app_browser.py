@@ -4,8 +4,8 @@ once, sign-in with a read-only user, HTML or script in documents and questions s
 chat page: history that survives a reload, follow-ups, copy as plain text, ratings, Chinese throughout,
 dark mode and a phone's width.
 
-Set UPDATE_SCREENSHOTS=1 to refresh docs/screenshots/ (chat.png, knowledge.png, suggestions.png, dark.png,
-phone.png) from this run."""
+Set UPDATE_SCREENSHOTS=1 to refresh docs/screenshots/ (chat.png, knowledge.png, suggestions.png, tentative.png,
+dark.png, phone.png) from this run."""
 from __future__ import annotations
 
 import shutil
@@ -376,6 +376,38 @@ def test_a_thumbs_up_is_stored_with_the_question(app, page):
         rows = database.execute("SELECT rating FROM questions WHERE question = ? ORDER BY asked_at DESC",
                                 ("年假怎么申请？",)).fetchall()
     assert rows[0] == ("up",)
+
+
+def _rating(app, question: str) -> str | None:
+    with sqlite3.connect(app.index.parent / "index-data" / "memory.sqlite") as database:
+        return database.execute("SELECT rating FROM questions WHERE question = ? ORDER BY asked_at DESC",
+                                (question,)).fetchone()[0]
+
+
+def test_yes_under_a_tentative_answer_is_stored_as_a_thumbs_up_and_the_buttons_go(app, page, screenshot_dir):
+    open_chat(page, app.url)
+    new_chat(page)
+    answer = ask(page, "员工买手机便宜吗")
+    expect(answer.locator(".kb-badge")).to_have_text("可能相关")
+    expect(answer).to_contain_text("您问的是不是「员工买公司产品有优惠吗？」")
+    expect(page.locator("#kb-chat button.option")).to_have_text(["是", "不是"])
+    page.screenshot(path=str(screenshot_dir / "tentative.png"))
+    page.locator("#kb-chat").get_by_role("button", name="是", exact=True).click()
+    expect(page.get_by_text("已记录您的评价")).to_be_visible()
+    expect(page.locator("#kb-chat button.option")).to_have_count(0)
+    assert _rating(app, "员工买手机便宜吗") == "up"
+
+
+def test_no_under_a_tentative_answer_is_stored_as_a_thumbs_down_and_answered_with_what_else_to_ask(app, page):
+    open_chat(page, app.url)
+    new_chat(page)
+    ask(page, "新人电脑哪里拿")
+    page.locator("#kb-chat").get_by_role("button", name="不是", exact=True).click()
+    messages = page.locator("#kb-chat .message-content")
+    expect(messages.last).to_contain_text("没有找到其他相近的问题")  # the sample offers nothing else for it
+    expect(messages.nth(messages.count() - 2)).to_have_text("不是")
+    expect(page.locator("#kb-chat button.option")).to_have_count(0)
+    assert _rating(app, "新人电脑哪里拿") == "down"
 
 
 def test_no_user_sees_another_users_conversations(app, page):

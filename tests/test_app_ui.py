@@ -533,6 +533,74 @@ def test_each_answer_is_logged_and_its_rating_stored(glossary_service, chat_memo
     assert chat_memory.rate(view, 0, True, "alice", ZH) == ""  # a question is not rated
 
 
+class TentativeService:
+    """Test double of KnowledgeService.stream: a likely FAQ entry offered for confirmation, with the other
+    entries the question may have meant."""
+
+    def __init__(self, suggestions: list[str]):
+        self.suggestions = suggestions
+
+    def stream(self, question, history):
+        yield Answer("您问的是不是「婚假有几天？」？\n\n婚假为3天。", "fact",
+                     "probably the FAQ question “婚假有几天？”; asked to confirm", 0.7, tentative=True,
+                     suggestions=self.suggestions, lead="婚假为3天。")
+
+
+def test_a_tentative_answer_offers_yes_and_no_in_the_pages_language_instead_of_its_suggestions(chat_memory):
+    from agent.surfaces.web.chat import ChatView, chat_turn
+
+    for labels, words in ((ZH, ["是", "不是"]), (labels_for("en"), ["Yes", "No"])):
+        chat, _ = list(chat_turn(TentativeService(["年假有多少天？"]), chat_memory, labels, "结婚能歇几天", [], ChatView(),
+                                 "user:alice", "alice"))[-1]
+        assert "kb-tentative" in chat[-1]["content"]
+        assert [option["label"] for option in chat[-1]["options"]] == words
+
+
+def test_yes_under_a_tentative_answer_rates_it_up_and_takes_the_buttons_away(chat_memory):
+    chat, view = _turn(TentativeService(["年假有多少天？"]), chat_memory, "结婚能歇几天")[-1]
+    answer_id = view.answer_ids[-1]
+    confirmed, after, told = chat_memory.confirm(chat, view, True, "alice", ZH)
+    assert told == ZH["feedback_saved"]
+    assert chat_memory.question_log.rows(ids=[answer_id])[0].rating == "up"
+    assert len(confirmed) == len(chat) and "options" not in confirmed[-1]
+    assert confirmed[-1]["content"] == chat[-1]["content"]
+    assert chat_memory.confirm(confirmed, after, False, "alice", ZH) == (confirmed, after, "")  # said once
+
+
+def test_no_under_a_tentative_answer_rates_it_down_and_offers_its_other_suggestions(chat_memory):
+    chat, view = _turn(TentativeService(["年假有多少天？", "病假怎么请？"]), chat_memory, "结婚能歇几天")[-1]
+    answer_id = view.answer_ids[-1]
+    shown, after, told = chat_memory.confirm(chat, view, False, "alice", ZH)
+    assert told == ZH["feedback_saved"]
+    assert chat_memory.question_log.rows(ids=[answer_id])[0].rating == "down"
+    assert "options" not in shown[-3]  # the tentative answer keeps no buttons
+    assert shown[-2]["role"] == "user" and shown[-2]["content"].startswith("不是\n\n")
+    assert shown[-1]["content"].startswith("您可能想问：\n1. 年假有多少天？\n2. 病假怎么请？\n\n")
+    assert [option["value"] for option in shown[-1]["options"]] == ["年假有多少天？", "病假怎么请？"]
+    assert len(after.answer_ids) == len(shown)  # 👍/👎 on a later answer still names its own row
+    assert chat_memory.conversations.turns("user:alice", view.conversation_id)[-1].question == "结婚能歇几天"
+
+
+def test_no_under_a_tentative_answer_without_other_suggestions_asks_to_rephrase(chat_memory):
+    chat, view = _turn(TentativeService([]), chat_memory, "结婚能歇几天")[-1]
+    shown, _, _ = chat_memory.confirm(chat, view, False, "alice", ZH)
+    assert shown[-1]["content"].startswith(ZH["tentative_none"]) and "options" not in shown[-1]
+
+
+def test_yes_and_no_do_nothing_under_an_answer_that_is_not_tentative(glossary_service, chat_memory):
+    chat, view = _turn(glossary_service, chat_memory, "AM是什么意思")[-1]
+    assert chat_memory.confirm(chat, view, False, "alice", ZH) == (chat, view, "")
+    assert chat_memory.question_log.rows(ids=[view.answer_ids[-1]])[0].rating is None
+
+
+def test_a_reopened_conversation_ending_in_a_tentative_answer_still_takes_yes_or_no(chat_memory):
+    _, view = _turn(TentativeService(["年假有多少天？"]), chat_memory, "结婚能歇几天")[-1]
+    chat, opened = chat_memory.open("user:alice", view.conversation_id, ZH)  # as after a reload
+    assert [option["label"] for option in chat[-1]["options"]] == ["是", "不是"]
+    shown, _, _ = chat_memory.confirm(chat, opened, False, "alice", ZH)
+    assert "年假有多少天？" in shown[-1]["content"]
+
+
 def test_another_users_conversation_opens_as_an_empty_chat_with_a_note(glossary_service, chat_memory):
     _, view = _turn(glossary_service, chat_memory, "AM是什么意思", owner="user:alice")[-1]
     chat, opened = chat_memory.open("user:bob", view.conversation_id, ZH)

@@ -16,7 +16,7 @@ from agent.memory.conversations import MAX_TITLE_CHARS, ConversationNotFound, Co
 from agent.memory.database import MemoryDatabase, MemoryUnavailable
 from agent.memory.question_log import QuestionLog
 from agent.surfaces.web.access import conversation_owner, password_check
-from agent.surfaces.web.chat import ChatMemory, ChatView, chat_turn
+from agent.surfaces.web.chat import TENTATIVE_NO, TENTATIVE_YES, ChatMemory, ChatView, chat_turn
 from agent.surfaces.web.labels import GRADIO_STRINGS, GRADIO_TOASTS, labels_for
 from agent.surfaces.web.page_language import PageLanguage
 from agent.surfaces.web.manage import access_note, knowledge_owner_sections, reindex, upload_and_refresh
@@ -153,8 +153,15 @@ def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
             yield "", shown, kept, kept.note
 
     def ask_selected(chat, view, browser_id, request: gr.Request, selected: gr.SelectData):
-        """A clicked suggestion ("您是不是想问") or welcome example is asked as the next question."""
+        """A clicked suggestion ("您是不是想问") or welcome example is asked as the next question; 是 / 不是 under a
+        tentative answer rates it (ChatMemory.confirm)."""
         value = selected.value["text"] if isinstance(selected.value, dict) else selected.value
+        if value in (TENTATIVE_YES, TENTATIVE_NO):
+            chat, view, told = memory.confirm(chat or [], view or ChatView(), value == TENTATIVE_YES,
+                                              request.username, labels)
+            tell(told)
+            yield "", chat, view, view.note
+            return
         yield from ask(value, chat, view, browser_id, request)
 
     def after_turn(view, browser_id, request: gr.Request):
@@ -206,8 +213,10 @@ def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
 
     def rate(view, request: gr.Request, liked: gr.LikeData):
         index = liked.index if isinstance(liked.index, int) else liked.index[0]
-        message = memory.rate(view, index, liked.liked if isinstance(liked.liked, bool) else None,
-                              request.username, labels)
+        tell(memory.rate(view, index, liked.liked if isinstance(liked.liked, bool) else None, request.username, labels))
+
+    def tell(message: str) -> None:
+        """What storing a rating came to, as a toast: thanks, or a warning that it was not saved."""
         if message:
             (gr.Info if message == labels["feedback_saved"] else gr.Warning)(message)
 

@@ -12,11 +12,14 @@ from agent.memory.conversations import ConversationFull, ConversationNotFound, C
 from agent.memory.database import MemoryUnavailable
 from agent.memory.question_log import QuestionLog
 from agent.records import Answer
-from agent.surfaces.web.render import answer_message, as_text, question_message
+from agent.surfaces.web.render import answer_message, as_text, question_message, suggestions_message
 
 log = logging.getLogger(__name__)
 
 HISTORY_MESSAGES = 6  # earlier turns passed to the assistant: enough for a follow-up, cheap for the LLM
+# The values of the 是 / 不是 buttons under a tentative answer (the buttons show labels' words). Any other value
+# of a button is a suggested question, which is an FAQ question or a term: never one of these.
+TENTATIVE_YES, TENTATIVE_NO = "kb:tentative:yes", "kb:tentative:no"
 
 
 @dataclass
@@ -28,6 +31,7 @@ class ChatView:
     answer_ids: list[str | None] = field(default_factory=list)
     conversation_id: str = ""
     note: str = ""  # what went wrong with storage in this tab, shown above the chat; "" when nothing did
+    latest: Answer | None = None  # the last message's answer, while 是 / 不是 may still be said to it
 
 
 @dataclass
@@ -53,6 +57,7 @@ class ChatMemory:
             chat += [{"role": "user", "content": question_message(turn.question)}, _assistant_message(turn.answer, labels)]
             view.history += _plain_turn(turn.question, turn.answer)
             view.answer_ids += [None, turn.answer.answer_id or None]
+        view.latest = turns[-1].answer if turns else None
         return chat, view
 
     def save(self, owner: str | None, user: str | None, view: ChatView, question: str, answer: Answer,
@@ -61,7 +66,7 @@ class ChatMemory:
         one when there is none (or when it was deleted meanwhile, in another tab)."""
         self.question_log.record(question, answer, user, view.conversation_id)
         view = ChatView([*view.history, *_plain_turn(question, answer)], [*view.answer_ids, None, answer.answer_id or None],
-                        view.conversation_id)
+                        view.conversation_id, latest=answer)
         if self.conversations is None or owner is None:
             return view
         try:
@@ -91,15 +96,40 @@ class ChatMemory:
             return labels["feedback_failed"].format(error=type(exc).__name__)
         return labels["feedback_saved"]
 
+    def confirm(self, chat: list[dict], view: ChatView, yes: bool, user: str | None,
+                labels: dict[str, str]) -> tuple[list[dict], ChatView, str]:
+        """是 (yes True) or 不是 under the latest answer when it is tentative: the asker's rating of it, stored as
+        👍 / 👎 are. The buttons go; 不是 shows as the asker's reply, answered by the answer's other suggestions
+        (each a button that asks it) or, with none, by a request to ask in other words. Returns the chat, the
+        view and what to tell the user ("" for a click on anything but the latest tentative answer)."""
+        answer = view.latest
+        if answer is None or not answer.tentative or not chat or not view.answer_ids:
+            return chat, view, ""
+        told = self.rate(view, len(view.answer_ids) - 1, yes, user, labels)
+        chat = [*chat[:-1], {key: value for key, value in chat[-1].items() if key != "options"}]
+        settled = ChatView(view.history, view.answer_ids, view.conversation_id, view.note)  # said once
+        if yes:
+            return chat, settled, told
+        reply = {"role": "assistant", "content": suggestions_message(answer.suggestions, labels)}
+        if answer.suggestions:
+            reply["options"] = [{"value": suggestion} for suggestion in answer.suggestions]
+        settled.answer_ids = [*view.answer_ids, None, None]  # the reply pair is no answer to rate
+        return [*chat, {"role": "user", "content": question_message(labels["tentative_no"])}, reply], settled, told
+
 
 def _plain_turn(question: str, answer: Answer) -> list[dict]:
     return [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
 
 
 def _assistant_message(answer: Answer, labels: dict[str, str]) -> dict:
-    """The rendered answer; its suggestions ("您是不是想问") become options the user can click to ask them."""
+    """The rendered answer; its suggestions ("您是不是想问") become options the user can click to ask them. A
+    tentative answer offers 是 / 不是 instead, its suggestions kept for 不是 (ChatMemory.confirm). The chat shows
+    the options of its last message only."""
     message = {"role": "assistant", "content": answer_message(answer, labels)}
-    if answer.suggestions:
+    if answer.tentative:
+        message["options"] = [{"value": TENTATIVE_YES, "label": labels["tentative_yes"]},
+                              {"value": TENTATIVE_NO, "label": labels["tentative_no"]}]
+    elif answer.suggestions:
         message["options"] = [{"value": suggestion} for suggestion in answer.suggestions]
     return message
 

@@ -128,6 +128,10 @@ LABELS: dict[str, dict[str, str]] = {
         "status_short": "术语 {terms} · 问答 {faq} · 段落 {passages}",
         "status_short_llm": "模型 {llm}",
         "status_short_no_llm": "无模型（原文摘录）",
+        "tentative_yes": "是",
+        "tentative_no": "不是",
+        "tentative_others": "您可能想问：",
+        "tentative_none": "没有找到其他相近的问题。请换个说法再问，或把问题说得更具体一些。",
     },
     "en": {
         "lang": "en",
@@ -255,6 +259,10 @@ LABELS: dict[str, dict[str, str]] = {
         "status_short": "{terms} terms · {faq} FAQ · {passages} passages",
         "status_short_llm": "model {llm}",
         "status_short_no_llm": "no model (extracts)",
+        "tentative_yes": "Yes",
+        "tentative_no": "No",
+        "tentative_others": "You may have meant:",
+        "tentative_none": "Nothing else in the knowledge comes close. Please ask in other words, or more specifically.",
     },
 }
 

@@ -67,6 +67,14 @@ def copy_marker(text: str) -> str:
     return f"<!--kb-copy:{base64.b64encode(text.encode()).decode()}-->"
 
 
+def suggestions_message(suggestions: list[str], labels: dict[str, str]) -> str:
+    """The reply to 不是 under a tentative answer: the other questions it may have meant, numbered (the chat
+    offers each as a button that asks it), or, with none, a request to ask in other words."""
+    text = "\n".join([labels["tentative_others"], *(f"{n}. {s}" for n, s in enumerate(suggestions, 1))]) \
+        if suggestions else labels["tentative_none"]
+    return f"{as_text(text)}\n\n{copy_marker(text)}"
+
+
 def _body(answer: Answer, labels: dict[str, str]) -> str:
     """The answer's words; where they name a source's location ("缩略语 row 3"), in the interface language."""
     text = answer.lead if answer.lead and answer.route == "doc" and not answer.abstained else answer.text
