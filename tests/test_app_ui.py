@@ -166,6 +166,17 @@ def test_latency_reads_in_milliseconds_then_seconds():
     assert (format_latency(8.46), format_latency(4046.55)) == ("8 ms", "4.0 s")
 
 
+def test_a_time_under_a_millisecond_reads_as_under_one_not_zero():
+    assert (format_latency(0.0), format_latency(0.4), format_latency(1.2)) == ("<1 ms", "<1 ms", "1 ms")
+    assert "用时 &lt;1 ms" in answer_message(Answer("AM：Account Manager", "term", "r", 0.97, latency_ms=0.3), ZH)
+
+
+def test_an_abstention_shows_no_confidence():
+    shown = answer_message(Answer("抱歉，知识库中没有找到……", "doc", "r", 0.98, latency_ms=12, abstained=True), ZH)
+    assert "置信度" not in shown and "0.98" not in shown and "用时 12 ms" in shown
+    assert "confidence" not in answer_message(Answer("Sorry…", "doc", "r", 0.98, abstained=True), labels_for("en"))
+
+
 def test_status_line_says_document_answers_are_extracts_without_an_llm():
     kb = KnowledgeBaseDouble(terms=[Term(("AM",), "Account Manager", "客户经理")])
     line = status_line(kb, "none", ZH)

@@ -117,8 +117,11 @@ def location_text(location: str, labels: dict[str, str]) -> str:
 
 def _meta_line(answer: Answer, labels: dict[str, str]) -> str:
     route = answer.route if answer.route in ROUTES else "doc"
+    # An abstention's confidence is the chance that nothing offered was right: shown beside "no answer found",
+    # it reads as confidence in an answer, so it is left out.
     items = [f"{labels['reason']}{reason_text(answer.reason, labels, route, answer.abstained)}",
-             f"{labels['confidence']} {answer.confidence:.2f}", f"{labels['latency']} {format_latency(answer.latency_ms)}"]
+             *([] if answer.abstained else [f"{labels['confidence']} {answer.confidence:.2f}"]),
+             f"{labels['latency']} {format_latency(answer.latency_ms)}"]
     if answer.rewritten:
         items.insert(0, f"{labels['rewritten']}{answer.rewritten}")
     if answer.llm and answer.llm != "none":
@@ -139,6 +142,9 @@ def _source_block(number: int, source: Source, labels: dict[str, str]) -> str:
 
 
 def format_latency(milliseconds: float) -> str:
+    """"<1 ms" below a millisecond (a glossary answer often is), not "0 ms"; seconds from 1000 ms."""
+    if milliseconds < 1:
+        return "<1 ms"
     return f"{milliseconds:.0f} ms" if milliseconds < 1000 else f"{milliseconds / 1000:.1f} s"
 
 
