@@ -177,6 +177,15 @@ def test_an_abstention_shows_no_confidence():
     assert "confidence" not in answer_message(Answer("Sorry…", "doc", "r", 0.98, abstained=True), labels_for("en"))
 
 
+@pytest.mark.parametrize("lang, says, not_says", [("zh", "请输入一个问题", "Please type"),
+                                                  ("en", "Please type a question", "请输入")])
+def test_the_reply_to_a_question_without_words_is_in_the_pages_language_only(glossary_service, lang, says, not_says):
+    answer = glossary_service.ask("👍👍")
+    labels = labels_for(lang)
+    assert says in answer_message(answer, labels) and not_says not in answer_message(answer, labels)
+    assert not_says not in answer_plain_text(answer, labels)
+
+
 def test_status_line_says_document_answers_are_extracts_without_an_llm():
     kb = KnowledgeBaseDouble(terms=[Term(("AM",), "Account Manager", "客户经理")])
     line = status_line(kb, "none", ZH)

@@ -132,6 +132,7 @@ LABELS: dict[str, dict[str, str]] = {
         "tentative_no": "不是",
         "tentative_others": "您可能想问：",
         "tentative_none": "没有找到其他相近的问题。请换个说法再问，或把问题说得更具体一些。",
+        "no_words": "请输入一个问题，例如“AM是什么意思？”。",
     },
     "en": {
         "lang": "en",
@@ -263,6 +264,7 @@ LABELS: dict[str, dict[str, str]] = {
         "tentative_no": "No",
         "tentative_others": "You may have meant:",
         "tentative_none": "Nothing else in the knowledge comes close. Please ask in other words, or more specifically.",
+        "no_words": "Please type a question, e.g. “What does AM mean?”.",
     },
 }
 

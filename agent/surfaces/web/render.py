@@ -19,6 +19,9 @@ log = logging.getLogger(__name__)
 # Markdown that would make links, images, code (where entities show raw) or maths out of quoted text.
 _INERT = str.maketrans({"[": "&#91;", "]": "&#93;", "`": "&#96;", "~": "&#126;", "\\": "&#92;", "$": "&#36;"})
 _LEADING_SPACE = re.compile(r"^[ \t\u3000]+", re.MULTILINE)
+# The service's reason for a question of emoji or punctuation only (agent/answer/service.py). Its reply is written
+# in both languages; the page says it in its own.
+NO_WORDS_REASON = "no words in the question: nothing to look up"
 _NUMBERING = re.compile(r"^\s*(?:[一二三四五六七八九十]+[、.．]|\d+(?:\.\d+)*[、.．)]?|[（(]\d+[)）])\s*")
 
 
@@ -76,7 +79,10 @@ def suggestions_message(suggestions: list[str], labels: dict[str, str]) -> str:
 
 
 def _body(answer: Answer, labels: dict[str, str]) -> str:
-    """The answer's words; where they name a source's location ("缩略语 row 3"), in the interface language."""
+    """The answer's words; where they name a source's location ("缩略语 row 3"), in the interface language.
+    The reply to a question without words is the page's own, in its language."""
+    if answer.reason == NO_WORDS_REASON:
+        return labels["no_words"]
     text = answer.lead if answer.lead and answer.route == "doc" and not answer.abstained else answer.text
     for location in {source.location for source in answer.sources if source.location}:
         text = text.replace(location, location_text(location, labels))
