@@ -421,7 +421,33 @@ def test_glossary_search_ignores_case_and_full_width():
              Term(("FAE",), "Field Application Engineer", "现场应用工程师", source="g.xlsx", sheet="s", row=4)]
     table = glossary_table(terms, "ａｃｃｏｕｎｔ", ZH)
     assert table.to_dict("records") == [{"缩略语": "AM", "英文全称": "Account Manager", "中文解释": "客户经理",
-                                         "来源": "g.xlsx · s row 3"}]
+                                         "来源": "g.xlsx · s 第3行"}]
+
+
+def test_every_table_and_candidate_list_names_rows_slides_and_pages_in_the_pages_language(glossary_service):
+    import dataclasses
+
+    from agent.answer.evidence import FaqCandidate
+    from agent.answer.hit_test import hit_test
+    from agent.records import SearchHit
+    from agent.surfaces.web.review import candidate_lines, faq_frame, passages_frame, review_labels, terms_frame
+
+    term = Term(("AM",), "Account Manager", "客户经理", source="g.xlsx", sheet="缩略语", row=3)
+    entry = FaqEntry("年假如何申请？", "在OA系统申请。", source="faq/问答.xlsx", sheet="常见问题", row=48)
+    slide, page = Passage("培训安排", "docs/入职.pptx", "slide 7"), Passage("价格", "docs/价格.pdf", "p. 2")
+    assert glossary_table([term], "", ZH)["来源"].tolist() == ["g.xlsx · 缩略语 第3行"]
+    assert faq_table([entry], "", ZH)["来源"].tolist() == ["faq/问答.xlsx · 常见问题 第48行"]
+    result = dataclasses.replace(hit_test(glossary_service.router, "AM是什么意思"),
+                                 faq=[FaqCandidate(0, entry, entry.question, {}, 0.52)],
+                                 passages=[SearchHit(slide, 0.5), SearchHit(page, 0.4)])
+    zh, en = review_labels("zh"), review_labels("en")
+    assert terms_frame(result, zh)["来源"].tolist() == ["glossary/术语.xlsx · 缩略语 第2行"]
+    assert faq_frame(result, zh)["来源"].tolist() == ["faq/问答.xlsx · 常见问题 第48行"]
+    assert passages_frame(result, zh)["来源"].tolist() == ["docs/入职.pptx · 第7张幻灯片", "docs/价格.pdf · 第2页"]
+    shown = "\n".join(candidate_lines(result, zh))
+    assert "常见问题 第48行" in shown and "第7张幻灯片" in shown and "第2页" in shown
+    assert not re.search(r"\b(row|slide|p\.) ?\d", shown)
+    assert passages_frame(result, en)["Source"].tolist() == ["docs/入职.pptx · slide 7", "docs/价格.pdf · p. 2"]
 
 
 def test_empty_search_lists_every_faq_entry():

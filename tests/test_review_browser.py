@@ -6,6 +6,7 @@ candidates; a reader sees none of it.
 Set UPDATE_SCREENSHOTS=1 to refresh docs/screenshots/review.png and hit_test.png from this run."""
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -97,6 +98,9 @@ def test_the_hit_test_shows_how_a_question_is_understood_and_decided(app, page, 
     expect(summary).to_contain_text("理解：年休假怎么请")
     expect(page.locator("#kb-hit-faq table")).to_contain_text("年假如何申请？")
     expect(page.locator("#kb-hit-passages table")).to_contain_text("faq/员工常见问题.xlsx")
+    expect(page.locator("#kb-hit-faq table")).to_contain_text("faq/员工常见问题.xlsx · 常见问题 第2行")
+    for table in ("#kb-hit-terms", "#kb-hit-faq", "#kb-hit-passages"):  # places read in the page's language
+        expect(page.locator(table)).not_to_contain_text(re.compile(r"\b(row|rows|slide|p\.) ?\d"))
     page.locator("#kb-owners").screenshot(path=str(screenshot_dir / "hit_test.png"))
 
     page.fill("#kb-hit-question textarea", "AM是什么意思")

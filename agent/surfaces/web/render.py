@@ -135,8 +135,13 @@ def _meta_line(answer: Answer, labels: dict[str, str]) -> str:
     return f'<div class="kb-meta">{html.escape(" · ".join(items))}</div>'
 
 
+def where_text(source: str, location: str, labels: dict[str, str]) -> str:
+    """A file and the place in it ("glossary/术语.xlsx · 缩略语 第3行"), as every table and citation shows it."""
+    return " · ".join(x for x in (source, location_text(location, labels)) if x)
+
+
 def _where(source: Source, labels: dict[str, str]) -> str:
-    return " · ".join(x for x in (source.source, location_text(source.location, labels)) if x)
+    return where_text(source.source, source.location, labels)
 
 
 def _source_block(number: int, source: Source, labels: dict[str, str]) -> str:

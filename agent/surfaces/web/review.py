@@ -21,7 +21,7 @@ from agent.memory.database import MemoryDatabase, MemoryUnavailable
 from agent.memory.question_log import QuestionLog
 from agent.memory.review import LOW_CONFIDENCE, FixResult, QuestionGroup, Review
 from agent.surfaces.web.access import may_manage
-from agent.surfaces.web.render import as_text, reason_text
+from agent.surfaces.web.render import as_text, reason_text, where_text
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ LABELS: dict[str, dict[str, str]] = {
         "candidates": "助手考虑过的候选",
         "candidate_faq": "问答：{question}（{p:.0%}，{source}）",
         "candidate_term": "术语：{term}（{found_by} {score:.2f}）",
-        "candidate_passage": "段落：{source} {location}",
+        "candidate_passage": "段落：{source}",
         "why_joined": "（{why}）",
         "why_separator": "，",
         "lang": "zh",  # reasons are shown in this language (render.reason_text)
@@ -148,7 +148,7 @@ LABELS: dict[str, dict[str, str]] = {
         "candidates": "Candidates the assistant weighed",
         "candidate_faq": "FAQ: {question} ({p:.0%}, {source})",
         "candidate_term": "Term: {term} ({found_by} {score:.2f})",
-        "candidate_passage": "Passage: {source} {location}",
+        "candidate_passage": "Passage: {source}",
         "why_joined": " ({why})",
         "why_separator": ", ",
         "lang": "en",
@@ -451,12 +451,12 @@ def group_detail(group: QuestionGroup, labels: dict[str, str]) -> str:
 
 def candidate_lines(result: HitTest, labels: dict[str, str]) -> list[str]:
     lines = ["- " + labels["candidate_faq"].format(question=as_text(c.entry.question), p=c.probability,
-                                                  source=as_text(c.entry.source)) for c in result.faq[:3]]
+                                                  source=as_text(where_text(c.entry.source, c.entry.location, labels)))
+             for c in result.faq[:3]]
     lines += ["- " + labels["candidate_term"].format(term=as_text(_term_name(c.term)), score=c.score,
                                                    found_by=labels[f"found_by_{c.found_by}"]) for c in result.terms[:3]]
-    lines += ["- " + labels["candidate_passage"].format(source=as_text(h.passage.source),
-                                                      location=as_text(h.passage.location))
-              for h in result.passages[:2]]
+    lines += ["- " + labels["candidate_passage"].format(
+        source=as_text(where_text(h.passage.source, h.passage.location, labels))) for h in result.passages[:2]]
     return lines + ["", decision_line(result.decision, labels)]
 
 
@@ -500,20 +500,21 @@ def hit_summary_text(result: HitTest, labels: dict[str, str]) -> str:
 
 def terms_frame(result: HitTest, labels: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame([[_term_name(c.term), labels[f"found_by_{c.found_by}"], round(c.score, 3),
-                          f"{c.term.source} {c.term.location}"] for c in result.terms],
+                          where_text(c.term.source, c.term.location, labels)] for c in result.terms],
                         columns=[labels["col_term"], labels["col_found_by"], labels["col_score"], labels["col_source"]])
 
 
 def faq_frame(result: HitTest, labels: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame([[c.number, c.entry.question, c.matched_question, f"{c.probability:.0%}",
-                          f"{c.entry.source} {c.entry.location}"] for c in result.faq],
+                          where_text(c.entry.source, c.entry.location, labels)] for c in result.faq],
                         columns=[labels["col_entry"], labels["col_question"], labels["col_matched"],
                                  labels["col_probability"], labels["col_source"]])
 
 
 def passages_frame(result: HitTest, labels: dict[str, str]) -> pd.DataFrame:
-    return pd.DataFrame([[_preview(h.passage.text), f"{h.passage.source} {h.passage.location}", round(h.score, 4),
-                          round(h.lexical_score, 2), round(h.dense_score, 3)] for h in result.passages],
+    return pd.DataFrame([[_preview(h.passage.text), where_text(h.passage.source, h.passage.location, labels),
+                          round(h.score, 4), round(h.lexical_score, 2), round(h.dense_score, 3)]
+                         for h in result.passages],
                         columns=[labels["col_passage"], labels["col_source"], labels["col_fused"],
                                  labels["col_lexical"], labels["col_dense"]])
 

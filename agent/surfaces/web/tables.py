@@ -10,7 +10,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 
 from agent.text.normalize import fold
 from agent.records import FaqEntry, Term
-from agent.surfaces.web.render import format_time
+from agent.surfaces.web.render import format_time, where_text
 
 # The reference layout the glossary loader recognises; the header words stay Chinese in every language.
 TEMPLATE_HEADER = ("序号", "缩略语", "英文全称", "中文解释")
@@ -49,13 +49,14 @@ def understood_sheet(sheet: dict, labels: dict[str, str]) -> str:
 def glossary_table(terms: list[Term], query: str, labels: dict[str, str]) -> pd.DataFrame:
     columns = [labels[c] for c in ("col_abbreviation", "col_english", "col_chinese", "col_source")]
     rows = [[" / ".join(t.abbreviations), t.english, "；".join(x for x in (t.chinese, *t.aliases, t.definition) if x),
-             f"{t.source} · {t.location}"] for t in terms]
+             where_text(t.source, t.location, labels)] for t in terms]
     return pd.DataFrame(_matching(rows, query), columns=columns)
 
 
 def faq_table(entries: list[FaqEntry], query: str, labels: dict[str, str]) -> pd.DataFrame:
     columns = [labels[c] for c in ("col_question", "col_similar", "col_answer", "col_category", "col_source")]
-    rows = [[e.question, "；".join(e.similar), e.answer, e.category, f"{e.source} · {e.location}"] for e in entries]
+    rows = [[e.question, "；".join(e.similar), e.answer, e.category, where_text(e.source, e.location, labels)]
+            for e in entries]
     return pd.DataFrame(_matching(rows, query), columns=columns)
 
 
