@@ -72,7 +72,7 @@ class Source:
     text: str = ""  # the passage, FAQ answer or glossary row behind it
 
 
-ROUTES = ("term", "fact", "doc")  # an answer from the glossary, a stored FAQ answer, or the documents
+ROUTES = ("term", "fact", "doc", "tool")  # the glossary, a stored FAQ answer, the documents, or a tool's result
 
 
 @dataclass

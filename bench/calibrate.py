@@ -1,7 +1,8 @@
 """`python -m bench.calibrate`: fit the FAQ and document models of agent/answer/evidence.py on
 bench/cases/tune over the sample knowledge, write agent/answer/data/calibration.json, and print how the
 term-intent threshold does there. Only tune data is used: dev/ and unseen_knowledge/ stay for measuring.
-`--also FOLDER` fits on another knowledge folder too, with the cases in its cases.jsonl (such as
+The "tool" model is the FAQ model without the features that compare a question with an entry's answer, for
+tools matched by their example questions (agent/answer/tool_intent.py). `--also FOLDER` fits on another knowledge folder too, with the cases in its cases.jsonl (such as
 bench/cases/tune_knowledge, a second company's, or a company's own questions on its own knowledge). The FAQ
 model in calibration.json was written by `--write --only faq --also bench/cases/tune_knowledge`; the document
 model was kept (docs/benchmarks.md, "A second company's knowledge for tuning").
@@ -260,7 +261,7 @@ def tune_sets(service: KnowledgeService, also: list[Path]) -> list[tuple[Knowled
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.calibrate", description=__doc__)
     parser.add_argument("--write", action="store_true", help="write agent/answer/data/calibration.json")
-    parser.add_argument("--only", choices=("faq", "doc", "faq_verified"),
+    parser.add_argument("--only", choices=("faq", "doc", "tool", "faq_verified"),
                         help="write only this model; the others stay as they are in the file (faq_verified: the model "
                              "over the FAQ model's chance and the question-pair verifier's, fitted over the FAQ model "
                              "in the file)")
@@ -289,9 +290,10 @@ def main(argv: list[str] | None = None) -> int:
         faq_weights += [CASE_WEIGHT] * len(asked[0]) + [1.0] * (len(made[0]) + len(held_rows))
         doc_rows, doc_labels, intents = doc_rows + asked[2], doc_labels + asked[3], intents + asked[4] + made[4]
         decided.append((router, cases))
-    fits: dict[str, dict] = {"faq": {}, "doc": {}}
+    fits: dict[str, dict] = {"faq": {}, "tool": {}, "doc": {}}
     for kind, rows, labels, weights, features in (
             ("faq", faq_rows, faq_labels, faq_weights, evidence.FAQ_FEATURES),
+            ("tool", faq_rows, faq_labels, faq_weights, evidence.TOOL_FEATURES),
             ("doc", doc_rows, doc_labels, [1.0] * len(doc_rows), evidence.DOC_FEATURES)):
         fits[kind][embedder] = fit(rows, labels, features, weights)
         fits[kind][evidence.WITHOUT_VECTORS] = fit(rows, labels, tuple(f for f in features if f not in VECTOR_FEATURES),

@@ -102,7 +102,7 @@ def test_eval_json_prints_exactly_one_object_with_the_documented_keys(eval_run):
 
     assert list(summary) == EVAL_KEYS
     assert set(summary["latency_ms"]) == {"p50", "p95"}
-    assert set(summary["by_route"]) == {"term", "fact", "doc"}
+    assert set(summary["by_route"]) == {"term", "fact", "doc", "tool"}
     for part in summary["by_route"].values():
         assert set(part) == ROUTE_KEYS
         assert set(part["latency_ms"]) == {"p50", "p95"}

@@ -5,7 +5,8 @@ from zoneinfo import ZoneInfo
 from agent.answer.tooling import kb_tool
 
 
-@kb_tool
+@kb_tool(examples=["今天几号？", "今天是几月几日？", "今天星期几？", "今天的日期是什么？", "现在是哪一年？",
+                   "What is the date today?", "What day of the week is it?"])
 def current_date(timezone: str = "Asia/Shanghai") -> dict:
     """Today's date (ISO 8601) and weekday in a time zone.
 

@@ -33,6 +33,9 @@ CALIBRATION = Path(__file__).resolve().parent / "data" / "calibration.json"
 WITHOUT_VECTORS = "lexical"  # the calibration used when no embedder works
 FAQ_FEATURES = ("cosine", "cosine_z", "cosine_bg", "answer_cosine", "lexical", "coverage", "names_missing",
                 "other_kind", "english", "margin", "answer_margin", "own_language_lead")
+# A tool's example questions have no answer to compare with: the "tool" model is fitted on the FAQ's rows with
+# the question-side features only (agent.answer.tool_intent).
+TOOL_FEATURES = tuple(f for f in FAQ_FEATURES if not f.startswith("answer_"))
 VERIFIED_FEATURES = ("base_logit", "verifier_logit")  # the FAQ model's chance and the verifier's, as logits
 DOC_FEATURES = ("relevance", "dense", "dense_bg", "unknown_missing", "other_kind", "english")
 RELEVANCE_DEPTH = 3  # a question's parts may be answered by different passages among the first few
@@ -66,7 +69,7 @@ def _fits() -> dict:
 
 
 def calibration(kind: str, embedder_name: str | None) -> Calibrated:
-    """The model for `kind` ("faq" or "doc") fitted for this embedder; the lexical one when there is none
+    """The model for `kind` ("faq", "tool" or "doc") fitted for this embedder; the lexical one when there is none
     or it has no fit of its own."""
     fits = _fits()[kind]
     fit = fits.get(embedder_name or WITHOUT_VECTORS) or fits[WITHOUT_VECTORS]

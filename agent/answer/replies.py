@@ -61,6 +61,33 @@ def fact_answer(decision: RouteDecision, question: str) -> Answer:
                   tentative=decision.tentative, suggestions=list(decision.suggestions) if decision.tentative else [])
 
 
+def tool_answer(decision: RouteDecision, question: str, result) -> Answer:
+    """A tool's result, as lines of its fields, said to come from the tool."""
+    chinese = has_cjk(question)
+    name = decision.tool.tool.name
+    if isinstance(result, dict):
+        body = "\n".join(f"{key}{'：' if chinese else ': '}{value}" for key, value in result.items())
+    elif isinstance(result, list):
+        body = "\n".join(str(item) for item in result)
+    else:
+        body = str(result)
+    note = f"（由工具 {name} 给出）" if chinese else f"(From the tool {name}.)"
+    text = f"{body}\n\n{note}"
+    if decision.tentative:
+        example = decision.tool.matched_question
+        text = (f"您问的是不是「{example}」？\n\n" if chinese else f"Did you mean “{example}”?\n\n") + text
+    source = Source(f"tool {name}", "", decision.confidence, decision.tool.tool.description)
+    return Answer(text, "tool", decision.reason, decision.confidence, [source], lead=body,
+                  tentative=decision.tentative)
+
+
+def tool_failed_answer(decision: RouteDecision, question: str) -> Answer:
+    name = decision.tool.tool.name
+    text = (f"工具 {name} 这次没能给出结果，请稍后再试或联系管理员。" if has_cjk(question) else
+            f"The tool {name} did not give a result this time; try again later or tell an administrator.")
+    return Answer(text, "tool", f"{decision.reason}; the tool failed", 0.0, abstained=True, lead=text)
+
+
 def passage_sources(hits: list[SearchHit]) -> list[Source]:
     return [Source(h.passage.source, h.passage.location, round(h.score, 4), h.passage.text) for h in hits]
 

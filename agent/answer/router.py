@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import logging
 from dataclasses import dataclass, field
+from typing import Callable
 from pathlib import Path
 from functools import cached_property
 
@@ -18,6 +19,7 @@ from agent.answer.evidence import FaqCandidate
 from agent.answer.faq_match import FaqMatch, FaqMatcher
 from agent.answer.pair_verifier import WEIGHTS, PairVerifier, load_verifier
 from agent.answer.term_intent import TermIntent, background_vectors
+from agent.answer.tool_intent import ToolIntents, ToolMatch
 from agent.answer.terms import GlossaryMatcher, Mention
 from agent.answer.understand import UnknownTerm, Understanding, understand
 from agent.index.knowledge_base import KnowledgeBase
@@ -45,7 +47,7 @@ MAX_SUGGESTIONS = 3
 
 @dataclass
 class RouteDecision:
-    route: str  # term | fact | doc
+    route: str  # term | fact | doc | tool
     reason: str
     confidence: float  # the estimated chance that the answer is right
     mentions: list[Mention] = field(default_factory=list)
@@ -56,13 +58,21 @@ class RouteDecision:
     suggestions: list[str] = field(default_factory=list)
     unknown_terms: list[UnknownTerm] = field(default_factory=list)  # asked about, not in the glossary
     tentative: bool = False  # a likely FAQ entry offered for confirmation ("您问的是不是…"), not a direct answer
+    tool: ToolMatch | None = None  # the tool whose example questions the question matches (agent.answer.tool_intent)
 
 
 class Router:
-    def __init__(self, kb: KnowledgeBase):
+    def __init__(self, kb: KnowledgeBase, tools: Callable[[], list] = list):
+        """`tools()`: the tool classes (agent.answer.tooling) whose example questions may decide a question,
+        asked for on the first question (loading them loads Qwen-Agent)."""
         self.kb = kb
         self.glossary = GlossaryMatcher(kb.terms)
         self._faq: FaqMatcher | None = None
+        self._tool_classes = tools
+
+    @cached_property
+    def tools(self) -> ToolIntents:
+        return ToolIntents(self.kb, self._tool_classes())
 
     @property
     def faq(self) -> FaqMatcher:
@@ -101,11 +111,18 @@ class Router:
             return self._term_decision(understanding)
         candidates = self.faq_candidates(understanding)
         best = candidates[0] if candidates else None
+        tool = self.tools.best(understanding, self.background)
+        if tool is not None and best is not None and tool.probability <= best.probability:
+            tool = None  # a stored answer likelier than the tool is the answer
+        if tool is not None and tool.probability >= FACT:
+            return _tool_decision(tool, understanding)
         if best is not None and best.probability >= FACT:
             match = FaqMatch(best.entry, round(best.probability, 3), best.matched_question, best.number)
             return RouteDecision("fact", f"matches the FAQ question “{best.matched_question}”",
                                  round(best.probability, 3), understanding.mentions, faq=match)
         hits, chance, features = self.passages(understanding, k)
+        if tool is not None and tool.probability >= TENTATIVE and (chance < ANSWER or tool.probability >= chance):
+            return _tool_decision(tool, understanding)
         if best is not None and best.probability >= TENTATIVE and (chance < ANSWER or best.probability >= chance):
             match = FaqMatch(best.entry, round(best.probability, 3), best.matched_question, best.number)
             others = [c.entry.question for c in candidates[1:] if c.probability >= SUGGEST][:MAX_SUGGESTIONS]
@@ -202,6 +219,14 @@ class Router:
             found += difflib.get_close_matches(name.upper(), [k.upper() for k in known], n=MAX_SUGGESTIONS, cutoff=0.5)
         spelling = {k.upper(): k for k in known}
         return [spelling[f] for f in dict.fromkeys(found)][:MAX_SUGGESTIONS]
+
+
+def _tool_decision(tool: ToolMatch, understanding: Understanding) -> RouteDecision:
+    """Run the tool; below FACT, asked as "您问的是不是「example」" with the tool's result below, to confirm."""
+    tentative = tool.probability < FACT
+    reason = (f"probably the tool {tool.tool.name} (its example “{tool.matched_question}”); asked to confirm" if tentative
+              else f"matches the tool {tool.tool.name}'s example “{tool.matched_question}”")
+    return RouteDecision("tool", reason, tool.probability, understanding.mentions, tool=tool, tentative=tentative)
 
 
 def expansion_names(mentions: list[Mention]) -> tuple[str, ...]:

@@ -12,7 +12,9 @@ from functools import cached_property
 from pathlib import Path
 
 from agent.answer.followup import LABEL_EN, LABEL_ZH, FollowUps, Resolution, recent_messages, rewrite_with_llm
-from agent.answer.replies import answer_without_llm, document_lead, extractive_answer, term_model_answer
+from agent.answer.replies import (answer_without_llm, document_lead, extractive_answer, term_model_answer,
+                                  tool_answer, tool_failed_answer)
+from agent.answer.tool_intent import run_tool
 from agent.index.build import IngestReport, PendingVectors, ingest
 from agent.index.embedders import Embedder, create_embedder
 from agent.text.normalize import has_cjk, readable
@@ -154,7 +156,13 @@ class KnowledgeService:
 
     def _load(self) -> _Loaded:
         kb = KnowledgeBase.load(self.settings)
-        return _Loaded(kb, Router(kb), self._make_assistant)
+        return _Loaded(kb, Router(kb, self._tool_classes), self._make_assistant)
+
+    def _tool_classes(self) -> list:
+        """The loaded tools, for the router to run those whose example questions a question matches."""
+        from qwen_agent.tools.base import TOOL_REGISTRY
+
+        return [TOOL_REGISTRY[name] for name in self.tools.tools if name in TOOL_REGISTRY]
 
     @cached_property
     def tools(self):
@@ -216,6 +224,16 @@ class KnowledgeService:
             return None
         return term_model_answer(decision, question, generated) if generated is not None else None
 
+    def _tool_answer(self, decision: RouteDecision, question: str) -> Answer | None:
+        """The tool's result when the decision chose a tool; a failing tool is said so, never raised."""
+        if decision.route != "tool":
+            return None
+        try:
+            return tool_answer(decision, question, run_tool(decision.tool, self))
+        except Exception as error:
+            log.warning("tool %s failed: %s", decision.tool.tool.name, type(error).__name__)
+            return tool_failed_answer(decision, question)
+
     def _answers(self, question: str, history: list[dict] | None):
         question = readable(question or "").strip()
         if not any(ch.isalnum() for ch in question):  # empty, or only emoji and punctuation
@@ -230,7 +248,7 @@ class KnowledgeService:
         # A follow-up ("那它的中文意思呢？") is decided as the standalone question it stands for.
         resolution = loaded.followups.resolve(question, history, llm=self._rewriter(loaded))
         decision, asked = _understood_as(resolution, question), resolution.question
-        answer = self._term_model_answer(decision, asked) or \
+        answer = self._tool_answer(decision, asked) or self._term_model_answer(decision, asked) or \
             answer_without_llm(decision, asked, llm_configured=self.llm_name != "none", kb=loaded.kb)
         if answer is not None:
             answer.text, answer.rewritten = notice + answer.text, resolution.rewritten

@@ -44,6 +44,7 @@ class FunctionTool(BaseTool):
     function_to_call: Callable[..., Any]
     argument_defaults: dict[str, Any] = {}  # optional arguments the model may leave out
     wants_service: bool = False  # the function takes the knowledge service as keyword-only `service`
+    examples: tuple[str, ...] = ()  # questions it answers, so it runs without a model (agent.answer.tool_intent)
 
     def call(self, params: str | dict | None, **kwargs) -> str:
         """Run the function; bad arguments or a failing function give a JSON error the model can read."""
@@ -83,14 +84,17 @@ class FunctionTool(BaseTool):
         return {name: _coerced(value, self.parameters["properties"][name]) for name, value in arguments.items()}
 
 
-def kb_tool(function: Callable | None = None, *, name: str | None = None):
+def kb_tool(function: Callable | None = None, *, name: str | None = None, examples: tuple[str, ...] | list[str] = ()):
     """Register a typed, documented function as a Qwen-Agent tool and give the function back unchanged.
 
-    Use as `@kb_tool` or `@kb_tool(name="other_name")`. The tool class is on `function.tool_class`.
+    Use as `@kb_tool` or `@kb_tool(name="other_name", examples=["今天几号？", "What's the date?"])`. With
+    example questions, a question that means the same runs the tool even when no LLM is configured. The
+    tool class is on `function.tool_class`.
     """
 
     def register(func: Callable) -> Callable:
         func.tool_class = _register_function_tool(func, name or func.__name__)
+        func.tool_class.examples = tuple(e.strip() for e in examples if e and e.strip())
         return func
 
     return register(function) if function is not None else register

@@ -29,6 +29,7 @@ CSS = """
 .kb-route-term { background: #2563eb; }
 .kb-route-fact { background: #059669; }
 .kb-route-doc { background: #b45309; }
+.kb-route-tool { background: #7c3aed; }
 .kb-abstained { background: #6b7280; }
 .kb-tentative { background: #b45309; }
 .kb-meta { color: var(--body-text-color); opacity: 0.72; font-size: 0.8em; margin-top: 4px; }

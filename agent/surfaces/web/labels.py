@@ -11,6 +11,7 @@ LABELS: dict[str, dict[str, str]] = {
         "route_term": "术语",
         "route_fact": "常见问题",
         "route_doc": "文档",
+        "route_tool": "工具",
         "abstained": "未找到答案",
         "tentative": "可能相关",
         "reason": "判断依据：",
@@ -143,6 +144,7 @@ LABELS: dict[str, dict[str, str]] = {
         "route_term": "Glossary",
         "route_fact": "FAQ",
         "route_doc": "Documents",
+        "route_tool": "Tool",
         "abstained": "No answer found",
         "tentative": "Possibly related",
         "reason": "Why: ",
@@ -276,6 +278,9 @@ REASONS: dict[str, list[tuple[str, str]]] = {
         (r"matches the FAQ question “(?P<q>.*)”", "与常见问题“{q}”相符"),
         (r"probably the FAQ question “(?P<q>.*)”", "可能是常见问题“{q}”"),
         (r"asked to confirm", "请您确认"),
+        (r"matches the tool (?P<t>\S+)'s example “(?P<q>.*)”", "与工具 {t} 的示例问题“{q}”相符"),
+        (r"probably the tool (?P<t>\S+) \(its example “(?P<q>.*)”\)", "可能是在问工具 {t} 能回答的“{q}”"),
+        (r"the tool failed", "工具出错"),
         (r"asks what the glossary term (?P<t>.+?) means \(several meanings\)", "询问术语表中 {t} 的含义（有多个含义）"),
         (r"asks what the glossary term (?P<t>.+) means", "询问术语表中 {t} 的含义"),
         (r"asks what (?P<t>.+) means, which the glossary does not hold", "询问 {t} 的含义，术语表中没有这个词"),
@@ -292,7 +297,7 @@ REASONS: dict[str, list[tuple[str, str]]] = {
         (r"no words in the question: nothing to look up", "问题中没有文字，无从查找"),
     ],
 }
-ROUTE_REASONS = {"zh": {"term": "按术语表回答", "fact": "按常见问题回答", "doc": "按文档回答",
+ROUTE_REASONS = {"zh": {"term": "按术语表回答", "fact": "按常见问题回答", "doc": "按文档回答", "tool": "由工具回答",
                         "abstained": "知识库中没有找到答案"}}
 
 # Where a source was found, as the readers write it ("p. 3", "slide 2", "sheet 价格 rows 2-51", "术语 row 3").

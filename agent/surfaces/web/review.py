@@ -17,6 +17,7 @@ from agent.answer.router import RouteDecision
 from agent.answer.service import MAX_QUESTION_CHARS, KnowledgeService
 from agent.ingest.faq import split_similar
 from agent.ingest.supplements import FixRefused
+from agent.records import ROUTES
 from agent.memory.database import MemoryDatabase, MemoryUnavailable
 from agent.memory.question_log import QuestionLog
 from agent.memory.review import LOW_CONFIDENCE, FixResult, QuestionGroup, Review
@@ -110,6 +111,7 @@ LABELS: dict[str, dict[str, str]] = {
         "route_term": "术语",
         "route_fact": "常见问题",
         "route_doc": "文档",
+        "route_tool": "工具",
         "figures_help": "最近 {days} 天：{questions} 个问题，未找到答案 {abstention:.0%}，"
                         "评价 {rated} 次（👍 {up_rate:.0%} · 👎 {down_rate:.0%}），待完善的提问 {open} 次。",
         "figures_per_day": "每天的问题数",
@@ -206,6 +208,7 @@ LABELS: dict[str, dict[str, str]] = {
         "route_term": "glossary",
         "route_fact": "FAQ",
         "route_doc": "documents",
+        "route_tool": "tool",
         "figures_help": "Last {days} days: {questions} questions, {abstention:.0%} without an answer, rated "
                         "{rated} times (👍 {up_rate:.0%} · 👎 {down_rate:.0%}), {open} asked questions to improve.",
         "figures_per_day": "Questions per day",
@@ -396,7 +399,7 @@ def build_review(app: gr.Blocks, service: KnowledgeService, database: MemoryData
             return labels["log_failed"].format(error=type(exc).__name__), None, None, None
         day_frame = pd.DataFrame({"day": list(figures["per_day"]), "questions": list(figures["per_day"].values())})
         route_names = {"abstained": labels["figures_abstained"],
-                       **{r: labels[f"route_{r}"] for r in ("term", "fact", "doc")}}
+                       **{r: labels[f"route_{r}"] for r in ROUTES}}
         route_frame = pd.DataFrame({"route": [route_names.get(r, r) for r in figures["routes"]],
                                     "questions": list(figures["routes"].values())})
         summary = labels["figures_help"].format(days=FIGURE_DAYS, abstention=figures["abstention_rate"], **figures)
