@@ -8,6 +8,7 @@ Set UPDATE_SCREENSHOTS=1 to refresh docs/screenshots/ (chat.png, knowledge.png, 
 dark.png, phone.png) from this run."""
 from __future__ import annotations
 
+import re
 import shutil
 import sqlite3
 import time
@@ -451,6 +452,42 @@ def test_an_english_browser_still_gets_gradios_words_in_chinese(app, page):
     open_knowledge_tab(page)
     expect(page.locator("#kb-upload")).to_contain_text("拖放")
     assert "Drop File Here" not in page.locator("body").inner_text()
+
+
+# Screen-reader labels and tooltips that are not the page's own words: Gradio's English (a word of three letters or more
+# that is not an abbreviation) where its translation leaves them out. What users and documents wrote (message text,
+# conversation titles) is theirs, and skipped.
+ENGLISH_WORD = re.compile(r"\b[A-Za-z][a-z]{2,}\b")
+LABELS_SCRIPT = """() => [...document.querySelectorAll('[aria-label], [title], .sr-only')]
+    .filter(e => !e.closest('#kb-history') && e.offsetParent !== null || e.classList.contains('sr-only'))
+    .flatMap(e => [e.getAttribute('aria-label'), e.getAttribute('title'),
+                   e.classList.contains('sr-only') ? e.textContent : null])
+    .filter(v => v && !/^(问题|回答)：/.test(v))"""
+
+
+def test_screen_reader_labels_and_tooltips_on_the_chinese_page_are_chinese(app, page):
+    open_chat(page, app.url)
+    new_chat(page)
+    ask(page, "AM是什么意思？")
+    labels = page.evaluate(LABELS_SCRIPT)
+    messages = page.locator("#kb-chat [aria-label^='回答：']")
+    expect(messages.last).to_have_attribute("aria-label", re.compile(r"^回答：术语 AM：Account Manager"))
+    assert not page.locator("#kb-chat [aria-label*='kb-badge'], #kb-chat [aria-label*='kb-copy']").count()
+    open_knowledge_tab(page)
+    page.locator("#kb-glossary table").first.hover()  # the table's tools (copy, full screen) show
+    labels += page.evaluate(LABELS_SCRIPT)
+    assert "复制表格数据" in labels and "展开或收起侧栏" in labels and "问题" in labels
+    assert not [label for label in labels if ENGLISH_WORD.search(label)]
+
+
+def test_the_reply_to_emoji_alone_is_chinese_and_an_abstention_shows_no_confidence(app, page):
+    open_chat(page, app.url)
+    new_chat(page)
+    answer = ask(page, "🙂")
+    expect(answer).to_contain_text("请输入一个问题")
+    expect(answer).not_to_contain_text("Please")
+    expect(answer.locator(".kb-meta")).to_contain_text("用时")
+    expect(answer.locator(".kb-meta")).not_to_contain_text("置信度")
 
 
 def _contrast(first: tuple[int, int, int], second: tuple[int, int, int]) -> float:

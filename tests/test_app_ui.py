@@ -742,6 +742,35 @@ def test_the_app_is_built_in_each_interface_language(glossary_service, lang, tab
     assert any(c.get("props", {}).get("label") == tab for c in config["components"])
 
 
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_text_box_and_table_has_a_label_for_screen_readers_in_the_pages_language(glossary_service, lang):
+    import dataclasses
+
+    from agent.memory.database import MemoryDatabase
+    from agent.surfaces.web.blocks import build_app
+
+    glossary_service.settings = dataclasses.replace(glossary_service.settings, ui_lang=lang)
+    config = build_app(glossary_service, MemoryDatabase(glossary_service.settings.data_dir)).get_config_file()
+    shown = [c["props"] for c in config["components"]
+             if c["type"] in ("textbox", "dataframe", "radio") and c["props"].get("visible") is not False]
+    assert shown and all(props.get("label") for props in shown)  # else Gradio reads out "Textbox", "Dataframe"
+    if lang == "zh":
+        assert not [props["label"] for props in shown if re.search(r"[A-Za-z]{3,}", props["label"])]
+
+
+@pytest.mark.parametrize("lang, toggle, message", [("zh", "展开或收起侧栏", "回答："), ("en", None, "Answer: ")])
+def test_the_page_script_puts_gradios_english_screen_reader_labels_in_the_pages_language(lang, toggle, message):
+    import json
+
+    from agent.surfaces.web.blocks import page_script
+    from agent.surfaces.web.labels import GRADIO_ARIA
+
+    script = page_script(lang)
+    aria = json.loads(re.search(r"aria = (\{.*?\});\n", script).group(1))
+    assert aria == GRADIO_ARIA[lang] and aria["labels"].get("Toggle Sidebar") == toggle and aria["answer"] == message
+    assert "TOASTS" not in script and "ARIA" not in script
+
+
 # --- app.py at start ----------------------------------------------------------------------------------------
 
 def _run_app(*args: str, **env: str) -> subprocess.CompletedProcess:

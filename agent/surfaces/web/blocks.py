@@ -17,7 +17,7 @@ from agent.memory.database import MemoryDatabase, MemoryUnavailable
 from agent.memory.question_log import QuestionLog
 from agent.surfaces.web.access import conversation_owner, password_check
 from agent.surfaces.web.chat import TENTATIVE_NO, TENTATIVE_YES, ChatMemory, ChatView, chat_turn
-from agent.surfaces.web.labels import GRADIO_STRINGS, GRADIO_TOASTS, labels_for
+from agent.surfaces.web.labels import GRADIO_ARIA, GRADIO_STRINGS, GRADIO_TOASTS, labels_for
 from agent.surfaces.web.page_language import PageLanguage
 from agent.surfaces.web.manage import access_note, knowledge_owner_sections, reindex, upload_and_refresh
 from agent.surfaces.web.render import example_questions, status_line
@@ -49,11 +49,31 @@ details.kb-source summary { cursor: pointer; color: var(--body-text-color); }
 
 # "Copy" on a message writes its plain text (render.copy_marker) instead of its markup: through the Clipboard
 # API, or through the copy event of the hidden text area Gradio uses where that API is missing (plain http).
-# Toasts Gradio writes in English are translated as they appear (labels.GRADIO_TOASTS, TOASTS below).
+# Toasts Gradio writes in English are translated as they appear (labels.GRADIO_TOASTS, TOASTS below), and so are
+# its screen-reader labels and tooltips (labels.GRADIO_ARIA, ARIA below); a message's label, which Gradio makes of
+# its markup (badge, copy marker and all), becomes its words alone.
 PAGE_SCRIPT = """
 <script>
 (() => {
-  const toasts = TOASTS;
+  const toasts = TOASTS, aria = ARIA;
+  const message = /^(user|bot)'s message: /;
+  const relabel = (element) => {
+    for (const name of ["aria-label", "title"]) {
+      const value = element.getAttribute(name);
+      if (!value) continue;
+      let label = Object.hasOwn(aria.labels, value) ? aria.labels[value] : undefined;
+      const role = value.match(message);
+      if (role) {  // Gradio's label is the message's markup: its words instead (an inert parse runs nothing)
+        const words = new DOMParser().parseFromString(value.slice(role[0].length), "text/html").body.textContent;
+        label = aria[role[1] === "user" ? "question" : "answer"] + words.replace(/\\s+/g, " ").trim();
+      }
+      for (const [pattern, replacement] of aria.patterns) {
+        const expression = new RegExp(pattern);
+        if (label === undefined && expression.test(value)) label = value.replace(expression, replacement);
+      }
+      if (label !== undefined && label !== value) element.setAttribute(name, label);
+    }
+  };
   const translate = (element) => {  // text nodes only: Svelte keeps its anchors in the element
     for (const node of element.childNodes) {
       const text = node.nodeType === Node.TEXT_NODE ? node.data.trim() : "";
@@ -65,8 +85,11 @@ PAGE_SCRIPT = """
       }
     }
   };
-  new MutationObserver(() => document.querySelectorAll(".toast-title, .toast-message-text").forEach(translate))
-    .observe(document.documentElement, { childList: true, subtree: true });
+  new MutationObserver(() => {
+    document.querySelectorAll(".toast-title, .toast-message-text").forEach(translate);
+    document.querySelectorAll("[aria-label], [title]").forEach(relabel);
+  }).observe(document.documentElement, { childList: true, subtree: true, attributes: true,
+                                         attributeFilter: ["aria-label", "title"] });
   const marker = /<!--kb-copy:([A-Za-z0-9+\\/=]*)-->/g;
   const plain = (text) => {
     const found = [...String(text).matchAll(marker)];
@@ -244,9 +267,11 @@ def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
         with gr.Sidebar(label=labels["history_heading"], elem_id="kb-sidebar", width=280):
             new_chat_button = gr.Button(labels["new_chat"], variant="primary", elem_id="kb-new-chat")
             history_note = gr.Markdown(elem_id="kb-history-note")
-            history = gr.Radio(choices=[], show_label=False, container=False, elem_id="kb-history")
+            history = gr.Radio(choices=[], label=labels["history_heading"], show_label=False, container=False,
+                               elem_id="kb-history")
             with gr.Group(visible=memory.conversations is not None):
-                title_box = gr.Textbox(show_label=False, placeholder=labels["rename_placeholder"], max_length=MAX_TITLE_CHARS,
+                title_box = gr.Textbox(label=labels["rename_placeholder"], show_label=False,
+                                       placeholder=labels["rename_placeholder"], max_length=MAX_TITLE_CHARS,
                                        elem_id="kb-rename", container=False)
                 with gr.Row():
                     rename_button = gr.Button(labels["rename"], size="sm", elem_id="kb-rename-button")
@@ -263,7 +288,8 @@ def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
                                      feedback_options=("Like", "Dislike"), placeholder=labels["welcome"],
                                      examples=[{"text": q} for q in example_questions(service.kb, labels)])
                 with gr.Row():
-                    question = gr.Textbox(show_label=False, placeholder=labels["question_placeholder"], scale=8,
+                    question = gr.Textbox(label=labels["question_label"], show_label=False,
+                                          placeholder=labels["question_placeholder"], scale=8,
                                           max_length=MAX_QUESTION_CHARS, elem_id="kb-question", autofocus=True)
                     send = gr.Button(labels["send"], variant="primary", scale=1, elem_id="kb-send")
             with gr.Tab(labels["tab_knowledge"], id="knowledge"):
@@ -281,19 +307,21 @@ def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
                     gr.DownloadButton(labels["template_button"], value=str(template), elem_id="kb-template")
                 result = gr.Markdown(elem_id="kb-upload-result")
                 gr.Markdown(f"### {labels['files_heading']}")
-                file_list = gr.Dataframe(files_table(service.kb.file_reports, labels), interactive=False, wrap=True,
-                                         latex_delimiters=[], elem_id="kb-files")
+                file_list = gr.Dataframe(files_table(service.kb.file_reports, labels), label=labels["files_heading"],
+                                         show_label=False, interactive=False, wrap=True, latex_delimiters=[],
+                                         elem_id="kb-files")
                 gr.Markdown(f"### {labels['glossary_heading']}")
-                glossary_query = gr.Textbox(show_label=False, placeholder=labels["search_placeholder"],
-                                            elem_id="kb-glossary-search")
-                glossary = gr.Dataframe(glossary_table(service.kb.terms, "", labels), interactive=False, wrap=True,
-                                        latex_delimiters=[], max_height=400, elem_id="kb-glossary",
+                glossary_query = gr.Textbox(label=labels["glossary_search_label"], show_label=False,
+                                            placeholder=labels["search_placeholder"], elem_id="kb-glossary-search")
+                glossary = gr.Dataframe(glossary_table(service.kb.terms, "", labels), label=labels["glossary_heading"],
+                                        show_label=False, interactive=False, wrap=True, latex_delimiters=[],
+                                        max_height=400, elem_id="kb-glossary",
                                         column_widths=["14%", "32%", "30%", "24%"])
                 gr.Markdown(f"### {labels['faq_heading']}")
-                faq_query = gr.Textbox(show_label=False, placeholder=labels["search_placeholder"],
-                                       elem_id="kb-faq-search")
-                faq = gr.Dataframe(faq_table(service.kb.faq, "", labels), interactive=False, wrap=True,
-                                   latex_delimiters=[], max_height=400, elem_id="kb-faq",
+                faq_query = gr.Textbox(label=labels["faq_search_label"], show_label=False,
+                                       placeholder=labels["search_placeholder"], elem_id="kb-faq-search")
+                faq = gr.Dataframe(faq_table(service.kb.faq, "", labels), label=labels["faq_heading"], show_label=False,
+                                   interactive=False, wrap=True, latex_delimiters=[], max_height=400, elem_id="kb-faq",
                                    column_widths=["18%", "22%", "38%", "8%", "14%"])
                 knowledge_owner_sections(app, service, database)  # 待完善, 命中测试, 统计 (web/review.py)
 
@@ -340,7 +368,9 @@ def launch_options(service: KnowledgeService, host: str, port: int) -> dict:
 
 def page_script(lang: str) -> str:
     toasts = GRADIO_TOASTS.get(lang, {"titles": {}, "messages": []})
-    return PAGE_SCRIPT.replace("TOASTS", json.dumps(toasts, ensure_ascii=False))
+    aria = GRADIO_ARIA.get(lang, GRADIO_ARIA["en"])
+    return PAGE_SCRIPT.replace("TOASTS", json.dumps(toasts, ensure_ascii=False)).replace(
+        "ARIA", json.dumps(aria, ensure_ascii=False), 1)
 
 
 def gradio_i18n(lang: str) -> gr.I18n:

@@ -134,6 +134,9 @@ LABELS: dict[str, dict[str, str]] = {
         "tentative_others": "您可能想问：",
         "tentative_none": "没有找到其他相近的问题。请换个说法再问，或把问题说得更具体一些。",
         "no_words": "请输入一个问题，例如“AM是什么意思？”。",
+        "question_label": "问题",
+        "glossary_search_label": "筛选术语表",
+        "faq_search_label": "筛选常见问题",
     },
     "en": {
         "lang": "en",
@@ -267,6 +270,9 @@ LABELS: dict[str, dict[str, str]] = {
         "tentative_others": "You may have meant:",
         "tentative_none": "Nothing else in the knowledge comes close. Please ask in other words, or more specifically.",
         "no_words": "Please type a question, e.g. “What does AM mean?”.",
+        "question_label": "Question",
+        "glossary_search_label": "Filter the glossary",
+        "faq_search_label": "Filter the FAQ",
     },
 }
 
@@ -325,6 +331,22 @@ GRADIO_STRINGS: dict[str, dict[str, str]] = {
 GRADIO_TOASTS: dict[str, dict] = {
     "zh": {"titles": {"Error": "错误", "Warning": "注意", "Info": "提示"},
            "messages": [[r"^File\(s\) exceed the maximum allowed size of (.+?): (.+)$", "文件超过 $1 的上限，未上传：$2"]]},
+}
+
+
+# Screen-reader labels and tooltips Gradio writes in English whatever the locale (its translation leaves them out),
+# put in the page's language by the page's script as they appear (PAGE_SCRIPT in blocks.py): whole labels, patterns
+# (JavaScript regular expressions and replacements), and the words that stand before a message's text in place of
+# Gradio's "user's message: " / "bot's message: " and the message's markup.
+GRADIO_ARIA: dict[str, dict] = {
+    "zh": {"labels": {"Toggle Sidebar": "展开或收起侧栏", "More tabs": "更多标签页", "chatbot conversation": "对话",
+                      "Loading response": "正在回答", "Click to upload or drop files": "点击上传或拖放文件",
+                      "File upload": "上传文件", "Table actions": "表格操作", "Copy table data": "复制表格数据",
+                      "Copied to clipboard": "已复制", "Fullscreen": "全屏", "Exit fullscreen mode": "退出全屏",
+                      "Dataframe": "表格", "Open cell menu": "单元格菜单", "Filtered": "已筛选"},
+           "patterns": [[r"^Select example (\d+): ", "示例问题 $1："]],
+           "question": "问题：", "answer": "回答："},
+    "en": {"labels": {}, "patterns": [], "question": "Question: ", "answer": "Answer: "},
 }
 
 

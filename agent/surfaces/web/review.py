@@ -93,6 +93,7 @@ LABELS: dict[str, dict[str, str]] = {
         "hit_terms": "术语候选",
         "hit_faq": "问答候选",
         "hit_passages": "文档段落候选（答案可能性 {chance:.0%}）",
+        "hit_passages_label": "文档段落候选",
         "col_term": "术语",
         "col_found_by": "依据",
         "col_score": "分数",
@@ -190,6 +191,7 @@ LABELS: dict[str, dict[str, str]] = {
         "hit_terms": "Term candidates",
         "hit_faq": "FAQ candidates",
         "hit_passages": "Passage candidates (chance they answer: {chance:.0%})",
+        "hit_passages_label": "Passage candidates",
         "col_term": "Term",
         "col_found_by": "Found by",
         "col_score": "Score",
@@ -271,16 +273,20 @@ def build_review(app: gr.Blocks, service: KnowledgeService, database: MemoryData
                 fix_result = gr.Markdown(elem_id="kb-fix-result")
             with gr.Tab(labels["tab_hit_test"], id="hit-test", elem_id="kb-hit-tab"):
                 with gr.Row():
-                    hit_question = gr.Textbox(show_label=False, placeholder=labels["hit_question"], scale=8,
+                    hit_question = gr.Textbox(label=labels["tab_hit_test"], show_label=False,
+                                              placeholder=labels["hit_question"], scale=8,
                                               max_length=MAX_QUESTION_CHARS, elem_id="kb-hit-question")
                     hit_button = gr.Button(labels["hit_button"], variant="primary", scale=1, elem_id="kb-hit-button")
                 hit_summary = gr.Markdown(elem_id="kb-hit-summary")
                 gr.Markdown(f"#### {labels['hit_terms']}")
-                hit_terms = gr.Dataframe(interactive=False, wrap=True, latex_delimiters=[], elem_id="kb-hit-terms")
+                hit_terms = gr.Dataframe(label=labels["hit_terms"], show_label=False, interactive=False, wrap=True,
+                                         latex_delimiters=[], elem_id="kb-hit-terms")
                 gr.Markdown(f"#### {labels['hit_faq']}")
-                hit_faq = gr.Dataframe(interactive=False, wrap=True, latex_delimiters=[], elem_id="kb-hit-faq")
+                hit_faq = gr.Dataframe(label=labels["hit_faq"], show_label=False, interactive=False, wrap=True,
+                                       latex_delimiters=[], elem_id="kb-hit-faq")
                 hit_passages_heading = gr.Markdown(elem_id="kb-hit-passages-heading")
-                hit_passages = gr.Dataframe(interactive=False, wrap=True, latex_delimiters=[],
+                hit_passages = gr.Dataframe(label=labels["hit_passages_label"], show_label=False, interactive=False,
+                                            wrap=True, latex_delimiters=[],
                                             elem_id="kb-hit-passages")
             with gr.Tab(labels["tab_figures"], id="figures", elem_id="kb-figures-tab") as figures_tab:
                 figures_refresh = gr.Button(labels["refresh"], size="sm", elem_id="kb-figures-refresh")
