@@ -490,6 +490,18 @@ def test_the_reply_to_emoji_alone_is_chinese_and_an_abstention_shows_no_confiden
     expect(answer.locator(".kb-meta")).not_to_contain_text("置信度")
 
 
+def test_a_long_first_question_titles_its_conversation_on_one_line(app, page):
+    question = "我下个月要去上海出差三天，想问一下住宿标准、交通标准和伙食补贴分别是多少，需要提前多久申请？"
+    open_chat(page, app.url)
+    new_chat(page)
+    ask(page, question)
+    title = page.locator("#kb-history label:has(input:checked) > span")
+    expect(title).to_have_attribute("title", question)  # the whole title on hover
+    one_line = float(title.evaluate("e => parseFloat(getComputedStyle(e).lineHeight)"))
+    assert title.bounding_box()["height"] < 1.5 * one_line
+    assert title.evaluate("e => e.scrollWidth > e.clientWidth")  # cut, with an ellipsis
+
+
 def _contrast(first: tuple[int, int, int], second: tuple[int, int, int]) -> float:
     """The WCAG contrast ratio of two sRGB colours."""
     def luminance(rgb):

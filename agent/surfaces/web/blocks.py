@@ -44,7 +44,8 @@ CSS = """
 details.kb-source { border-left: 3px solid var(--border-color-primary); padding-left: 8px; margin: 4px 0;
                     font-size: 0.9em; }
 details.kb-source summary { cursor: pointer; color: var(--body-text-color); }
-#kb-history label { width: 100%; }
+#kb-history label { width: 100%; min-width: 0; }
+#kb-history label > span { flex: 1; min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 """
 
 # "Copy" on a message writes its plain text (render.copy_marker) instead of its markup: through the Clipboard
@@ -88,6 +89,9 @@ PAGE_SCRIPT = """
   new MutationObserver(() => {
     document.querySelectorAll(".toast-title, .toast-message-text").forEach(translate);
     document.querySelectorAll("[aria-label], [title]").forEach(relabel);
+    document.querySelectorAll("#kb-history label > span").forEach((title) => {  // one line each: whole on hover
+      if (title.title !== title.textContent) title.title = title.textContent;
+    });
   }).observe(document.documentElement, { childList: true, subtree: true, attributes: true,
                                          attributeFilter: ["aria-label", "title"] });
   const marker = /<!--kb-copy:([A-Za-z0-9+\\/=]*)-->/g;
