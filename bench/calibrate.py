@@ -52,7 +52,7 @@ def labelled_rows(router: Router, cases: list[Case]) -> tuple[list[dict], list[i
         understanding = router.understand(case.question)
         if understanding.mentions or understanding.unknown_terms:
             intents.append((understanding.asks_meaning, case.expect_route == "term", case.question))
-        for candidate in router.faq_candidates(understanding):
+        for candidate in router.faq_candidates(understanding, learned=False):
             faq_rows.append(candidate.features)
             faq_labels.append(int(case.expect_route == "fact" and holds_expected(case, candidate.entry.answer)))
         if case.expect_route == "doc" or case.expect_abstain:
@@ -122,7 +122,7 @@ def verified_rows(router: Router, cases: list[Case]) -> tuple[list[dict], list[i
     asked_rows, asked_labels, held_rows, held_labels = [], [], [], []
     for case in cases:
         understanding = router.understand(case.question)
-        for candidate, chance in router.verifier_chances(understanding, router.faq_candidates(understanding, verify=False)):
+        for candidate, chance in router.verifier_chances(understanding, router.faq_candidates(understanding, verify=False, learned=False)):
             asked_rows.append(evidence.verified_features(candidate.probability, chance))
             asked_labels.append(int(case.expect_route == "fact" and holds_expected(case, candidate.entry.answer)))
     for understanding, candidates, right in held_out_candidates(router):

@@ -8,13 +8,14 @@ by words and by meaning, passages) -> decide, each candidate weighed by its cali
 from __future__ import annotations
 
 import difflib
+import threading
 import logging
 from dataclasses import dataclass, field
 from typing import Callable
 from pathlib import Path
 from functools import cached_property
 
-from agent.answer import evidence
+from agent.answer import evidence, learning
 from agent.answer.evidence import FaqCandidate
 from agent.answer.faq_match import FaqMatch, FaqMatcher
 from agent.answer.pair_verifier import WEIGHTS, PairVerifier, load_verifier
@@ -69,6 +70,8 @@ class Router:
         self.glossary = GlossaryMatcher(kb.terms)
         self._faq: FaqMatcher | None = None
         self._tool_classes = tools
+        self._learned_view: tuple | None = None  # the FAQ with learned wordings (agent.answer.learning), by file stamp
+        self._view_lock = threading.Lock()
 
     @cached_property
     def tools(self) -> ToolIntents:
@@ -152,21 +155,43 @@ class Router:
         chance = model.probability(features) if hits else 0.0
         return hits, chance, features
 
-    def faq_candidates(self, understanding: Understanding, verify: bool = True) -> list[FaqCandidate]:
+    def faq_candidates(self, understanding: Understanding, verify: bool = True,
+                       learned: bool = True) -> list[FaqCandidate]:
         """FAQ entries near the question by words or by meaning, most likely right first; with `verify`, the
-        likeliest read again by the question-pair verifier."""
-        vectors, answer_vectors = self.kb.faq_vectors, self.kb.faq_answer_vectors
+        likeliest read again by the question-pair verifier; with `learned`, read with what `kb learn` learned
+        from this knowledge base's own labelled questions (agent.answer.learning)."""
+        matcher, vectors, owners, answer_vectors, fit, wordings = self._faq_view(learned)
         if understanding.vector is None or vectors is None or answer_vectors is None or self.background is None:
             vectors = answer_vectors = None  # judged by words alone, with the fit made for that
         model = evidence.calibration("faq", self.kb.embedder_name if vectors is not None else None)
-        candidates = evidence.faq_candidates(understanding, self.faq, vectors, self.kb.faq_vector_owners, answer_vectors,
+        candidates = evidence.faq_candidates(understanding, matcher, vectors, owners, answer_vectors,
                                              self.background if vectors is not None else None)
-        scored = [FaqCandidate(c.number, c.entry, c.matched_question, c.features, model.probability(c.features))
-                  for c in candidates]
+        entries = self.kb.faq  # as the owner wrote them: a learned wording is never shown as the matched question
+        scored = [FaqCandidate(c.number, entries[c.number],
+                               entries[c.number].question if c.matched_question in wordings else c.matched_question,
+                               c.features, model.probability(c.features))
+                  for c in candidates if fit is None or not fit.rejects(understanding.question, entries[c.number])]
         scored = sorted(scored, key=lambda c: -c.probability)
         if not verify:
             return scored
         return self._verified(understanding, scored, self.kb.embedder_name if vectors is not None else None)
+
+    def _faq_view(self, learned: bool):
+        """The FAQ as the decision reads it: its matcher, question vectors and their owners, passage vectors, and,
+        where `kb learn` has saved labels for this index, what was learned and the learned wordings among the
+        entries' questions."""
+        fit = learning.load(self.kb.settings.index_dir) if learned else None
+        vectors, answer_vectors = self.kb.faq_vectors, self.kb.faq_answer_vectors
+        if fit is None:
+            return self.faq, vectors, self.kb.faq_vector_owners, answer_vectors, None, set()
+        key = (fit.stamp, vectors is not None, answer_vectors is not None)
+        with self._view_lock:
+            if self._learned_view is None or self._learned_view[0] != key:
+                entries, *view = learning.with_learned(self.kb.faq, vectors, answer_vectors, fit,
+                                                       self.kb.query_vectors, self.kb.passage_vectors)
+                self._learned_view = (key, FaqMatcher(entries), *view)
+            _, matcher, learned_vectors, owners, learned_answers, wordings = self._learned_view
+        return matcher, learned_vectors, owners, learned_answers, fit, wordings
 
     @cached_property
     def verifier(self) -> PairVerifier | None:

@@ -1,4 +1,4 @@
-"""`python -m agent ingest|ask|eval|hash-password`: small subcommands over the library. With --json each prints
+"""`python -m agent ingest|ask|eval|learn|hash-password`: small subcommands over the library. With --json each prints
 exactly one JSON object on stdout; logs and progress go to stderr."""
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     evaluate = commands.add_parser("eval", help="score the assistant on a JSONL file of cases")
     evaluate.add_argument("cases", type=Path)
     _common_options(evaluate)
+    _common_options(commands.add_parser(
+        "learn", help="teach this knowledge base's FAQ decision the question log's labels (是/不是, 👍/👎, "
+                      "clicked suggestions) and say how the answers to the logged questions change"))
     commands.add_parser("hash-password", help="print a salted hash of a password for KB_USERS (name:HASH); the "
                                               "password is asked twice, or read as one line from a pipe")
     args = parser.parse_args(argv)
@@ -38,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
             return _ingest(settings, args.json, wait=not args.no_wait)
         if args.command == "ask":
             return _ask(settings, args.question, args.json, wait=not args.no_wait)
+        if args.command == "learn":
+            return _learn(settings, args.json, wait=not args.no_wait)
         return _eval(settings, args.cases, args.json, wait=not args.no_wait)
     except (ConfigError, CaseFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -129,6 +134,31 @@ def _ask(settings: Settings, question: str, as_json: bool, wait: bool = True) ->
           f"· LLM: {answer.llm}")
     for number, source in enumerate(answer.sources[:5], 1):
         print(f"  {number}. {source.source} ({source.location})")
+    return 0
+
+
+def _learn(settings: Settings, as_json: bool, wait: bool = True) -> int:
+    from agent.answer.learning import learn
+    from agent.memory.database import MemoryDatabase, MemoryUnavailable
+    from agent.memory.question_log import QuestionLog
+
+    service = _service(settings, as_json, wait)
+    try:
+        rows = QuestionLog(MemoryDatabase(settings.data_dir), settings).rows()
+    except MemoryUnavailable as exc:
+        print(f"error: the question log cannot be read: {exc}", file=sys.stderr)
+        return 1
+    report = learn(service.router, rows)
+    right = sum(label.right for label in report.labels)
+    if as_json:
+        print(json.dumps({"logged": len(rows), "labels": len(report.labels), "right": right,
+                          "wrong": len(report.labels) - right, "changes": report.changes}, ensure_ascii=False))
+        return 0
+    print(f"{len(report.labels)} labelled questions in the log of {len(rows)} ({right} confirmed, "
+          f"{len(report.labels) - right} rejected), learned beside the index")
+    print("answers to the logged questions that change:" if report.changes else "no answer to a logged question changes")
+    for change, count in sorted(report.changes.items(), key=lambda item: -item[1]):
+        print(f"  {change}: {count}")
     return 0
 
 
