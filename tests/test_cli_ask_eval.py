@@ -215,3 +215,26 @@ def test_ask_with_api_keys_set_prints_no_key_and_answers_a_term_question_without
     assert result["route"] == "term" and result["llm"] == "none"
     for secret in (FAKE_LLM_KEY, FAKE_DASHSCOPE_KEY):
         assert secret not in run.stdout and secret not in run.stderr
+
+
+# --- explain -----------------------------------------------------------------------------------------
+
+
+def test_explain_shows_each_stage_and_decides_as_ask_does(folders, capsys, company_service):
+    code = main(["explain", "KAM和QPS分别是什么？", *folders, "--json"])
+
+    found = only_json_object(capsys.readouterr().out)
+    assert code == 0
+    assert set(found) == {"question", "understanding", "candidates", "decision", "answer"}
+    assert found["understanding"]["unknown_abbreviations"] == ["QPS"]
+    assert {"term": "KAM", "found_by": "name", "score": 1.0} in found["candidates"]["terms"]
+    asked = company_service.ask("KAM和QPS分别是什么？")
+    assert (found["decision"]["route"], found["decision"]["confidence"]) == (asked.route, asked.confidence)
+    assert found["answer"]["text"] == asked.text
+
+
+def test_explain_without_json_numbers_the_stages(folders, capsys):
+    assert main(["explain", "年假怎么申请？", *folders]) == 0
+
+    text = capsys.readouterr().out
+    assert all(stage in text for stage in ("1. understood", "2. candidates", "3. decided", "4. answered"))

@@ -1,4 +1,4 @@
-"""`python -m agent ingest|ask|eval|learn|hash-password`: small subcommands over the library. With --json each prints
+"""`python -m agent ingest|ask|explain|eval|learn|hash-password`: small subcommands over the library. With --json each prints
 exactly one JSON object on stdout; logs and progress go to stderr."""
 from __future__ import annotations
 
@@ -20,6 +20,10 @@ def main(argv: list[str] | None = None) -> int:
     ask = commands.add_parser("ask", help="answer one question")
     ask.add_argument("question")
     _common_options(ask)
+    explain = commands.add_parser("explain", help="show each stage of answering one question: understanding, "
+                                                  "candidates, decision, answer")
+    explain.add_argument("question")
+    _common_options(explain)
     evaluate = commands.add_parser("eval", help="score the assistant on a JSONL file of cases")
     evaluate.add_argument("cases", type=Path)
     _common_options(evaluate)
@@ -41,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
             return _ingest(settings, args.json, wait=not args.no_wait)
         if args.command == "ask":
             return _ask(settings, args.question, args.json, wait=not args.no_wait)
+        if args.command == "explain":
+            return _explain(settings, args.question, args.json, wait=not args.no_wait)
         if args.command == "learn":
             return _learn(settings, args.json, wait=not args.no_wait)
         return _eval(settings, args.cases, args.json, wait=not args.no_wait)
@@ -134,6 +140,14 @@ def _ask(settings: Settings, question: str, as_json: bool, wait: bool = True) ->
           f"· LLM: {answer.llm}")
     for number, source in enumerate(answer.sources[:5], 1):
         print(f"  {number}. {source.source} ({source.location})")
+    return 0
+
+
+def _explain(settings: Settings, question: str, as_json: bool, wait: bool = True) -> int:
+    from agent.surfaces.explain import explanation, explanation_text
+
+    found = explanation(_service(settings, as_json, wait), question)
+    print(json.dumps(found, ensure_ascii=False) if as_json else explanation_text(found))
     return 0
 
 
