@@ -56,6 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_watch:
         service.watch()
     database = MemoryDatabase(settings.data_dir)  # conversations and the question log, one file for both
+    if settings.log_questions:  # the FAQ decision learns from the log's labels, off the request path
+        from agent.answer.learning import LearningLoop
+        from agent.memory.question_log import QuestionLog
+
+        LearningLoop(service, QuestionLog(database, settings)).start()
     app = build_app(service, database)
     server, _, _ = app.launch(prevent_thread_lock=True, **launch_options(service, host, args.port or settings.port))
     server.include_router(api_router(service, database, insecure_open=args.insecure_open))

@@ -11,7 +11,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from agent.answer.learning import LEARNED_FILE, labels_from_log, learn
+from agent.answer.learning import LEARNED_FILE, LearningLoop, labels_from_log, learn, load
 from agent.memory.database import MemoryDatabase
 from agent.memory.question_log import LoggedQuestion, QuestionLog
 from agent.records import FaqEntry
@@ -128,3 +128,22 @@ def test_a_wording_rejected_for_an_entry_is_not_answered_with_it_again(company):
     again = service.ask(question)
     assert again.abstained or again.route != "fact" or again.sources[0].text != answer.sources[0].text
     assert service.ask(COMPANY["faq"][1][0]).route == "fact"  # the entry itself still answers its own question
+
+
+def test_the_app_learns_again_only_once_enough_new_labels_are_in_the_log(company):
+    service, log, _ = company
+    loop = LearningLoop(service, log, after=3)
+
+    def rate_up(number):
+        question, entry = COMPANY["clicked"][number]
+        answer = service.ask(COMPANY["faq"][entry][0])  # asked as written: answered with its entry
+        log.record(question, answer, "employee", f"c{number}")
+        log.feedback(answer.answer_id, "up")
+
+    rate_up(0), rate_up(1)
+    assert loop.check() is None and load(service.settings.index_dir) is None
+    rate_up(2)
+    report = loop.check()
+    assert report is not None and len(report.labels) == 3
+    assert load(service.settings.index_dir).labels == 3
+    assert loop.check() is None  # nothing new since

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 
 LEARNED_FILE = "learned_faq.json"
 CLICK_WITHIN_S = 600  # a stored question asked this soon after an unanswered one in a conversation was clicked
+LEARN_AFTER = 10  # the app learns again once the log holds this many labels more than it last learned from
+LEARN_EVERY_S = 60.0  # how often the app looks
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,9 @@ class Learned:
     right: dict[str, tuple[str, ...]] = field(default_factory=dict)
     wrong: dict[str, frozenset[str]] = field(default_factory=dict)  # folded wordings
     stamp: int = 0  # the file's modification time, so a view is rebuilt when it changes
+    labels: int = 0  # how many labels of the log it was learned from
+    learned_at: float = 0.0
+    changes: dict[str, int] = field(default_factory=dict)  # how the answers to the logged questions changed
 
     def rejects(self, question: str, entry: FaqEntry) -> bool:
         return fold_compact(question) in self.wrong.get(entry.question, frozenset())
@@ -87,13 +93,14 @@ def learned_from(labels: list[Label]) -> tuple[dict[str, list[str]], dict[str, l
     return right, wrong
 
 
-def save(index_dir: Path, labels: list[Label]) -> Path:
+def save(index_dir: Path, labels: list[Label], changes: dict[str, int] | None = None) -> Path:
     right, wrong = learned_from(labels)
     path = Path(index_dir) / LEARNED_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps({"learned_at": time.time(), "right": right, "wrong": wrong}, ensure_ascii=False,
-                                    indent=1) + "\n", encoding="utf-8")
+    temporary = path.with_suffix(f".{threading.get_ident()}.tmp")
+    temporary.write_text(json.dumps({"learned_at": time.time(), "labels": len(labels), "changes": changes or {},
+                                     "right": right, "wrong": wrong}, ensure_ascii=False, indent=1) + "\n",
+                         encoding="utf-8")
     temporary.replace(path)
     return path
 
@@ -111,7 +118,8 @@ def load(index_dir: Path) -> Learned | None:
             found = json.loads(path.read_text(encoding="utf-8"))
             _read[path] = Learned({e: tuple(w) for e, w in found.get("right", {}).items()},
                                   {e: frozenset(map(fold_compact, w)) for e, w in found.get("wrong", {}).items()},
-                                  stamp)
+                                  stamp, int(found.get("labels", 0)), float(found.get("learned_at", 0.0)),
+                                  dict(found.get("changes", {})))
     except FileNotFoundError:
         return None
     except (OSError, ValueError, AttributeError, TypeError) as error:
@@ -171,14 +179,53 @@ def learn(router, rows: list[LoggedQuestion]) -> LearnReport:
     labels = labels_from_log(rows, router.kb.faq)
     questions = list(dict.fromkeys(r.asked for r in rows))
     before = {q: _kind(router.route(q)) for q in questions}
-    save(router.kb.settings.index_dir, labels)
+    path = save(router.kb.settings.index_dir, labels)
     after = {q: _kind(router.route(q)) for q in questions}
     changes: dict[str, int] = {}
     for question, kind in before.items():
         if after[question] != kind:
             key = f"{kind} -> {after[question]}"
             changes[key] = changes.get(key, 0) + 1
+    save(path.parent, labels, changes)  # again, with what changed, for 统计
     return LearnReport(labels, changes)
+
+
+class LearningLoop:
+    """The app's learning, off the request path: every `every_s` it reads the log and learns again once it holds
+    `after` labels more than what was last learned from (`kb learn` does the same at once)."""
+
+    def __init__(self, service, question_log, every_s: float = LEARN_EVERY_S, after: int = LEARN_AFTER):
+        self.service, self.question_log, self.every_s, self.after = service, question_log, every_s, after
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def check(self) -> LearnReport | None:
+        """One look: the report when it learned, else None. A failure is logged and the app goes on."""
+        try:
+            router = self.service.router
+            rows = self.question_log.rows()
+            labels = labels_from_log(rows, router.kb.faq)
+            known = load(router.kb.settings.index_dir)
+            if len(labels) - (known.labels if known else 0) < self.after:
+                return None
+            report = learn(router, rows)
+        except Exception as error:  # a locked log or a failing index never stops the app
+            log.warning("learning from the question log failed: %s: %s", type(error).__name__, error)
+            return None
+        log.info("learned from %d labels; answers changed: %s", len(report.labels), report.changes or "none")
+        return report
+
+    def start(self) -> "LearningLoop":
+        def run():
+            while not self._stop.wait(self.every_s):
+                self.check()
+
+        self._thread = threading.Thread(target=run, name="kb-learning", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
 
 
 def _kind(decision) -> str:
