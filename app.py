@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args.no_watch:
         service.watch()
+    service.follow()  # a generation published by an indexer or another replica is served within seconds
     database = MemoryDatabase(settings.data_dir)  # conversations and the question log, one file for both
     if settings.log_questions:  # the FAQ decision learns from the log's labels, off the request path
         from agent.answer.learning import LearningLoop

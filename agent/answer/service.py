@@ -25,6 +25,7 @@ from agent.settings import REPO_ROOT, Settings
 from agent.llm import describe_llm
 
 log = logging.getLogger(__name__)
+FOLLOW_EVERY_S = 2.0  # how often a running service looks for a generation published elsewhere
 
 MAX_QUESTION_CHARS = 2000
 BUILTIN_TOOLS_DIR = REPO_ROOT / "tools"  # abbreviation_lookup, faq_lookup, doc_search: the assistant needs them
@@ -62,6 +63,8 @@ class KnowledgeService:
         self.last_report: IngestReport | None = None
         self.last_refresh_error: str | None = None  # why the latest re-index failed, for the knowledge tab
         self._watcher = None
+        self._following = threading.Event()  # set to stop following published generations
+        self._follower_started = False
         self.wait_for_vectors = wait_for_vectors
         self._embedder: tuple[Settings, Embedder] | None = None  # for indexing; the KnowledgeBase has its own
         self._pending: PendingVectors | None = None
@@ -147,6 +150,34 @@ class KnowledgeService:
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher = None
+        self._following.set()
+
+    def follow(self, every_s: float = FOLLOW_EVERY_S) -> None:
+        """Switch to a generation another process publishes (an indexer, another replica) within `every_s`,
+        without a restart: a replica that only reads the index answers from the knowledge as it is now."""
+        def run():
+            while not self._following.wait(every_s):
+                self.switch_if_published()
+
+        if not self._follower_started:
+            self._follower_started = True
+            threading.Thread(target=run, name="kb-follow-index", daemon=True).start()
+
+    def switch_if_published(self) -> bool:
+        """Load the published generation when it is not the one answering; True when it switched. A generation
+        that cannot be loaded yet (being written, or removed meanwhile) is tried again on the next look."""
+        from agent.index.store import IndexMissing
+
+        try:
+            with self._refresh_lock:
+                if self._loaded is None or not self._published_elsewhere():
+                    return False
+                self._loaded = self._load()
+        except (IndexMissing, OSError, ValueError) as exc:
+            log.warning("the published index is not loaded yet: %s", exc)
+            return False
+        log.info("switched to the index generation %s", self._loaded.kb.generation.name)
+        return True
 
     def _published_elsewhere(self) -> bool:
         """Another process (an ingest worker, another replica) may have published a newer generation."""
