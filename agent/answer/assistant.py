@@ -25,8 +25,10 @@ SYSTEM_PROMPT = """你是公司的企业知识助手，回答员工关于公司�
 
 
 class KnowledgeAssistant(FnCallAgent):
-    def __init__(self, decide: Callable[[str], RouteDecision], llm=None, llm_name: str = "none",
+    def __init__(self, decide: Callable[[str], tuple[RouteDecision, Answer | None]], llm=None, llm_name: str = "none",
                  function_list: list | None = None):
+        """`decide(question)`: the service's one decision for a question run standalone, with the answer when it
+        needs no LLM (KnowledgeService.decide), so the assistant never decides apart from the other surfaces."""
         # Retrieval is ours; without this FnCallAgent would build Qwen-Agent's own file memory from the LLM.
         self.mem = None
         super().__init__(function_list=function_list if function_list is not None else KNOWLEDGE_TOOLS,
@@ -37,8 +39,10 @@ class KnowledgeAssistant(FnCallAgent):
     def _run(self, messages: list[Message], lang: str = "zh", decision: RouteDecision | None = None,
              **kwargs) -> Iterator[list[Message]]:
         question = _last_user_text(messages)
-        decision = decision or self.decide(question)
-        answer = answer_without_llm(decision, question, llm_configured=self.llm is not None)
+        if decision is None:
+            decision, answer = self.decide(question)
+        else:
+            answer = answer_without_llm(decision, question, llm_configured=self.llm is not None)
         if answer is None:
             yield from self._generate(messages, question, decision, lang)
             return

@@ -219,7 +219,7 @@ class KnowledgeService:
 
         tool_names = list(dict.fromkeys([*KNOWLEDGE_TOOLS, *self.tools.tools]))
         llm = self._llm if self._llm is not None else llm_from_settings(self.settings)
-        return KnowledgeAssistant(router.route, llm=llm, llm_name=self.llm_name,
+        return KnowledgeAssistant(lambda question: self.decide(question)[1:], llm=llm, llm_name=self.llm_name,
                                   function_list=[{"name": name, SERVICE: self} for name in tool_names])
 
     @property
@@ -265,6 +265,18 @@ class KnowledgeService:
             log.warning("tool %s failed: %s", decision.tool.tool.name, type(error).__name__)
             return tool_failed_answer(decision, question)
 
+    def decide(self, question: str, history: list[dict] | None = None,
+               loaded: _Loaded | None = None) -> tuple[Resolution, RouteDecision, Answer | None]:
+        """The one decision every surface uses (CLI, API, web page and the assistant run on its own): the question
+        as understood (a follow-up, "那它的中文意思呢？", as the standalone question it stands for), how it is
+        answered, and the answer when it needs no LLM (None when the LLM writes it from the decision's passages)."""
+        loaded = loaded or self._loaded
+        resolution = loaded.followups.resolve(question, history, llm=self._rewriter(loaded))
+        decision, asked = _understood_as(resolution, question), resolution.question
+        answer = self._tool_answer(decision, asked) or self._term_model_answer(decision, asked) or \
+            answer_without_llm(decision, asked, llm_configured=self.llm_name != "none", kb=loaded.kb)
+        return resolution, decision, answer
+
     def _answers(self, question: str, history: list[dict] | None):
         question = readable(question or "").strip()
         if not any(ch.isalnum() for ch in question):  # empty, or only emoji and punctuation
@@ -276,11 +288,8 @@ class KnowledgeService:
             question = question[:MAX_QUESTION_CHARS]
             notice = f"（问题过长，只使用了前 {MAX_QUESTION_CHARS} 个字）\n"
         loaded = self._loaded
-        # A follow-up ("那它的中文意思呢？") is decided as the standalone question it stands for.
-        resolution = loaded.followups.resolve(question, history, llm=self._rewriter(loaded))
-        decision, asked = _understood_as(resolution, question), resolution.question
-        answer = self._tool_answer(decision, asked) or self._term_model_answer(decision, asked) or \
-            answer_without_llm(decision, asked, llm_configured=self.llm_name != "none", kb=loaded.kb)
+        resolution, decision, answer = self.decide(question, history, loaded)
+        asked = resolution.question
         if answer is not None:
             answer.text, answer.rewritten = notice + answer.text, resolution.rewritten
             yield answer
