@@ -1,6 +1,6 @@
 """`python -m bench.calibrate`: fit the FAQ and document models of agent/answer/evidence.py on
 bench/cases/tune over the sample knowledge, write agent/answer/data/calibration.json, and print how the
-term-intent threshold does there. Only tune data is used: dev/ and unseen_knowledge/ stay for measuring.
+term-intent threshold does there. Only tune data is used: validation/ and unseen_knowledge/ stay for measuring.
 The "tool" model is the FAQ model without the features that compare a question with an entry's answer, for
 tools matched by their example questions (agent/answer/tool_intent.py). `--also FOLDER` fits on another knowledge folder too, with the cases in its cases.jsonl (such as
 bench/cases/tune_knowledge, a second company's, or a company's own questions on its own knowledge). The FAQ
@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
                              "over the FAQ model's chance and the question-pair verifier's, fitted over the FAQ model "
                              "in the file)")
     parser.add_argument("--measure", type=Path, help="only print confidence against accuracy over the answers "
-                                                    "to this folder of case files (e.g. bench/cases/dev)")
+                                                    "to this folder of case files (e.g. bench/cases/validation)")
     parser.add_argument("--also", type=Path, action="append", default=[], metavar="FOLDER",
                         help="fit on this knowledge folder too, with the cases of its cases.jsonl (repeatable)")
     args = parser.parse_args(argv)

@@ -133,7 +133,7 @@ def sweep(routed: list[Routed], kb) -> list[dict]:
     return rows
 
 
-SAMPLE_CASE_FILES = ("sample.jsonl", "dev/docs.jsonl")
+SAMPLE_CASE_FILES = ("sample.jsonl", "validation/docs.jsonl")
 
 
 def sample_cases(work: Path) -> list[dict]:

@@ -327,7 +327,7 @@ def test_a_case_with_a_malformed_history_is_refused(tmp_path, line, complaint):
 def test_the_follow_up_case_sets_carry_histories():
     from agent.settings import REPO_ROOT
 
-    for split in ("tune", "dev"):
+    for split in ("tune", "validation"):
         cases = load_cases(REPO_ROOT / "bench" / "cases" / split / "followups.jsonl")
         assert len(cases) >= 15 and all(case.history for case in cases)
         assert {case.expect_rewritten for case in cases} == {True, False}
