@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import docx
 import pytest
@@ -402,3 +403,51 @@ def test_when_retrieval_nearly_ties_the_scope_sentence_and_the_section_the_lead_
         leads = [lead_text(choose_lead("出差住宿标准是多少", found, service.kb)) for found in (hits, swapped)]
 
     assert all("一线城市; 普通员工: 600" in lead and "本办法规定" not in lead for lead in leads)
+
+
+LODGING = ("三、住宿标准\n每人每晚的住宿费上限如下（单位：元）：\n| 城市类别 | 普通员工 | 经理 |\n| --- | --- | --- |\n"
+           "| 一线城市（北京、上海） | 600 | 800 |\n| 省会城市 | 450 | 600 |\n| 其他城市 | 350 | 500 |")
+
+
+def test_a_question_about_a_small_table_leads_with_all_its_rows_never_one():
+    scope = SearchHit(Passage("本办法规定员工出差的交通、住宿费和补贴标准。", "docs/差旅.md", "差旅"), 2.3)
+    table = SearchHit(Passage(LODGING, "docs/差旅.md", "差旅 > 三、住宿标准"), 2.2)
+
+    lead = lead_text(choose_lead("住宿费标准是多少", [scope, table]))
+
+    assert all(city in lead for city in ("一线城市", "省会城市", "其他城市")) and "上限如下" in lead
+
+
+def test_a_question_naming_a_row_leads_with_that_row():
+    scope = SearchHit(Passage("本办法规定员工出差的交通、住宿费和补贴标准。", "docs/差旅.md", "差旅"), 2.3)
+    table = SearchHit(Passage(LODGING, "docs/差旅.md", "差旅 > 三、住宿标准"), 2.2)
+
+    lead = lead_text(choose_lead("省会城市住宿费标准是多少", [scope, table]))
+
+    assert "省会城市; 普通员工: 450" in lead and "一线城市" not in lead and "其他城市" not in lead
+
+
+def test_a_numbered_list_of_four_steps_stays_whole():
+    steps = ("报销流程如下：\n1. 在OA系统提交报销单。\n2. 上传电子发票。\n3. 直属上级审批。\n4. 财务部复核后付款。")
+
+    scope = SearchHit(Passage("本制度规定费用报销的流程和标准。", "docs/财务.md", "财务"), 2.3)
+
+    lead = lead_text(choose_lead("报销流程是什么", [scope, SearchHit(Passage(steps, "docs/财务.md", "财务 > 报销"), 2.2)]))
+
+    assert all(step in lead for step in ("提交报销单", "上传电子发票", "直属上级审批", "财务部复核后付款"))
+
+
+@pytest.mark.slow
+def test_the_sample_travel_policys_lodging_question_leads_with_the_whole_table(tmp_path):
+    from agent.answer.service import KnowledgeService
+    from agent.settings import REPO_ROOT
+
+    knowledge = tmp_path / "knowledge"
+    (knowledge / "docs").mkdir(parents=True)
+    shutil.copy(REPO_ROOT / "knowledge" / "docs" / "差旅管理办法.md", knowledge / "docs")
+    with pytest.MonkeyPatch.context() as patch:
+        clear_assistant_env(patch)
+        service = KnowledgeService(Settings.from_env(knowledge_dir=knowledge, index_dir=tmp_path / "index"))
+        lead = service.ask("差旅住宿标准是多少").lead
+
+    assert all(city in lead for city in ("一线城市", "省会城市", "其他城市")), lead

@@ -46,6 +46,7 @@ class LeadWeights:
 
 MAX_LEAD_UNITS = 3
 LISTED_AFTER_A_COLON = 5  # items or rows a lead ending in a colon goes on to
+WHOLE_RUN = 6  # a table or list of at most this many rows or items is led with whole, never one row or item of it
 MIN_UNIT_CHARS = 6  # shorter sentences ("注：", "详见下表。") never lead; list items and rows may be short
 SENTENCE_VECTORS_KEPT = 4096
 
@@ -103,6 +104,7 @@ def passage_blocks(text: str, wrapped: bool = True) -> list[Block | None]:
 
 
 _RULE_CELL = re.compile(r"^:?-{3,}:?$")
+_NOTE = re.compile(r"[（(][^）)]*[）)]")
 
 
 def table_cells(line: str) -> list[str] | None:
@@ -360,6 +362,7 @@ def choose_lead(question: str, hits: list[SearchHit], kb: "KnowledgeBase | None"
     first = int(order[0])
     if units[first].text.rstrip().endswith(("：", ":")):  # "分为四级：" introduces the answer: it follows
         chosen = [first, *_introduced(units, first)]
+    chosen = _whole_runs(question, units, chosen)
     chosen.sort(key=lambda i: (units[i].passage, units[i].position))
     return [LeadUnit(units[i].text, units[i].passage + 1, round(float(scores[i]), 4)) for i in chosen]
 
@@ -374,6 +377,52 @@ def _standing(hits: list[SearchHit]) -> np.ndarray:
     if not np.all(np.isfinite(scores)) or spread <= 0 or np.any(np.diff(scores) > 0):
         return ranks
     return (len(hits) - 1) * (scores[0] - scores) / spread
+
+
+def _whole_runs(question: str, units: list[Unit], chosen: list[int]) -> list[int]:
+    """A chosen table row or list item brings its whole table or list when it is small (and the sentence that
+    introduces it), or, of a table, the rows whose first cell the question names: one row is never presented as
+    the answer to a question about all of them, nor three steps of four."""
+    asked = fold(question)
+    whole = list(chosen)
+    for i in chosen:
+        kind = _line_kind(units[i].text)
+        if kind not in ("record", "item"):
+            continue
+        run = _run_around(units, i, kind)
+        named = [j for j in run if _first_value(units[j].text) and fold(_first_value(units[j].text)) in asked] \
+            if kind == "record" else []
+        if named or len(run) <= WHOLE_RUN:
+            whole += named or run
+            intro = run[0] - 1
+            if intro >= 0 and units[intro].passage == units[i].passage and \
+                    units[intro].text.rstrip().endswith(("：", ":")):
+                whole.append(intro)
+    return list(dict.fromkeys(whole))
+
+
+def _run_around(units: list[Unit], i: int, kind: str) -> list[int]:
+    """The consecutive units of one passage and kind around unit i (a table's rows, a list's items)."""
+    def same(j: int) -> bool:
+        return units[j].passage == units[i].passage and _line_kind(units[j].text) == kind and \
+            (kind != "record" or _columns(units[j].text) == _columns(units[i].text))
+
+    start, end = i, i
+    while start > 0 and same(start - 1):
+        start -= 1
+    while end + 1 < len(units) and same(end + 1):
+        end += 1
+    return list(range(start, end + 1))
+
+
+def _columns(record: str) -> tuple[str, ...]:
+    return tuple(part.split(": ", 1)[0] for part in record.split("; "))
+
+
+def _first_value(record: str) -> str:
+    """A row's first cell without its bracketed note ("一线城市（北京、上海）" -> 一线城市): what a question names it by."""
+    first = record.split("; ", 1)[0]
+    return _NOTE.sub("", first.split(": ", 1)[1]).strip() if ": " in first else ""
 
 
 def _introduced(units: list[Unit], intro: int) -> list[int]:
