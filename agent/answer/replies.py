@@ -2,6 +2,8 @@
 document answers, and abstentions with their suggestions."""
 from __future__ import annotations
 
+import dataclasses
+
 from typing import TYPE_CHECKING
 
 from agent.answer.lead import choose_lead, hard_wrapped, lead_text, readable_passage
@@ -132,13 +134,18 @@ def extractive_answer(decision: RouteDecision, question: str, note: str = "", co
     the best passages made readable (line breaks mended, lists and tables kept), numbered, with their
     citations. Markdown."""
     units = choose_lead(question, decision.hits[:count], kb)
+    # Only the passages the lead cites are shown and given as sources, numbered in their order.
+    cited = sorted({u.passage for u in units}) or list(range(1, min(count, len(decision.hits)) + 1))
+    number_of = {old: new for new, old in enumerate(cited, 1)}
+    units = [dataclasses.replace(u, passage=number_of[u.passage]) for u in units]
+    hits = [decision.hits[old - 1] for old in cited]
     lines = [lead_text(units)] if units else []
     lines.append(note or (NO_LLM_NOTE_ZH if has_cjk(question) else NO_LLM_NOTE_EN))
-    for number, hit in enumerate(decision.hits[:count], 1):
+    for number, hit in enumerate(hits, 1):
         body = readable_passage(hit.passage.text, hard_wrapped(hit.passage.source))
         opening = "\n\n" if body.startswith(("|", "- ")) else " "  # a table or list starts on its own line
         lines.append(f"[{number}]{opening}{body}\n\n—— {hit.passage.source}，{hit.passage.location}")
-    return Answer("\n\n".join(lines), "doc", decision.reason, decision.confidence, passage_sources(decision.hits),
+    return Answer("\n\n".join(lines), "doc", decision.reason, decision.confidence, passage_sources(hits),
                   lead=lead_text(units, cite=False))
 
 
