@@ -112,6 +112,9 @@ class Settings:
     llm_local_path: str = ""  # a local transformers model folder
     llm_adapter: str = ""  # a PEFT adapter folder applied to the local model
     llm_max_new_tokens: int = 512
+    # A generated document answer not finished in this many seconds ends in the extractive answer instead
+    # (agent/answer/assistant.py); a local model also stops generating then.
+    llm_timeout_s: float = 60.0
     # The LoRA term model (see adapters/): answers terms the glossary lacks, labelled model-generated.
     term_adapter: str = ""  # an adapters/NAME folder
     term_base: str = ""  # the base model folder; empty means the one named in the adapter's manifest
@@ -184,6 +187,7 @@ class Settings:
             llm_local_path=_env("KB_LLM_LOCAL_PATH", ""),
             llm_adapter=_env("KB_LLM_ADAPTER", ""),
             llm_max_new_tokens=_env_int("KB_LLM_MAX_NEW_TOKENS", cls.llm_max_new_tokens, minimum=1),
+            llm_timeout_s=_env_float("KB_LLM_TIMEOUT_S", cls.llm_timeout_s, above_minimum=True),
             term_adapter=_env("KB_TERM_ADAPTER", ""),
             term_base=_env("KB_TERM_BASE", ""),
             term_min_accuracy=_env_float("KB_TERM_MIN_ACCURACY", cls.term_min_accuracy, maximum=1.0),

