@@ -109,7 +109,7 @@ class Settings:
     llm_model: str = "qwen-plus"
     llm_base_url: str = ""
     llm_api_key: str = field(default="", repr=False)
-    llm_local_path: str = ""  # a local transformers model folder
+    llm_local_path: str = ""  # a local transformers model folder, a .gguf file, or gemma-3-270m (agent/llm/local.py)
     llm_adapter: str = ""  # a PEFT adapter folder applied to the local model
     llm_max_new_tokens: int = 512
     # A generated document answer not finished in this many seconds ends in the extractive answer instead

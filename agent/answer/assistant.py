@@ -1,18 +1,30 @@
 """The Qwen-Agent assistant: for a document question, the LLM answers from fenced passages with the
 knowledge tools at hand. The service decides each question once and passes the decision in; used on its
-own (Qwen-Agent's WebUI, `assistant.run(messages)`), the assistant asks its `decide` function itself."""
+own (Qwen-Agent's WebUI, `assistant.run(messages)`), the assistant asks its `decide` function itself.
+
+The finished answer passes the grounding guard (agent/answer/grounding.py) or is replaced by the extractive
+answer, saying why in `reason`; so is an answer not finished within `timeout_s` (KB_LLM_TIMEOUT_S), and one
+that leaks template tokens or loops while it is written (generation stops there)."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Iterator
+import queue
+import threading
+import time
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from qwen_agent.agents import FnCallAgent
-from qwen_agent.llm.schema import ASSISTANT, USER, Message
+from qwen_agent.llm.schema import ASSISTANT, FUNCTION, USER, Message
 
+from agent.answer.grounding import check_partial, fallback_answer, guarded_answer
 from agent.answer.replies import answer_without_llm, fenced_passages, passage_sources
+from agent.settings import Settings
 from agent.text.normalize import has_cjk
 from agent.records import Answer
 from agent.answer.router import RouteDecision
+
+if TYPE_CHECKING:
+    from agent.index.knowledge_base import KnowledgeBase
 
 KNOWLEDGE_TOOLS = ["abbreviation_lookup", "faq_lookup", "doc_search"]
 
@@ -26,15 +38,20 @@ SYSTEM_PROMPT = """你是公司的企业知识助手，回答员工关于公司�
 
 class KnowledgeAssistant(FnCallAgent):
     def __init__(self, decide: Callable[[str], tuple[RouteDecision, Answer | None]], llm=None, llm_name: str = "none",
-                 function_list: list | None = None):
+                 function_list: list | None = None, kb: "KnowledgeBase | None" = None,
+                 timeout_s: float = Settings.llm_timeout_s):
         """`decide(question)`: the service's one decision for a question run standalone, with the answer when it
-        needs no LLM (KnowledgeService.decide), so the assistant never decides apart from the other surfaces."""
+        needs no LLM (KnowledgeService.decide), so the assistant never decides apart from the other surfaces.
+        `kb` lets an answer that falls back to quoting choose its lead by meaning too (by words alone without
+        it); `timeout_s` bounds the time from the prompt to the finished generated answer."""
         # Retrieval is ours; without this FnCallAgent would build Qwen-Agent's own file memory from the LLM.
         self.mem = None
         super().__init__(function_list=function_list if function_list is not None else KNOWLEDGE_TOOLS,
                          llm=llm, system_message=SYSTEM_PROMPT, name="knowledge_assistant")
         self.decide = decide
         self.llm_name = llm_name
+        self.kb = kb
+        self.timeout_s = timeout_s
 
     def _run(self, messages: list[Message], lang: str = "zh", decision: RouteDecision | None = None,
              **kwargs) -> Iterator[list[Message]]:
@@ -49,18 +66,83 @@ class KnowledgeAssistant(FnCallAgent):
         yield [_answer_message(answer)]
 
     def _generate(self, messages, question, decision, lang) -> Iterator[list[Message]]:
-        """The LLM answers from the fenced passages; its streamed text is passed on as it grows."""
+        """The LLM answers from the fenced passages; its streamed text is passed on as it grows. The finished
+        text is guarded; the extractive answer replaces it when it fails, runs out of time, or is seen to leak
+        template tokens or loop while it is written."""
         prompt = (f"参考资料：\n{fenced_passages(decision.hits)}\n\n问题：{question}" if has_cjk(question)
                   else f"Reference passages:\n{fenced_passages(decision.hits)}\n\nQuestion: {question}")
         conversation = [*messages[:-1], Message(role=USER, content=prompt)]
         answer = Answer("", "doc", decision.reason, decision.confidence, passage_sources(decision.hits),
                         llm=self.llm_name)
         response: list[Message] = []
-        for response in super()._run(conversation, lang=lang):
-            if response and response[-1].role == ASSISTANT and isinstance(response[-1].content, str):
-                answer.text = response[-1].content
-            yield response[:-1] + [_answer_message(answer, response[-1])] if response else response
+        try:
+            for response in until(time.monotonic() + self.timeout_s, super()._run(conversation, lang=lang)):
+                if response and response[-1].role == ASSISTANT and isinstance(response[-1].content, str):
+                    answer.text = response[-1].content
+                    seen = check_partial(answer.text)
+                    if not seen.grounded:  # the answer can only fail now: stop the model and quote
+                        yield [_answer_message(fallback_answer(answer, decision, question, seen.reason_clause(),
+                                                               self.kb))]
+                        return
+                yield response[:-1] + [_answer_message(answer, response[-1])] if response else response
+        except GenerationTimeout:
+            clause = f"the generated answer took longer than {self.timeout_s:g} s, so the passages are quoted"
+            yield [_answer_message(fallback_answer(answer, decision, question, clause, self.kb))]
+            return
+        tool_results = [m.content for m in response if m.role == FUNCTION and isinstance(m.content, str)]
+        guarded = guarded_answer(answer, decision, question, self.kb, tool_results)
+        if guarded is not answer:
+            yield [_answer_message(guarded)]
+            return
         yield response[:-1] + [_answer_message(answer, response[-1] if response else None)]
+
+
+class GenerationTimeout(Exception):
+    """The generated answer was not finished in time."""
+
+
+_END = object()
+
+
+def until(deadline: float, items: Iterator) -> Iterator:
+    """The items of `items` until `deadline` (time.monotonic()), then GenerationTimeout. `items` runs in a worker
+    thread, so a backend that blocks (a model still reading its prompt, a server that does not answer) cannot
+    hold the answer past the deadline; when the reader stops, the worker closes `items` after its next item,
+    which stops a local model's generation (agent/llm/local.py)."""
+    handed: queue.Queue = queue.Queue()
+    reader_gone = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                handed.put((item, None))
+                if reader_gone.is_set():
+                    break
+            handed.put((_END, None))
+        except BaseException as error:  # handed to the reader below
+            handed.put((_END, error))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    threading.Thread(target=produce, name="generation", daemon=True).start()
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise GenerationTimeout
+            try:
+                item, error = handed.get(timeout=remaining)
+            except queue.Empty:
+                raise GenerationTimeout from None
+            if error is not None:
+                raise error
+            if item is _END:
+                return
+            yield item
+    finally:
+        reader_gone.set()
 
 
 def _answer_message(answer: Answer, message: Message | None = None) -> Message:

@@ -220,7 +220,8 @@ class KnowledgeService:
         tool_names = list(dict.fromkeys([*KNOWLEDGE_TOOLS, *self.tools.tools]))
         llm = self._llm if self._llm is not None else llm_from_settings(self.settings)
         return KnowledgeAssistant(lambda question: self.decide(question)[1:], llm=llm, llm_name=self.llm_name,
-                                  function_list=[{"name": name, SERVICE: self} for name in tool_names])
+                                  function_list=[{"name": name, SERVICE: self} for name in tool_names],
+                                  kb=router.kb, timeout_s=self.settings.llm_timeout_s)
 
     @property
     def assistant(self):

@@ -1,8 +1,8 @@
 """Which LLM answers document questions, chosen by environment variables; none is required.
 
-Precedence: KB_LLM_LOCAL_PATH (a local transformers model, optional KB_LLM_ADAPTER), then
-KB_LLM_BASE_URL (an OpenAI-compatible server), then DASHSCOPE_API_KEY (DashScope); otherwise no LLM
-and the assistant answers extractively. Keys come from settings only and never appear in
+Precedence: KB_LLM_LOCAL_PATH (a local transformers model folder, a .gguf file or gemma-3-270m; optional
+KB_LLM_ADAPTER), then KB_LLM_BASE_URL (an OpenAI-compatible server), then DASHSCOPE_API_KEY (DashScope);
+otherwise no LLM and the assistant answers extractively. Keys come from settings only and never appear in
 descriptions or logs.
 """
 from __future__ import annotations
