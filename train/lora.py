@@ -16,8 +16,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from agent.llm.adapter_registry import AdapterManifest, read_manifest, write_manifest
+from agent.llm.gemma import is_gemma_name, resolve_base
+from agent.llm.term_model import CHAT_PROMPT, PLAIN_PROMPT
 from train.dataset import TrainingRow, dataset_hash, read_split
-from train.encoding import IGNORE_INDEX, EncodedRows
+from train.encoding import IGNORE_INDEX, EncodedRows, check_prompt_format
 from train.forms import TRAIN, VALID
 
 logger = logging.getLogger(__name__)
@@ -47,14 +49,25 @@ class LoraOptions:
     from_adapter: Path | None = None
     replay_ratio: float = 1.0  # old rows replayed per new row in incremental training
     seed: int = 0
+    target_modules: tuple[str, ...] = TARGET_MODULES
+    prompt_format: str = ""  # chat | plain; empty: plain for a named pretrained base (gemma-3-270m), else chat
+
+    def __post_init__(self):
+        self.target_modules = tuple(self.target_modules)
+        self.prompt_format = check_prompt_format(self.prompt_format or default_prompt_format(self.base))
 
     def hyperparameters(self) -> dict:
         recorded = asdict(self)
         for name in ("base", "data", "out", "resume", "from_adapter"):
             recorded.pop(name)
-        recorded["target_modules"] = list(TARGET_MODULES)
+        recorded["target_modules"] = list(self.target_modules)
         recorded["lr_scheduler"] = "cosine"
         return recorded
+
+
+def default_prompt_format(base) -> str:
+    """Gemma 3 270M is a pretrained base, so it is asked in the plain format; a model folder in its chat template."""
+    return PLAIN_PROMPT if is_gemma_name(base) else CHAT_PROMPT
 
 
 @dataclass
@@ -132,14 +145,15 @@ def train_lora(options: LoraOptions) -> TrainingResult:
         mixed = incremental_rows(train_rows, valid_rows, parent.trained_terms, options.replay_ratio, options.seed)
         logger.info("incremental: %d new or changed terms, %d rows replayed", len(mixed.new_terms), mixed.replayed_rows)
         new_terms, train_rows, valid_rows = mixed.new_terms, mixed.train, mixed.valid
-    tokenizer = AutoTokenizer.from_pretrained(options.base)
+    base_folder = resolve_base(options.base)
+    tokenizer = AutoTokenizer.from_pretrained(base_folder)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    trainer = Trainer(
-        model=_trainable_model(options, torch),
+    trainer = _answer_loss_trainer(Trainer)(
+        model=_trainable_model(options, base_folder, torch),
         args=_training_arguments(options, out, torch),
-        train_dataset=EncodedRows(tokenizer, train_rows, options.max_length),
-        eval_dataset=EncodedRows(tokenizer, valid_rows, options.max_length),
+        train_dataset=EncodedRows(tokenizer, train_rows, options.max_length, options.prompt_format),
+        eval_dataset=EncodedRows(tokenizer, valid_rows, options.max_length, options.prompt_format),
         data_collator=_padding_collator(tokenizer),
         callbacks=[EarlyStoppingCallback(early_stopping_patience=options.patience)],
     )
@@ -178,6 +192,33 @@ def train_lora(options: LoraOptions) -> TrainingResult:
     )
 
 
+def _answer_loss_trainer(trainer_class):
+    """A Trainer whose loss computes logits only at the positions that predict an answer token.
+
+    Gemma 3's output layer spans 262k tokens and costs more than the rest of the 270M model together;
+    the prompt's positions carry no loss, so their logits are never computed. The loss is the same mean
+    over answer tokens as the model's own."""
+
+    class AnswerLossTrainer(trainer_class):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.model_accepts_loss_kwargs = False  # a mean per batch; the Trainer divides by accumulation
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            import torch
+
+            labels = inputs["labels"]
+            positions = (labels[:, 1:] != IGNORE_INDEX).any(dim=0).nonzero().flatten()
+            outputs = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"],
+                            logits_to_keep=positions)
+            loss = torch.nn.functional.cross_entropy(
+                outputs.logits.flatten(0, 1).float(), labels[:, positions + 1].flatten(), ignore_index=IGNORE_INDEX
+            )
+            return (loss, outputs) if return_outputs else loss
+
+    return AnswerLossTrainer
+
+
 def _training_arguments(options: LoraOptions, out: Path, torch):
     """Cosine schedule with warm-up; evaluate and save every epoch; keep the best eval loss."""
     from transformers import TrainingArguments
@@ -204,12 +245,13 @@ def _training_arguments(options: LoraOptions, out: Path, torch):
         bf16=use_gpu and torch.cuda.is_bf16_supported(),
         use_cpu=not use_gpu,
         label_names=["labels"],
+        prediction_loss_only=True,  # evaluation needs the loss only; gathered logits would fill the memory
         report_to="none",
         seed=options.seed,
     )
 
 
-def _trainable_model(options: LoraOptions, torch):
+def _trainable_model(options: LoraOptions, base_folder: Path, torch):
     """The base model with a fresh LoRA adapter, or with the parent adapter made trainable again."""
     from peft import LoraConfig, PeftModel, get_peft_model
     from transformers import AutoModelForCausalLM
@@ -221,7 +263,7 @@ def _trainable_model(options: LoraOptions, torch):
         load_options["dtype"] = torch.float32
     if options.load_4bit:
         load_options.update(_four_bit_options(torch))
-    model = AutoModelForCausalLM.from_pretrained(options.base, **load_options)
+    model = AutoModelForCausalLM.from_pretrained(base_folder, **load_options)
     model.config.use_cache = False
     if options.load_4bit:
         from peft import prepare_model_for_kbit_training
@@ -233,7 +275,7 @@ def _trainable_model(options: LoraOptions, torch):
         r=options.rank,
         lora_alpha=options.alpha,
         lora_dropout=options.dropout,
-        target_modules=list(TARGET_MODULES),
+        target_modules=list(options.target_modules),
         task_type="CAUSAL_LM",
     )
     return get_peft_model(model, config)
