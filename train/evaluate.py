@@ -3,8 +3,10 @@
 BLEU and ROUGE were near zero for every model and said nothing. Here an answer is right when,
 after NFKC, case folding and removing spaces, it contains every expected expansion (or, for a
 reverse question, the abbreviation). Accuracy is reported per question form and separately for
-memorised phrasings, phrasings never trained on, and terms never trained on, for the base model
-and the adapter side by side, with the rates of leaked special tokens and of repetition loops.
+memorised phrasings, phrasings never trained on, terms never trained on, and well-known business
+abbreviations that are in no glossary (train/data/common_abbreviations.jsonl, the only kind of term the
+app asks the adapter about), for the base model and the adapter side by side, with the rates of leaked
+special tokens and of repetition loops.
 """
 from __future__ import annotations
 
@@ -18,8 +20,8 @@ from pathlib import Path
 
 from agent.llm.adapter_registry import ACCURACY_MEASURED_ON, read_manifest, write_manifest
 from agent.text.normalize import fold, fold_compact
-from train.dataset import TrainingRow, dataset_hash, read_split
-from train.forms import EVAL, TRAIN
+from train.dataset import TrainingRow, dataset_hash, read_rows, read_split
+from train.forms import EVAL, TRAIN, VALID
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +30,12 @@ HELDOUT_FORMS = "heldout_forms"
 HELDOUT_TERMS = "heldout_terms"
 NEW_TERMS = "new_terms"
 OLD_TERMS = "old_terms"
+COMMON_ABBREVIATIONS = "common_abbreviations"
+# Written by hand for issue 26: business abbreviations in general use (B2B, IPO, KYC, ...), each asked as
+# "什么是X？" (what abbreviation_lookup asks), with its usual English full name as the expected answer.
+# None is in knowledge/glossary (tests/test_term_model_gemma.py checks); a row whose term the training
+# data holds is dropped when evaluating, so another company's glossary keeps the set unseen.
+COMMON_ABBREVIATIONS_FILE = Path(__file__).resolve().parent / "data" / "common_abbreviations.jsonl"
 
 SPECIAL_MARKER = re.compile(r"<\|[^<>|\n]{1,64}\|>|<｜[^<>｜\n]{1,64}｜>")  # ChatML and DeepSeek spellings
 _SHORT_LOOP = re.compile(r"(.{2,}?)\1{3,}", re.DOTALL)  # a short unit four or more times in a row
@@ -47,6 +55,7 @@ def is_correct(reply: str, expected: tuple[str, ...]) -> bool:
     """Every expected string appears in the reply after NFKC and case folding, spacing ignored.
 
     An abbreviation or name must stand on its own: "SO" inside "SOP" or "AP" inside "APP" does not count.
+    A hyphen counts as a space: "Business-to-Business" answers "Business to Business".
     """
     answer = fold(SPECIAL_MARKER.sub("", reply))
     return bool(expected) and all(_standalone(item).search(answer) for item in expected)
@@ -54,7 +63,7 @@ def is_correct(reply: str, expected: tuple[str, ...]) -> bool:
 
 def _standalone(expected: str) -> re.Pattern:
     letters = fold_compact(expected)
-    pattern = r"\s*".join(re.escape(ch) for ch in letters)
+    pattern = r"[\s-]*".join(re.escape(ch) for ch in letters)
     if letters[:1].isascii() and letters[:1].isalnum():
         pattern = r"(?<![a-z0-9])" + pattern
     if letters[-1:].isascii() and letters[-1:].isalnum():
@@ -99,16 +108,23 @@ def _rate(items: list[ScoredReply], flag: str) -> float | None:
 
 
 def evaluation_sets(
-    data_dir: Path, max_rows: int | None = None, seed: int = 0, new_terms: list[str] = ()
+    data_dir: Path,
+    max_rows: int | None = None,
+    seed: int = 0,
+    new_terms: list[str] = (),
+    unseen_file: Path | None = COMMON_ABBREVIATIONS_FILE,
 ) -> dict[str, list[TrainingRow]]:
-    """Train phrasings (memorised), eval phrasings of trained terms, and terms held out of training."""
+    """Train phrasings (memorised), eval phrasings of trained terms, terms held out of training, and the
+    common abbreviations of `unseen_file` that the data never names (all of them, never sampled)."""
     rng = random.Random(seed)
     eval_rows = read_split(data_dir, EVAL)
+    train_rows = read_split(data_dir, TRAIN)
     sets = {
-        MEMORISED_FORMS: read_split(data_dir, TRAIN),
+        MEMORISED_FORMS: train_rows,
         HELDOUT_FORMS: [row for row in eval_rows if not row.heldout],
         HELDOUT_TERMS: [row for row in eval_rows if row.heldout],
     }
+    unseen = _unseen_rows(unseen_file, train_rows + read_split(data_dir, VALID) + eval_rows)
     if max_rows:
         new = set(new_terms)
         for name, rows in sets.items():
@@ -116,7 +132,16 @@ def evaluation_sets(
             rest = [row for row in rows if not new & set(row.terms)]
             if len(rest) > max_rows:
                 sets[name] = always + rng.sample(rest, max_rows)
+    if unseen:
+        sets[COMMON_ABBREVIATIONS] = unseen
     return sets
+
+
+def _unseen_rows(path: Path | None, data_rows: list[TrainingRow]) -> list[TrainingRow]:
+    if not path or not Path(path).is_file():
+        return []
+    known = {key for row in data_rows for key in row.terms}
+    return [row for row in read_rows(path) if not known & set(row.terms)]
 
 
 def evaluate_model(
@@ -141,6 +166,12 @@ def evaluate_model(
     results["leaked_special_tokens_rate"] = _rate(everything, "leaked")
     results["repetition_rate"] = _rate(everything, "repeated")
     return results
+
+
+def bar_set(metrics: dict) -> str:
+    """The set the adapter's bar is measured on: abbreviations in no glossary when they were asked, since the
+    app asks the adapter only about abbreviations its glossary lacks; otherwise trained terms in new phrasings."""
+    return COMMON_ABBREVIATIONS if (metrics.get(COMMON_ABBREVIATIONS) or {}).get("rows") else ACCURACY_MEASURED_ON
 
 
 @dataclass
@@ -174,10 +205,13 @@ def run_evaluation(
     """Evaluate base (and adapter), and record the adapter's figures in its manifest."""
     from train.generation import ReplyGenerator
 
+    from train.lora import default_prompt_format
+
     manifest = read_manifest(adapter) if adapter else None
     new_terms = manifest.new_terms if manifest else []
+    prompt_format = (manifest.hyperparameters.get("prompt_format") if manifest else "") or default_prompt_format(base)
     sets = evaluation_sets(data_dir, max_rows, seed, new_terms)
-    generator = ReplyGenerator(base, adapter)
+    generator = ReplyGenerator(base, adapter, prompt_format)
     base_metrics = evaluate_model(generator, sets, False, new_terms, max_new_tokens)
     adapter_metrics = evaluate_model(generator, sets, True, new_terms, max_new_tokens) if adapter else None
     report = EvaluationReport(
@@ -192,8 +226,8 @@ def run_evaluation(
         if manifest.dataset_hash and manifest.dataset_hash != report.dataset_hash:
             logger.warning("evaluating %s on data other than it was trained on (%s)", adapter, data_dir)
         manifest.metrics = {"base": base_metrics, "adapter": adapter_metrics, "rows": report.sets}
-        manifest.accuracy = adapter_metrics[HELDOUT_FORMS]["accuracy"]
-        manifest.accuracy_measured_on = ACCURACY_MEASURED_ON
+        manifest.accuracy_measured_on = bar_set(adapter_metrics)
+        manifest.accuracy = adapter_metrics[manifest.accuracy_measured_on]["accuracy"]
         manifest.evaluated_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         manifest.eval_dataset_hash = report.dataset_hash
         write_manifest(adapter, manifest)
