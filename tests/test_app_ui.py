@@ -137,6 +137,9 @@ def test_every_reason_the_router_gives_reads_in_chinese(company_service, questio
 def test_reasons_stay_as_written_in_english_and_unknown_clauses_fall_back_to_the_route():
     assert reason_text("matches the FAQ question “x”", labels_for("en")) == "matches the FAQ question “x”"
     assert reason_text("something new; searched the documents", ZH) == "已检索文档"
+    assert reason_text("searched the documents; the generated answer is not supported by the passages it cites "
+                       "(2 of 3 sentences), so the passages are quoted", ZH) == \
+        "已检索文档；生成的回答有 2/3 句得不到所引资料的支持，因此直接引用原文"
     # A rewritten Chinese follow-up joins its clauses with "；": the clause after it is still translated
     assert reason_text("理解为：丧假有几天；searched the documents", ZH) == "已检索文档"
     assert reason_text("something new", ZH, "fact") == "按常见问题回答"

@@ -300,6 +300,15 @@ REASONS: dict[str, list[tuple[str, str]]] = {
          "知识库中没有答案：最相关的段落只覆盖问题的 {p}"),
         (r"answered by the term model (?P<m>.+)", "由术语模型 {m} 回答"),
         (r"the LLM failed, so the passages are quoted", "语言模型出错，因此直接引用原文"),
+        (r"the generated answer leaks template tokens \((?P<d>.+)\), so the passages are quoted",
+         "生成的回答泄露了模板标记（{d}），因此直接引用原文"),
+        (r"the generated answer is empty, so the passages are quoted", "生成的回答为空，因此直接引用原文"),
+        (r"the generated answer repeats itself, so the passages are quoted", "生成的回答在重复自己，因此直接引用原文"),
+        (r"the generated answer cites no passage, so the passages are quoted", "生成的回答没有引用资料，因此直接引用原文"),
+        (r"the generated answer is not supported by the passages it cites \((?P<n>\d+) of (?P<m>\d+) sentences\), so "
+         r"the passages are quoted", "生成的回答有 {n}/{m} 句得不到所引资料的支持，因此直接引用原文"),
+        (r"the generated answer took longer than (?P<s>[\d.]+) s, so the passages are quoted",
+         "生成回答超过 {s} 秒，因此直接引用原文"),
         (r"no words in the question: nothing to look up", "问题中没有文字，无从查找"),
     ],
 }
