@@ -174,3 +174,32 @@ def test_one_command_builds_the_dataset_trains_and_writes_the_figures(tmp_path, 
     assert manifest.metrics["rows"][COMMON_ABBREVIATIONS] == len(read_rows(COMMON_ABBREVIATIONS_FILE))
     assert manifest.accuracy_measured_on == COMMON_ABBREVIATIONS
     assert json.loads((tmp_path / "data" / "dataset.json").read_text(encoding="utf-8"))["hash"] == manifest.dataset_hash
+
+
+@pytest.mark.slow
+def test_an_adapter_trained_on_plain_prompts_is_asked_in_them_through_the_serving_path(tmp_path, no_kb_env):
+    """The plain format end to end on the tiny scratch model: trained, evaluated, then served by ask_term_adapter."""
+    import torch
+
+    from tests.tiny_qwen import build_tiny_qwen
+    from train.evaluate import run_evaluation
+    from train.lora import train_lora
+
+    data, base, out = tmp_path / "data", build_tiny_qwen(tmp_path / "tiny"), tmp_path / "adapters" / "plain"
+    write_dataset(build_dataset([Term(("KPI",), "Key Performance Indicator", "关键绩效指标"),
+                                 Term(("AM",), "Account Manager", "客户经理")], 0.0), data, {})
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        train_lora(LoraOptions(base=base, data=data, out=out, epochs=10, learning_rate=1e-2, patience=10,
+                               gradient_checkpointing=False, prompt_format=PLAIN_PROMPT))
+        run_evaluation(base, data, out, max_rows=8, max_new_tokens=24)
+        manifest = read_manifest(out)
+        settings = dataclasses.replace(Settings.from_env(), term_adapter=str(out), term_base=str(base),
+                                       term_min_accuracy=manifest.accuracy)
+        answer = ask_term_adapter(settings, "什么是KPI？")
+    finally:
+        torch.set_num_threads(threads)
+
+    assert manifest.hyperparameters["prompt_format"] == PLAIN_PROMPT
+    assert "Key Performance Indicator" in answer.text and "\n" not in answer.text

@@ -162,6 +162,8 @@ def train_lora(options: LoraOptions) -> TrainingResult:
     started = time.monotonic()
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     seconds = time.monotonic() - started
+    for config in trainer.model.peft_config.values():  # the base as named (gemma-3-270m), not its cache folder
+        config.base_model_name_or_path = str(options.base)
     trainer.model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     epoch_losses = [entry["eval_loss"] for entry in trainer.state.log_history if "eval_loss" in entry]
