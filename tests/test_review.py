@@ -268,3 +268,21 @@ def test_two_owners_fixing_through_the_app_at_once_both_get_answered(owners):
     for question, answer in fixes.items():
         reply = service.ask(question)
         assert reply.route == "fact" and answer in reply.text, question
+
+
+def test_the_figures_say_what_was_learned_from_the_questions_in_the_pages_language(tmp_path):
+    from agent.answer import learning
+    from agent.surfaces.web.review import learned_text, review_labels
+
+    zh, en = review_labels("zh"), review_labels("en")
+    assert "kb learn" in learned_text(tmp_path, zh) and "10" in learned_text(tmp_path, zh)
+
+    labels = [learning.Label("车位怎么才能分到", "怎么申请停车位？", True, "clicked"),
+              learning.Label("停车位每月收费多少", "怎么申请停车位？", False, "rated down")]
+    learning.save(tmp_path, labels, {"abstained -> fact (tentative)": 3, "fact -> abstained": 1})
+
+    shown = learned_text(tmp_path, zh)
+    assert "2 条标注" in shown and "确认 1 条" in shown and "否定 1 条" in shown
+    assert "未找到答案 → 常见问题（待确认）: 3" in shown and "常见问题 → 未找到答案: 1" in shown
+    assert "abstained" not in shown and "tentative" not in shown
+    assert "no answer → FAQ (to confirm): 3" in learned_text(tmp_path, en)

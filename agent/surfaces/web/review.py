@@ -12,6 +12,7 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
+from agent.answer import learning
 from agent.answer.hit_test import HitTest, hit_test
 from agent.answer.router import RouteDecision
 from agent.answer.service import MAX_QUESTION_CHARS, KnowledgeService
@@ -116,6 +117,12 @@ LABELS: dict[str, dict[str, str]] = {
         "figures_help": "最近 {days} 天：{questions} 个问题，未找到答案 {abstention:.0%}，"
                         "评价 {rated} 次（👍 {up_rate:.0%} · 👎 {down_rate:.0%}），待完善的提问 {open} 次。",
         "figures_per_day": "每天的问题数",
+        "figures_learned": "从提问中学到：{labels} 条标注（确认 {right} 条说法，否定 {wrong} 条），{when} 学习。"
+                           "已记录的问题因此改变的回答：{changes}。",
+        "figures_learned_none": "还没有从提问中学习：用户点“是/不是”、👍/👎 或点选建议问题后，积累 {after} 条标注会自动学习"
+                                "（也可运行 kb learn）。",
+        "figures_no_change": "没有",
+        "figures_to_confirm": "（待确认）",
         "figures_routes": "回答方式",
         "figures_day": "日期",
         "figures_count": "问题数",
@@ -214,6 +221,12 @@ LABELS: dict[str, dict[str, str]] = {
         "figures_help": "Last {days} days: {questions} questions, {abstention:.0%} without an answer, rated "
                         "{rated} times (👍 {up_rate:.0%} · 👎 {down_rate:.0%}), {open} asked questions to improve.",
         "figures_per_day": "Questions per day",
+        "figures_learned": "Learned from the questions: {labels} labels ({right} wordings confirmed, {wrong} rejected), "
+                           "{when}. Answers to logged questions that changed: {changes}.",
+        "figures_learned_none": "Nothing learned from the questions yet: once users' Yes/No, 👍/👎 and clicked "
+                                "suggestions add up to {after} labels it learns by itself (or run kb learn).",
+        "figures_no_change": "none",
+        "figures_to_confirm": " (to confirm)",
         "figures_routes": "How they were answered",
         "figures_day": "Day",
         "figures_count": "Questions",
@@ -409,7 +422,7 @@ def build_review(app: gr.Blocks, service: KnowledgeService, database: MemoryData
         route_frame = pd.DataFrame({"route": [route_names.get(r, r) for r in figures["routes"]],
                                     "questions": list(figures["routes"].values())})
         summary = labels["figures_help"].format(days=FIGURE_DAYS, abstention=figures["abstention_rate"], **figures)
-        return summary, day_frame, route_frame, str(csv_path)
+        return f"{summary}\n\n{learned_text(settings.index_dir, labels)}", day_frame, route_frame, str(csv_path)
 
     figure_outputs = [figures_note, per_day, routes, csv_button]
     figures_refresh.click(show_figures, outputs=figure_outputs)
@@ -421,6 +434,27 @@ def build_review(app: gr.Blocks, service: KnowledgeService, database: MemoryData
         return gr.update(visible=owner), gr.update(visible=not owner), listed, listing_update, note_text
 
     app.load(page_opened, outputs=[owners_section, readers_note, *listing])
+
+
+def learned_text(index_dir: Path, labels: dict[str, str]) -> str:
+    """What `kb learn` or the app last learned from the question log (agent.answer.learning), for 统计."""
+    learned = learning.load(index_dir)
+    if learned is None:
+        return labels["figures_learned_none"].format(after=learning.LEARN_AFTER)
+    names = {"abstained": labels["figures_abstained"]}
+    for route in ROUTES:
+        names[route] = labels[f"route_{route}"]
+        names[f"{route} (tentative)"] = labels[f"route_{route}"] + labels["figures_to_confirm"]
+
+    def change_text(change: str) -> str:
+        return " → ".join(names.get(kind, kind) for kind in change.split(" -> "))
+
+    changes = "; ".join(f"{change_text(change)}: {count}" for change, count in learned.changes.items()) or \
+        labels["figures_no_change"]
+    return labels["figures_learned"].format(
+        labels=learned.labels, right=sum(len(w) for w in learned.right.values()),
+        wrong=sum(len(w) for w in learned.wrong.values()), changes=changes,
+        when=time.strftime("%Y-%m-%d %H:%M", time.localtime(learned.learned_at)))
 
 
 def _find(listed: list[QuestionGroup], group_id) -> QuestionGroup | None:
