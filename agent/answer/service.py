@@ -25,6 +25,7 @@ from agent.settings import REPO_ROOT, Settings
 from agent.llm import describe_llm
 
 log = logging.getLogger(__name__)
+NO_WORDS_REASON = "no words in the question: nothing to look up"  # the surfaces answer it in their own language
 FOLLOW_EVERY_S = 2.0  # how often a running service looks for a generation published elsewhere
 
 MAX_QUESTION_CHARS = 2000
@@ -282,7 +283,7 @@ class KnowledgeService:
         question = readable(question or "").strip()
         if not any(ch.isalnum() for ch in question):  # empty, or only emoji and punctuation
             yield Answer("请输入一个问题，例如“AM是什么意思？”。/ Please type a question.", "doc",
-                         "no words in the question: nothing to look up", 0.0, abstained=True)
+                         NO_WORDS_REASON, 0.0, abstained=True)
             return
         notice = ""
         if len(question) > MAX_QUESTION_CHARS:

@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from agent.index.knowledge_base import KnowledgeBase
+from agent.answer.service import NO_WORDS_REASON
 from agent.records import ROUTES, Answer, Source
 from agent.surfaces.web.labels import LOCATIONS, REASONS, ROUTE_REASONS
 
@@ -19,9 +20,6 @@ log = logging.getLogger(__name__)
 # Markdown that would make links, images, code (where entities show raw) or maths out of quoted text.
 _INERT = str.maketrans({"[": "&#91;", "]": "&#93;", "`": "&#96;", "~": "&#126;", "\\": "&#92;", "$": "&#36;"})
 _LEADING_SPACE = re.compile(r"^[ \t\u3000]+", re.MULTILINE)
-# The service's reason for a question of emoji or punctuation only (agent/answer/service.py). Its reply is written
-# in both languages; the page says it in its own.
-NO_WORDS_REASON = "no words in the question: nothing to look up"
 _NUMBERING = re.compile(r"^\s*(?:[一二三四五六七八九十]+[、.．]|\d+(?:\.\d+)*[、.．)]?|[（(]\d+[)）])\s*")
 
 
