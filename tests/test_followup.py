@@ -75,6 +75,13 @@ def test_a_pronoun_follow_up_is_asked_as_the_standalone_question(service):
     assert answer.route == "term" and "Account Manager" in answer.text
 
 
+@pytest.mark.parametrize("question", ["这个KAM是什么意思？", "这是个很长的问题，KAM是什么意思？"])
+def test_a_pronoun_beside_a_term_the_question_names_points_at_that_term_not_the_earlier_question(service, question):
+    answer = service.ask(question, conversation("员工买手机便宜吗？"))
+
+    assert answer.rewritten == "" and answer.route == "term" and "Key Account Manager" in answer.text
+
+
 def test_a_fragment_takes_the_place_of_the_earlier_term(service):
     answer = service.ask("KAM呢？", conversation("AM是什么意思？"))
 

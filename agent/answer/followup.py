@@ -262,6 +262,8 @@ class FollowUps:
         if how == "fragment" and rewritten.route == "term" and not rewritten.abstained and \
                 not _names_fragment(question, rewritten):
             return False  # "那年假呢？" after "AM代表什么职位？" is not a question about AM
+        if how == "pronoun" and own.route == "term" and not own.abstained and _same_terms(own, rewritten):
+            return False  # "这个AM是什么意思？": its pronoun points at its own term; the earlier one adds nothing
         if how in ("fragment", "ordinal", "pronoun"):
             # The wording points back: keep the rewrite unless it loses an answer the question had alone.
             return not rewritten.abstained or own.abstained
@@ -667,6 +669,12 @@ def own_words(question: str) -> str:
 def own_content(question: str) -> set[str]:
     """The content units of the user's own words (see own_words)."""
     return content_units(own_words(question))
+
+
+def _same_terms(own: RouteDecision, rewritten: RouteDecision) -> bool:
+    """Whether both decisions answer from the glossary with the same terms."""
+    return rewritten.route == "term" and not rewritten.abstained and \
+        {id(t) for t in own.terms} == {id(t) for t in rewritten.terms}
 
 
 def _names_fragment(question: str, decision: RouteDecision) -> bool:
