@@ -453,15 +453,16 @@ def test_the_sample_travel_policys_lodging_question_leads_with_the_whole_table(t
     assert all(city in lead for city in ("一线城市", "省会城市", "其他城市")), lead
 
 
-def test_an_answer_without_an_llm_cites_and_shows_only_the_passages_its_lead_uses():
+def test_an_answer_without_an_llm_shows_no_passage_of_a_document_its_lead_does_not_use():
     from agent.answer.replies import extractive_answer
     from agent.answer.router import RouteDecision
 
     used = hit("食堂早上7点到晚上7点营业，周末只供应午餐。", "docs/行政.md", "食堂")
     unrelated = hit("研发项目每两周评审一次进度。", "docs/研发.md", "评审")
-    decision = RouteDecision("doc", "searched the documents", 0.9, hits=[unrelated, used])
+    same_document = hit("园区停车场24小时开放。", "docs/行政.md", "停车")
+    decision = RouteDecision("doc", "searched the documents", 0.9, hits=[unrelated, used, same_document])
 
     answer = extractive_answer(decision, "食堂几点营业？")
 
-    assert [s.source for s in answer.sources] == ["docs/行政.md"]
-    assert "研发" not in answer.text and "[1]" in answer.text and "[2]" not in answer.text
+    assert [(s.source, s.location) for s in answer.sources] == [("docs/行政.md", "食堂"), ("docs/行政.md", "停车")]
+    assert "研发" not in answer.text and "营业，周末只供应午餐。 [1]" in answer.text and "[3]" not in answer.text

@@ -134,8 +134,11 @@ def extractive_answer(decision: RouteDecision, question: str, note: str = "", co
     the best passages made readable (line breaks mended, lists and tables kept), numbered, with their
     citations. Markdown."""
     units = choose_lead(question, decision.hits[:count], kb)
-    # Only the passages the lead cites are shown and given as sources, numbered in their order.
-    cited = sorted({u.passage for u in units}) or list(range(1, min(count, len(decision.hits)) + 1))
+    # Shown and given as sources: the passages the lead cites and others of the same documents (a lead that chose
+    # the wrong section leaves the right one beside it), not passages of documents the lead does not use.
+    read = decision.hits[:count]
+    used = {read[u.passage - 1].passage.source for u in units}
+    cited = [n for n, hit in enumerate(read, 1) if not used or hit.passage.source in used]
     number_of = {old: new for new, old in enumerate(cited, 1)}
     units = [dataclasses.replace(u, passage=number_of[u.passage]) for u in units]
     hits = [decision.hits[old - 1] for old in cited]
