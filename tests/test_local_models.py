@@ -173,3 +173,41 @@ def test_a_chatml_model_keeps_its_own_end_of_reply(tiny_model):
     local._stop_at_end_of_turn(tokenizer, model)
 
     assert model.generation_config.eos_token_id == eos
+
+
+GIVE_UP_AND_EXIT = '''
+import sys, threading, time
+from agent.answer.assistant import GenerationTimeout, until
+from agent.llm import local
+tokenizer, model = local.load_chat_model(sys.argv[1])
+model.generation_config.eos_token_id = None  # nothing ends the reply but max_new_tokens or the reader
+stream = local._stream(tokenizer, model, [{"role": "user", "content": "AM"}], {"max_new_tokens": 100_000})
+if sys.argv[2] == "time-limit":
+    try:
+        for _ in until(time.monotonic() + 0.5, stream):
+            pass
+    except GenerationTimeout:
+        pass
+    given_up = time.monotonic()
+    while any(t.name == "local-generation" and t.is_alive() for t in threading.enumerate()):
+        time.sleep(0.02)
+    print(f"stopped after {time.monotonic() - given_up:.2f} s")
+else:
+    next(stream)  # generation is running; the process ends with it unread
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["time-limit", "exit"])
+def test_a_generation_given_up_on_stops_and_the_process_exits_cleanly(tiny_model, how):
+    import subprocess
+    import sys
+
+    from agent.settings import REPO_ROOT
+
+    done = subprocess.run([sys.executable, "-c", GIVE_UP_AND_EXIT, str(tiny_model), how], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+    assert done.returncode == 0, done.stderr[-2000:]  # not 134: 'terminate called without an active exception'
+    if how == "time-limit":
+        assert float(done.stdout.split()[2]) < 2.0

@@ -7,6 +7,7 @@ answer, saying why in `reason`; so is an answer not finished within `timeout_s` 
 that leaks template tokens or loops while it is written (generation stops there)."""
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import queue
 import threading
@@ -18,6 +19,7 @@ from qwen_agent.llm.schema import ASSISTANT, FUNCTION, USER, Message
 
 from agent.answer.grounding import check_partial, fallback_answer, guarded_answer
 from agent.answer.replies import answer_without_llm, fenced_passages, passage_sources
+from agent.llm import GENERATION_ABANDONED
 from agent.settings import Settings
 from agent.text.normalize import has_cjk
 from agent.records import Answer
@@ -107,8 +109,8 @@ _END = object()
 def until(deadline: float, items: Iterator) -> Iterator:
     """The items of `items` until `deadline` (time.monotonic()), then GenerationTimeout. `items` runs in a worker
     thread, so a backend that blocks (a model still reading its prompt, a server that does not answer) cannot
-    hold the answer past the deadline; when the reader stops, the worker closes `items` after its next item,
-    which stops a local model's generation (agent/llm/local.py)."""
+    hold the answer past the deadline. When the reader stops, a local model stops at its next token
+    (GENERATION_ABANDONED, agent/llm/local.py) and the worker closes `items` after its next item."""
     handed: queue.Queue = queue.Queue()
     reader_gone = threading.Event()
 
@@ -126,7 +128,9 @@ def until(deadline: float, items: Iterator) -> Iterator:
             if close is not None:
                 close()
 
-    threading.Thread(target=produce, name="generation", daemon=True).start()
+    context = contextvars.copy_context()  # the backend sees reader_gone as GENERATION_ABANDONED and stops with it
+    context.run(GENERATION_ABANDONED.set, reader_gone)
+    threading.Thread(target=context.run, args=(produce,), name="generation", daemon=True).start()
     try:
         while True:
             remaining = deadline - time.monotonic()

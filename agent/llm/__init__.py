@@ -8,13 +8,19 @@ descriptions or logs.
 from __future__ import annotations
 
 import logging
+import threading
+from contextvars import ContextVar
 
 from agent.llm import dashscope_service, openai_compatible
 from agent.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["describe_llm", "llm_from_settings"]
+__all__ = ["GENERATION_ABANDONED", "describe_llm", "llm_from_settings"]
+
+# Set, in the context a backend is called from, by a reader that may stop waiting (a time limit): once the event is
+# set, a local model stops generating at its next token instead of running on to max_new_tokens unread.
+GENERATION_ABANDONED: ContextVar[threading.Event | None] = ContextVar("generation_abandoned", default=None)
 
 
 def llm_from_settings(settings: Settings) -> dict | None:

@@ -16,6 +16,7 @@ messages, max_new_tokens)` for the same greedy, cleaned reply.
 """
 from __future__ import annotations
 
+import atexit
 import hashlib
 import importlib.util
 import json
@@ -252,16 +253,20 @@ def _stream(tokenizer, model, messages: list[dict], generate_cfg: dict) -> Itera
     import torch
     from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
+    from agent.llm import GENERATION_ABANDONED
+
     inputs = _prompt_inputs(tokenizer, model, messages)
     streamer = TextIteratorStreamer(tokenizer, timeout=STREAM_TIMEOUT_S, skip_prompt=True, skip_special_tokens=True)
     failure: list[BaseException] = []
     abandoned = threading.Event()
+    reader_gone = GENERATION_ABANDONED.get()
 
     class StopWhenAbandoned(StoppingCriteria):
         """The reader went away (a time limit, a closed chat): stop generating at the next token."""
 
         def __call__(self, input_ids, scores, **kwargs):
-            return torch.full((input_ids.shape[0],), abandoned.is_set(), dtype=torch.bool, device=input_ids.device)
+            stop = abandoned.is_set() or (reader_gone is not None and reader_gone.is_set())
+            return torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device)
 
     def generate_into_streamer() -> None:
         try:
@@ -272,15 +277,30 @@ def _stream(tokenizer, model, messages: list[dict], generate_cfg: dict) -> Itera
             failure.append(exc)
             streamer.end()
 
-    worker = threading.Thread(target=generate_into_streamer, daemon=True)
+    worker = threading.Thread(target=generate_into_streamer, name="local-generation", daemon=True)
+    _running[worker] = abandoned
     worker.start()
     try:
         yield from cleaned_so_far(streamer)
     finally:
         abandoned.set()  # a no-op after the last token; otherwise the worker stops at its next one
     worker.join()
+    _running.pop(worker, None)
     if failure:
         raise failure[0]
+
+
+_running: dict[threading.Thread, threading.Event] = {}  # generation workers, with the event that stops each
+EXIT_WAIT_S = 30.0
+
+
+@atexit.register
+def _stop_generations_at_exit() -> None:
+    """A worker still inside torch when the interpreter shuts down aborts the process ('terminate called without
+    an active exception', exit code 134): stop each at its next token and wait for it."""
+    for worker, abandoned in list(_running.items()):
+        abandoned.set()
+        worker.join(EXIT_WAIT_S)
 
 
 def cleaned_so_far(pieces: Iterable[str]) -> Iterator[str]:
