@@ -237,7 +237,7 @@ def test_an_answer_not_finished_in_time_ends_in_the_extractive_answer(company_se
 
     assert time.monotonic() - started < 5
     assert answer.reason.endswith("the generated answer took longer than 0.8 s, so the passages are quoted")
-    assert "早上7点到晚上7点" in answer.lead and "以下为文档原文摘录" in answer.text
+    assert "早上7点到晚上7点" in answer.lead and "语言模型未能及时作答，以下为文档原文摘录" in answer.text
 
 
 def test_the_time_limit_holds_even_when_the_backend_blocks_before_its_first_word():

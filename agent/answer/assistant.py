@@ -89,7 +89,7 @@ class KnowledgeAssistant(FnCallAgent):
                 yield response[:-1] + [_answer_message(answer, response[-1])] if response else response
         except GenerationTimeout:
             clause = f"the generated answer took longer than {self.timeout_s:g} s, so the passages are quoted"
-            yield [_answer_message(fallback_answer(answer, decision, question, clause, self.kb))]
+            yield [_answer_message(fallback_answer(answer, decision, question, clause, self.kb, timed_out=True))]
             return
         tool_results = [m.content for m in response if m.role == FUNCTION and isinstance(m.content, str)]
         guarded = guarded_answer(answer, decision, question, self.kb, tool_results)

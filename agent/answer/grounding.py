@@ -141,11 +141,16 @@ def guarded_answer(answer: Answer, decision: "RouteDecision", question: str, kb:
 
 
 def fallback_answer(answer: Answer, decision: "RouteDecision", question: str, clause: str,
-                    kb: "KnowledgeBase | None" = None) -> Answer:
+                    kb: "KnowledgeBase | None" = None, timed_out: bool = False) -> Answer:
     """The extractive answer in place of a generated one, `clause` added to its reason; it keeps the generated
-    answer's fields that are not about its text (the model's name, the rewritten question)."""
-    note = ("（语言模型的回答没有通过检查，以下为文档原文摘录）" if has_cjk(question) else
-            "(The language model's answer did not pass the check; these are extracts from the documents.)")
+    answer's fields that are not about its text (the model's name, the rewritten question). The note before
+    the quotes says whether the model's answer failed the check or did not come in time."""
+    if timed_out:
+        note = ("（语言模型未能及时作答，以下为文档原文摘录）" if has_cjk(question) else
+                "(The language model did not answer in time; these are extracts from the documents.)")
+    else:
+        note = ("（语言模型的回答没有通过检查，以下为文档原文摘录）" if has_cjk(question) else
+                "(The language model's answer did not pass the check; these are extracts from the documents.)")
     quoted = extractive_answer(decision, question, note=note, kb=kb)
     quoted.reason = f"{answer.reason or decision.reason}; {clause}"
     quoted.llm, quoted.rewritten = answer.llm, answer.rewritten
