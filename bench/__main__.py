@@ -24,10 +24,20 @@ MEASURES = {
 }
 
 
+SCRIPTS = {  # measured by modules of their own: python -m bench.NAME --help
+    "heldout": "the test set written before the work, per knowledge and kind; --reliability: confidence per route",
+    "calibrate": "fit the FAQ, tool and document models on tune; --measure: confidence against accuracy",
+    "guard": "the real local model on CMRC2018 questions: what the grounding guard keeps, first-text latency",
+    "tool_calls": "the real local model calling the right tool with valid arguments through Qwen-Agent",
+    "verifier_speed": "the question-pair verifier's time per question",
+}
+
+
 def measures() -> str:
     lines = ["python -m bench COMMAND [--json] [--write-docs]  (speed --quick: tiny sizes, to check it runs)", ""]
     for command, items in MEASURES.items():
         lines += [f"{command}:", *(f"  - {item}" for item in items)]
+    lines += ["", "python -m bench.NAME [--help]:", *(f"  {name}: {what}" for name, what in SCRIPTS.items())]
     return "\n".join(lines)
 
 
