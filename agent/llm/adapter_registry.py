@@ -1,7 +1,8 @@
 """Adapter manifests: what each trained LoRA adapter is, what it was trained on, and how well it did.
 
 Weights under adapters/NAME/ are git-ignored; adapters/NAME/manifest.json is kept, so anyone can
-see which base model, data and settings produced an adapter and whether it passed evaluation.
+see which base model, data and settings produced an adapter and whether it passed evaluation. A small
+adapter may be kept whole: adapters/glossary-gemma3-270m's weights (5.9 MB) are committed with `git add -f`.
 """
 from __future__ import annotations
 
