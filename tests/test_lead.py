@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 
 import docx
 import pytest
@@ -364,18 +363,22 @@ def test_without_an_index_a_section_headed_by_the_asked_topic_leads_over_a_sente
     assert "一线城市; 普通员工: 600" in lead and "本办法" not in lead
 
 
-@pytest.mark.slow
-def test_a_scope_sentence_naming_every_topic_does_not_lead_over_the_section_whose_heading_and_table_answer(
-        tmp_path):
+def policy_service(tmp_path, policy: str):
+    """A service over a knowledge folder holding one travel policy, built with no KB_* setting from the shell."""
     from agent.answer.service import KnowledgeService
 
     knowledge = tmp_path / "knowledge"
     (knowledge / "docs").mkdir(parents=True)
-    (knowledge / "docs" / "差旅管理办法.md").write_text(TRAVEL_POLICY, encoding="utf-8")
+    (knowledge / "docs" / "差旅管理办法.md").write_text(policy, encoding="utf-8")
     with pytest.MonkeyPatch.context() as patch:
         clear_assistant_env(patch)
-        service = KnowledgeService(Settings.from_env(knowledge_dir=knowledge, index_dir=tmp_path / "index"))
-        answer = service.ask("出差住宿标准是多少")
+        return KnowledgeService(Settings.from_env(knowledge_dir=knowledge, index_dir=tmp_path / "index"))
+
+
+@pytest.mark.slow
+def test_a_scope_sentence_naming_every_topic_does_not_lead_over_the_section_whose_heading_and_table_answer(
+        tmp_path):
+    answer = policy_service(tmp_path, TRAVEL_POLICY).ask("出差住宿标准是多少")
 
     assert answer.route == "doc" and "三、住宿标准" in answer.text
     assert "普通员工: 600" in answer.lead and "本办法规定" not in answer.lead
@@ -386,21 +389,14 @@ def test_when_retrieval_nearly_ties_the_scope_sentence_and_the_section_the_lead_
     # CI once ranked the scope sentence a little above the section (another CPU's rounding) and the lead flipped
     import dataclasses
 
-    from agent.answer.service import KnowledgeService
+    service = policy_service(tmp_path, TRAVEL_POLICY)
+    hits = service.kb.search("出差住宿标准是多少", k=5)
+    assert "三、住宿标准" in hits[0].passage.text and "本办法规定" in hits[1].passage.text
+    assert hits[0].score - hits[1].score < 0.5 * (hits[1].score - hits[2].score)  # a near tie
+    swapped = [dataclasses.replace(hits[1], score=hits[0].score),
+               dataclasses.replace(hits[0], score=hits[1].score), *hits[2:]]
 
-    knowledge = tmp_path / "knowledge"
-    (knowledge / "docs").mkdir(parents=True)
-    (knowledge / "docs" / "差旅管理办法.md").write_text(TRAVEL_POLICY, encoding="utf-8")
-    with pytest.MonkeyPatch.context() as patch:
-        clear_assistant_env(patch)
-        service = KnowledgeService(Settings.from_env(knowledge_dir=knowledge, index_dir=tmp_path / "index"))
-        hits = service.kb.search("出差住宿标准是多少", k=5)
-        assert "三、住宿标准" in hits[0].passage.text and "本办法规定" in hits[1].passage.text
-        assert hits[0].score - hits[1].score < 0.5 * (hits[1].score - hits[2].score)  # a near tie
-        swapped = [dataclasses.replace(hits[1], score=hits[0].score),
-                   dataclasses.replace(hits[0], score=hits[1].score), *hits[2:]]
-
-        leads = [lead_text(choose_lead("出差住宿标准是多少", found, service.kb)) for found in (hits, swapped)]
+    leads = [lead_text(choose_lead("出差住宿标准是多少", found, service.kb)) for found in (hits, swapped)]
 
     assert all("一线城市; 普通员工: 600" in lead and "本办法规定" not in lead for lead in leads)
 
@@ -439,16 +435,10 @@ def test_a_numbered_list_of_four_steps_stays_whole():
 
 @pytest.mark.slow
 def test_the_sample_travel_policys_lodging_question_leads_with_the_whole_table(tmp_path):
-    from agent.answer.service import KnowledgeService
     from agent.settings import REPO_ROOT
 
-    knowledge = tmp_path / "knowledge"
-    (knowledge / "docs").mkdir(parents=True)
-    shutil.copy(REPO_ROOT / "knowledge" / "docs" / "差旅管理办法.md", knowledge / "docs")
-    with pytest.MonkeyPatch.context() as patch:
-        clear_assistant_env(patch)
-        service = KnowledgeService(Settings.from_env(knowledge_dir=knowledge, index_dir=tmp_path / "index"))
-        lead = service.ask("差旅住宿标准是多少").lead
+    sample_policy = (REPO_ROOT / "knowledge" / "docs" / "差旅管理办法.md").read_text(encoding="utf-8")
+    lead = policy_service(tmp_path, sample_policy).ask("差旅住宿标准是多少").lead
 
     assert all(city in lead for city in ("一线城市", "省会城市", "其他城市")), lead
 
