@@ -58,7 +58,7 @@ def test_a_question_meaning_a_tools_example_runs_it_without_an_llm(service, ques
 
     assert answer.llm == "none" and answer.route == "tool" and not answer.abstained
     assert "42" in answer.text and "warehouse_free_slots" in answer.text
-    assert answer.sources[0].source == "tool warehouse_free_slots"
+    assert (answer.sources[0].source, answer.sources[0].location) == ("warehouse_free_slots", "tool")
     # below the chance a direct answer needs, the tool's result comes with a question to confirm it
     assert answer.confidence >= 0.8 or (answer.tentative and answer.text.startswith(("您问的是不是", "Did you mean")))
 

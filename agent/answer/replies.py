@@ -78,7 +78,7 @@ def tool_answer(decision: RouteDecision, question: str, result) -> Answer:
     if decision.tentative:
         example = decision.tool.matched_question
         text = (f"您问的是不是「{example}」？\n\n" if chinese else f"Did you mean “{example}”?\n\n") + text
-    source = Source(f"tool {name}", "", decision.confidence, decision.tool.tool.description)
+    source = Source(name, "tool", decision.confidence, decision.tool.tool.description)
     return Answer(text, "tool", decision.reason, decision.confidence, [source], lead=body,
                   tentative=decision.tentative)
 

@@ -319,6 +319,7 @@ ROUTE_REASONS = {"zh": {"term": "按术语表回答", "fact": "按常见问题�
 LOCATIONS: dict[str, list[tuple[str, str]]] = {
     "zh": [
         (r"\bp\. ?(\d+)", r"第\1页"),
+        (r"^tool$", "工具"),  # a tool's result (agent.answer.replies.tool_answer)
         (r"\bslide (\d+)", r"第\1张幻灯片"),
         (r"\brows (\d+)-(\d+)", r"第\1–\2行"),
         (r"\brow (\d+)", r"第\1行"),
