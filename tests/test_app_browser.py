@@ -339,7 +339,10 @@ def test_a_follow_up_is_answered_in_the_same_conversation(app, page):
 def test_a_conversation_can_be_renamed_and_deleted(app, page):
     open_chat(page, app.url)
     new_chat(page)
+    expect(page.locator("#kb-rename-button")).to_be_hidden()  # nothing to rename or delete yet
+    expect(page.locator("#kb-delete")).to_be_hidden()
     ask(page, "FOB是什么意思？")
+    expect(page.locator("#kb-delete")).to_be_visible()
     title = page.locator("#kb-rename input, #kb-rename textarea")
     expect(title).to_have_value("FOB是什么意思？")  # the new conversation's title, once it is listed
     title.fill("外贸术语 FOB")
@@ -353,6 +356,7 @@ def test_a_conversation_can_be_renamed_and_deleted(app, page):
     page.click("#kb-delete")
     expect(page.locator("#kb-history")).not_to_contain_text("外贸术语 FOB")
     expect(page.locator("#kb-chat .kb-badge")).to_have_count(0)
+    expect(page.locator("#kb-delete")).to_be_hidden()
 
 
 def test_copy_puts_the_answer_and_its_sources_on_the_clipboard_as_plain_text(app, page, browser):
@@ -377,6 +381,49 @@ def test_a_thumbs_up_is_stored_with_the_question(app, page):
         rows = database.execute("SELECT rating FROM questions WHERE question = ? ORDER BY asked_at DESC",
                                 ("年假怎么申请？",)).fetchall()
     assert rows[0] == ("up",)
+
+
+RATING_BUTTONS = """() => [...document.querySelectorAll('#kb-chat button[aria-label]')]
+    .map(b => b.getAttribute('aria-label')).filter(l => /有帮助|没帮助/.test(l))"""
+
+
+def test_ratings_show_again_on_their_answers_after_a_reload(app, page):
+    open_chat(page, app.url)
+    new_chat(page)
+    ask(page, "MoM是什么意思？")
+    ask(page, "SLA是什么意思？")
+    page.locator("#kb-chat button[aria-label='有帮助']").first.click()
+    expect(page.get_by_text("已记录您的评价").first).to_be_visible()
+    page.locator("#kb-chat button[aria-label='没帮助']").last.click()
+    expect(page.locator("#kb-comment")).to_be_visible()
+    page.click("#kb-comment-skip")
+    expect(page.locator("#kb-comment")).to_be_hidden()
+    page.reload()
+    wait_for_chat(page)
+    expect(page.locator("#kb-chat .kb-badge")).to_have_count(2)
+    # Each answer has 没帮助 then 有帮助; the chosen one reads as chosen, on the answer it was given to.
+    assert page.evaluate(RATING_BUTTONS) == ["没帮助", "已评为有帮助", "已评为没帮助", "有帮助"]
+
+
+def test_a_thumbs_down_takes_a_comment_that_the_knowledge_owners_read_in_review(app, page):
+    open_chat(page, app.url)
+    new_chat(page)
+    ask(page, "公司有员工体检吗？")
+    expect(page.locator("#kb-comment")).to_be_hidden()
+    page.locator("#kb-chat button[aria-label='没帮助']").last.click()
+    page.fill("#kb-comment-text textarea, #kb-comment-text input", "没说体检在几月")
+    page.click("#kb-comment-send")
+    expect(page.get_by_text("已记录您的意见")).to_be_visible()
+    expect(page.locator("#kb-comment")).to_be_hidden()
+    with sqlite3.connect(app.index.parent / "index-data" / "memory.sqlite") as database:
+        assert database.execute("SELECT rating, comment FROM questions WHERE question = ? ORDER BY asked_at DESC",
+                                ("公司有员工体检吗？",)).fetchone() == ("down", "没说体检在几月")
+    open_knowledge_tab(page)
+    page.get_by_role("tab", name="待完善").click()
+    page.click("#kb-review-refresh")
+    page.locator("#kb-review-groups label").filter(has_text="公司有员工体检吗？").click()
+    expect(page.locator("#kb-review-detail")).to_contain_text("反馈意见：")
+    expect(page.locator("#kb-review-detail")).to_contain_text("没说体检在几月")
 
 
 def _rating(app, question: str) -> str | None:

@@ -582,6 +582,30 @@ def test_each_answer_is_logged_and_its_rating_stored(glossary_service, chat_memo
     assert chat_memory.rate(view, 0, True, "alice", ZH) == ""  # a question is not rated
 
 
+def test_a_reopened_conversation_shows_each_answers_rating_on_that_answer(glossary_service, chat_memory):
+    from agent.surfaces.web.chat import feedback_values
+
+    chat, view = _turn(glossary_service, chat_memory, "AM是什么意思")[-1]
+    chat, view = _turn(glossary_service, chat_memory, "KAM是什么意思", chat, view)[-1]
+    chat_memory.rate(view, 3, False, "alice", ZH)
+    _, opened = chat_memory.open("user:alice", view.conversation_id, ZH)  # as after a reload
+    assert feedback_values(opened) == [None, "Dislike"]
+    chat_memory.rate(opened, 1, True, "alice", ZH)
+    assert feedback_values(opened) == ["Like", "Dislike"]
+
+
+def test_a_thumbs_down_asks_for_a_comment_that_is_stored_with_it(glossary_service, chat_memory):
+    _, view = _turn(glossary_service, chat_memory, "AM是什么意思")[-1]
+    chat_memory.rate(view, 1, True, "alice", ZH)
+    assert view.commenting == ""  # a thumbs up asks nothing
+    chat_memory.rate(view, 1, False, "alice", ZH)
+    assert view.commenting == view.answer_ids[1]
+    assert chat_memory.comment(view, "  定义不全  ", "alice", ZH) == ZH["comment_saved"]
+    row = chat_memory.question_log.rows(ids=[view.answer_ids[1]])[0]
+    assert (row.rating, row.comment) == ("down", "定义不全")
+    assert view.commenting == "" and chat_memory.comment(view, "再说一次", "alice", ZH) == ""  # asked once
+
+
 class TentativeService:
     """Test double of KnowledgeService.stream: a likely FAQ entry offered for confirmation, with the other
     entries the question may have meant."""

@@ -16,7 +16,7 @@ from agent.memory.conversations import MAX_TITLE_CHARS, ConversationNotFound, Co
 from agent.memory.database import MemoryDatabase, MemoryUnavailable
 from agent.memory.question_log import QuestionLog
 from agent.surfaces.web.access import conversation_owner, password_check
-from agent.surfaces.web.chat import TENTATIVE_NO, TENTATIVE_YES, ChatMemory, ChatView, chat_turn
+from agent.surfaces.web.chat import TENTATIVE_NO, TENTATIVE_YES, ChatMemory, ChatView, chat_turn, feedback_values
 from agent.surfaces.web.labels import GRADIO_ARIA, GRADIO_STRINGS, GRADIO_TOASTS, labels_for
 from agent.surfaces.web.page_language import PageLanguage
 from agent.surfaces.web.manage import access_note, knowledge_owner_sections, reindex, upload_and_refresh
@@ -127,6 +127,7 @@ PAGE_SCRIPT = """
 # Questions answered at once in the chat (Gradio's default is one at a time: everyone would wait while one
 # LLM answer streams). The service answers concurrently, as the HTTP API's thread pool already has it do.
 CHAT_CONCURRENCY = 16
+MAX_COMMENT_CHARS = 1000  # what a 👎's comment may say: a sentence or two for the knowledge owners
 
 # Without sign-in a browser keeps a random id (128 bits from its own random source) in localStorage, written
 # before the page first asks the server anything; its conversations are found by it after a reload or a
@@ -175,10 +176,14 @@ def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
         value = selected if any(id_ == selected for _, id_ in choices) else None
         return gr.update(choices=choices, value=value, visible=True), "" if choices else labels["history_empty"]
 
+    def shown(chat: list[dict], view: ChatView) -> dict:
+        """The chat's messages with the ratings they were given, so 👍 / 👎 show again after a reload."""
+        return gr.update(value=chat, feedback_value=feedback_values(view))
+
     def ask(question, chat, view, browser_id, request: gr.Request):
         owner, user = owner_of(request, browser_id), request.username
-        for shown, kept in chat_turn(service, memory, labels, question, chat or [], view or ChatView(), owner, user):
-            yield "", shown, kept, kept.note
+        for messages, kept in chat_turn(service, memory, labels, question, chat or [], view or ChatView(), owner, user):
+            yield "", shown(messages, kept), kept, kept.note
 
     def ask_selected(chat, view, browser_id, request: gr.Request, selected: gr.SelectData):
         """A clicked suggestion ("您是不是想问") or welcome example is asked as the next question; 是 / 不是 under a
@@ -188,17 +193,22 @@ def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
             chat, view, told = memory.confirm(chat or [], view or ChatView(), value == TENTATIVE_YES,
                                               request.username, labels)
             tell(told)
-            yield "", chat, view, view.note
+            yield "", shown(chat, view), view, view.note
             return
         yield from ask(value, chat, view, browser_id, request)
 
     def after_turn(view, browser_id, request: gr.Request):
         listed = conversation_list(owner_of(request, browser_id), view.conversation_id)
-        return (*listed, _title(view.conversation_id, browser_id, request))
+        return (*listed, *conversation_tools(view.conversation_id, browser_id, request), gr.update(visible=False))
 
     def open_conversation(conversation_id, browser_id, request: gr.Request):
         chat, view = memory.open(owner_of(request, browser_id), conversation_id or "", labels)
-        return chat, view, view.note, _title(conversation_id, browser_id, request)
+        return (shown(chat, view), view, view.note, *conversation_tools(view.conversation_id, browser_id, request),
+                gr.update(visible=False))
+
+    def conversation_tools(conversation_id, browser_id, request) -> tuple:
+        """The rename box with the open conversation's title, and rename and delete shown only while one is open."""
+        return _title(conversation_id, browser_id, request), gr.update(visible=bool(conversation_id))
 
     def _title(conversation_id, browser_id, request) -> str:
         owner = owner_of(request, browser_id)
@@ -210,7 +220,8 @@ def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
             return ""
 
     def new_chat(browser_id, request: gr.Request):
-        return ([], ChatView(), "", "", *conversation_list(owner_of(request, browser_id)))
+        return (shown([], ChatView()), ChatView(), "", "", gr.update(visible=False), gr.update(visible=False),
+                *conversation_list(owner_of(request, browser_id)))
 
     def rename(title, view, browser_id, request: gr.Request):
         owner = owner_of(request, browser_id)
@@ -228,7 +239,7 @@ def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
     def delete(confirmed, view, browser_id, request: gr.Request):
         owner = owner_of(request, browser_id)
         if not confirmed:
-            return gr.update(), view, gr.update(), gr.update(), gr.update()
+            return gr.update(), view, gr.update(), gr.update(), gr.update(), gr.update()
         if memory.conversations is not None and owner and view.conversation_id:
             try:
                 memory.conversations.delete(owner, view.conversation_id)
@@ -236,17 +247,27 @@ def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
                 pass  # deleted already, in another tab
             except MemoryUnavailable as exc:
                 gr.Warning(labels["history_failed"].format(error=type(exc).__name__))
-                return gr.update(), view, gr.update(), *conversation_list(owner, view.conversation_id)
-        return [], ChatView(), "", *conversation_list(owner)
+                return gr.update(), view, gr.update(), gr.update(), *conversation_list(owner, view.conversation_id)
+        return shown([], ChatView()), ChatView(), "", gr.update(visible=False), *conversation_list(owner)
 
     def rate(view, request: gr.Request, liked: gr.LikeData):
+        """👍 / 👎 stored with the answer; a 👎 opens the box that asks, optionally, what was wrong."""
         index = liked.index if isinstance(liked.index, int) else liked.index[0]
         tell(memory.rate(view, index, liked.liked if isinstance(liked.liked, bool) else None, request.username, labels))
+        return view, gr.update(visible=bool(view.commenting)), ""
+
+    def send_comment(text, view, request: gr.Request):
+        tell(memory.comment(view, text, request.username, labels))
+        return view, gr.update(visible=False), ""
+
+    def skip_comment(view):
+        view.commenting = ""
+        return view, gr.update(visible=False), ""
 
     def tell(message: str) -> None:
         """What storing a rating came to, as a toast: thanks, or a warning that it was not saved."""
         if message:
-            (gr.Info if message == labels["feedback_saved"] else gr.Warning)(message)
+            (gr.Info if message in (labels["feedback_saved"], labels["comment_saved"]) else gr.Warning)(message)
 
     def upload(paths, kind, glossary_query, faq_query, request: gr.Request):
         result = upload_and_refresh(service, list(paths or []), kind, request.username, labels)
@@ -259,7 +280,7 @@ def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
         latest = next(iter(listed.get("choices") or []), (None, ""))[1]
         chat, view = memory.open(owner, latest, labels)
         listed["value"] = latest or None
-        return (listed, note, chat, view, _title(latest, browser_id, request),
+        return (listed, note, shown(chat, view), view, *conversation_tools(view.conversation_id, browser_id, request),
                 access_note(service, request.username, labels), *knowledge_views(glossary_query, faq_query))
 
     def rescan(glossary_query, faq_query, request: gr.Request):
@@ -273,7 +294,7 @@ def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
             history_note = gr.Markdown(elem_id="kb-history-note")
             history = gr.Radio(choices=[], label=labels["history_heading"], show_label=False, container=False,
                                elem_id="kb-history")
-            with gr.Group(visible=memory.conversations is not None):
+            with gr.Group(visible=False, elem_id="kb-conversation-tools") as conversation_tools_group:
                 title_box = gr.Textbox(label=labels["rename_placeholder"], show_label=False,
                                        placeholder=labels["rename_placeholder"], max_length=MAX_TITLE_CHARS,
                                        elem_id="kb-rename", container=False)
@@ -296,6 +317,12 @@ def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
                                           placeholder=labels["question_placeholder"], scale=8,
                                           max_length=MAX_QUESTION_CHARS, elem_id="kb-question", autofocus=True)
                     send = gr.Button(labels["send"], variant="primary", scale=1, elem_id="kb-send")
+                with gr.Row(visible=False, elem_id="kb-comment") as comment_box:  # after a 👎
+                    comment = gr.Textbox(label=labels["comment_label"], placeholder=labels["comment_placeholder"],
+                                         max_length=MAX_COMMENT_CHARS, scale=6, elem_id="kb-comment-text")
+                    comment_send = gr.Button(labels["comment_send"], variant="primary", scale=1,
+                                             elem_id="kb-comment-send")
+                    comment_skip = gr.Button(labels["comment_skip"], scale=1, elem_id="kb-comment-skip")
             with gr.Tab(labels["tab_knowledge"], id="knowledge"):
                 access = gr.Markdown(elem_id="kb-access")
                 gr.Markdown(f"### {labels['upload_heading']}\n" + labels["upload_help"].format(
@@ -331,22 +358,29 @@ def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
 
         chat_io = dict(inputs=[question, chatbot, view, browser_id], outputs=[question, chatbot, view, chat_note],
                        show_progress_on=[chatbot], concurrency_limit=CHAT_CONCURRENCY, concurrency_id="chat")
-        listing = dict(inputs=[view, browser_id], outputs=[history, history_note, title_box], show_progress="hidden")
+        listing = dict(inputs=[view, browser_id], outputs=[history, history_note, title_box, conversation_tools_group,
+                                                           comment_box], show_progress="hidden")
         question.submit(ask, **chat_io).then(after_turn, **listing)
         send.click(ask, **chat_io).then(after_turn, **listing)
         selected_io = dict(inputs=[chatbot, view, browser_id], outputs=[question, chatbot, view, chat_note],
                            show_progress_on=[chatbot], concurrency_limit=CHAT_CONCURRENCY, concurrency_id="chat")
         chatbot.option_select(ask_selected, **selected_io).then(after_turn, **listing)
         chatbot.example_select(ask_selected, **selected_io).then(after_turn, **listing)
-        chatbot.like(rate, inputs=[view])
-        history.input(open_conversation, inputs=[history, browser_id], outputs=[chatbot, view, chat_note, title_box])
-        new_chat_io = dict(inputs=[browser_id], outputs=[chatbot, view, chat_note, title_box, history, history_note])
+        commenting = [view, comment_box, comment]
+        chatbot.like(rate, inputs=[view], outputs=commenting)
+        comment_send.click(send_comment, inputs=[comment, view], outputs=commenting)
+        comment.submit(send_comment, inputs=[comment, view], outputs=commenting)
+        comment_skip.click(skip_comment, inputs=[view], outputs=commenting)
+        history.input(open_conversation, inputs=[history, browser_id],
+                      outputs=[chatbot, view, chat_note, title_box, conversation_tools_group, comment_box])
+        new_chat_io = dict(inputs=[browser_id], outputs=[chatbot, view, chat_note, title_box, conversation_tools_group,
+                                                         comment_box, history, history_note])
         new_chat_button.click(new_chat, **new_chat_io)
         chatbot.clear(new_chat, **new_chat_io)  # the chat's own 🗑 starts afresh; the stored conversation stays
         rename_button.click(rename, inputs=[title_box, view, browser_id], outputs=[history, history_note])
         delete_button.click(None, js=f"() => confirm({json.dumps(labels['delete_confirm'])})", outputs=[confirmed]).then(
             delete, inputs=[confirmed, view, browser_id],
-                            outputs=[chatbot, view, title_box, history, history_note])
+            outputs=[chatbot, view, title_box, conversation_tools_group, history, history_note])
         views = [status_bar, file_list, glossary, faq]
         upload_button.click(upload, inputs=[files, kind, glossary_query, faq_query],
                             outputs=[result, files, *views])
@@ -355,7 +389,7 @@ def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
         faq_query.change(lambda q: faq_table(service.kb.faq, q, labels), faq_query, faq)
         app.load(None, js=BROWSER_ID_SCRIPT, outputs=[browser_id]).then(
             page_opened, [browser_id, glossary_query, faq_query],
-            [history, history_note, chatbot, view, title_box, access, *views])
+            [history, history_note, chatbot, view, title_box, conversation_tools_group, access, *views])
     return app
 
 

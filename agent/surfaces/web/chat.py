@@ -4,7 +4,7 @@ Storage failing never stops an answer: the page says so and the chat goes on in 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterator
 
 from agent.answer.service import KnowledgeService
@@ -32,6 +32,18 @@ class ChatView:
     conversation_id: str = ""
     note: str = ""  # what went wrong with storage in this tab, shown above the chat; "" when nothing did
     latest: Answer | None = None  # the last message's answer, while 是 / 不是 may still be said to it
+    ratings: dict[str, str] = field(default_factory=dict)  # answer id -> "up" | "down", as the question log has it
+    commenting: str = ""  # the answer just rated 👎, whose optional comment the page is asking for
+
+
+# How the chat shows a rating (Gradio's feedback values), from the question log's.
+FEEDBACK = {"up": "Like", "down": "Dislike"}
+
+
+def feedback_values(view: ChatView) -> list[str | None]:
+    """The rating of each assistant message, in order, as the chat's `feedback_value` wants them: a rated answer
+    shows its 👍 / 👎 again after a reload. Questions and answers alternate, so answers are the odd messages."""
+    return [FEEDBACK.get(view.ratings.get(answer_id or "", "")) for answer_id in view.answer_ids[1::2]]
 
 
 @dataclass
@@ -58,15 +70,25 @@ class ChatMemory:
             view.history += _plain_turn(turn.question, turn.answer)
             view.answer_ids += [None, turn.answer.answer_id or None]
         view.latest = turns[-1].answer if turns else None
+        view.ratings = self.ratings([answer_id for answer_id in view.answer_ids if answer_id])
         return chat, view
+
+    def ratings(self, answer_ids: list[str]) -> dict[str, str]:
+        """The ratings the question log holds for these answers; none when it cannot be read (the chat opens
+        all the same, without them)."""
+        try:
+            return {row.id: row.rating for row in self.question_log.rows(ids=answer_ids) if row.rating}
+        except MemoryUnavailable as exc:
+            log.warning("ratings not read: %s", exc)
+            return {}
 
     def save(self, owner: str | None, user: str | None, view: ChatView, question: str, answer: Answer,
              labels: dict[str, str]) -> ChatView:
         """Log the answer (which gives it an id to rate), then add the turn to the tab's conversation, starting
         one when there is none (or when it was deleted meanwhile, in another tab)."""
         self.question_log.record(question, answer, user, view.conversation_id)
-        view = ChatView([*view.history, *_plain_turn(question, answer)], [*view.answer_ids, None, answer.answer_id or None],
-                        view.conversation_id, latest=answer)
+        view = replace(view, history=[*view.history, *_plain_turn(question, answer)],
+                       answer_ids=[*view.answer_ids, None, answer.answer_id or None], latest=answer)
         if self.conversations is None or owner is None:
             return view
         try:
@@ -85,16 +107,34 @@ class ChatMemory:
         return view
 
     def rate(self, view: ChatView, index: int, liked: bool | None, user: str | None, labels: dict[str, str]) -> str:
-        """Record 👍 (liked True) or 👎 (False) for the answer shown at `index`; returns what to tell the user."""
+        """Record 👍 (liked True) or 👎 (False) for the answer shown at `index`, kept in view.ratings; after a 👎
+        view.commenting names the answer, so the page may ask what was wrong. Returns what to tell the user."""
         answer_id = view.answer_ids[index] if 0 <= index < len(view.answer_ids) else None
+        view.commenting = ""
         if not answer_id or liked not in (True, False):
             return ""
+        rating = "up" if liked else "down"
         try:
-            self.question_log.feedback(answer_id, "up" if liked else "down", user=user)
+            self.question_log.feedback(answer_id, rating, user=user)
         except (MemoryUnavailable, ValueError) as exc:
             log.warning("feedback not saved: %s", exc)
             return labels["feedback_failed"].format(error=type(exc).__name__)
+        view.ratings[answer_id] = rating
+        view.commenting = answer_id if rating == "down" else ""
         return labels["feedback_saved"]
+
+    def comment(self, view: ChatView, text: str, user: str | None, labels: dict[str, str]) -> str:
+        """The comment on the answer just rated 👎, stored with its rating (knowledge owners read it in 待完善's
+        反馈意见); returns what to tell the user ("" when there is nothing to store)."""
+        answer_id, view.commenting = view.commenting, ""
+        if not answer_id or not (text or "").strip():
+            return ""
+        try:
+            self.question_log.feedback(answer_id, "down", comment=text, user=user)
+        except (MemoryUnavailable, ValueError) as exc:
+            log.warning("comment not saved: %s", exc)
+            return labels["feedback_failed"].format(error=type(exc).__name__)
+        return labels["comment_saved"]
 
     def confirm(self, chat: list[dict], view: ChatView, yes: bool, user: str | None,
                 labels: dict[str, str]) -> tuple[list[dict], ChatView, str]:
@@ -107,7 +147,7 @@ class ChatMemory:
             return chat, view, ""
         told = self.rate(view, len(view.answer_ids) - 1, yes, user, labels)
         chat = [*chat[:-1], {key: value for key, value in chat[-1].items() if key != "options"}]
-        settled = ChatView(view.history, view.answer_ids, view.conversation_id, view.note)  # said once
+        settled = replace(view, latest=None, commenting="")  # said once
         if yes:
             return chat, settled, told
         reply = {"role": "assistant", "content": suggestions_message(answer.suggestions, labels)}
@@ -142,7 +182,7 @@ def chat_turn(service: KnowledgeService, memory: ChatMemory, labels: dict[str, s
     if not question:
         yield chat, view
         return
-    view = ChatView(view.history, view.answer_ids, view.conversation_id)  # a new turn clears an old note
+    view = replace(view, note="", latest=None, commenting="")  # a new turn clears an old note
     chat = [*chat, {"role": "user", "content": question_message(question)},
             {"role": "assistant", "content": as_text(labels["thinking"])}]
     yield chat, view
@@ -155,7 +195,7 @@ def chat_turn(service: KnowledgeService, memory: ChatMemory, labels: dict[str, s
         log.exception("answering a question failed")
         failed = as_text(labels["answer_failed"].format(error=type(exc).__name__))
         chat = [*chat[:-1], {"role": "assistant", "content": failed}]
-        yield chat, ChatView(view.history, [*view.answer_ids, None, None], view.conversation_id)
+        yield chat, replace(view, answer_ids=[*view.answer_ids, None, None])
         return
     if answer is not None:
         view = memory.save(owner, user, view, question, answer, labels)
