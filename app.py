@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_watch:
         service.watch()
     service.follow()  # a generation published by an indexer or another replica is served within seconds
-    database = MemoryDatabase(settings.data_dir)  # conversations and the question log, one file for both
+    database = MemoryDatabase.from_settings(settings)  # conversations and the question log: SQLite or PostgreSQL
     if settings.log_questions:  # the FAQ decision learns from the log's labels, off the request path
         from agent.answer.learning import LearningLoop
         from agent.memory.question_log import QuestionLog

@@ -56,6 +56,7 @@ _ARGON2_PARAMETERS = re.compile(r"(\$argon2[a-z]*\$v=\d+\$m=\d+),(t=\d+),(p=\d+\
 _KEPT_COMMA = "\x00"
 TOKEN_SCOPES = ("ask", "feedback", "admin")  # what an API token may do; admin may do everything
 DEFAULT_TOKEN_SCOPES = ("ask", "feedback")  # a KB_API_TOKENS entry that names no scopes
+DATABASE_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg", "sqlite")  # KB_DATABASE_URL's
 
 
 def _env_users(name: str) -> tuple[tuple[str, str], ...]:
@@ -139,8 +140,10 @@ class Settings:
     admin_tokens: tuple[str, ...] = field(default=(), repr=False)  # API tokens that may also change the knowledge
     # What each KB_API_TOKENS token may do (TOKEN_SCOPES); a token missing here may ask and give feedback.
     api_token_scopes: tuple[tuple[str, tuple[str, ...]], ...] = field(default=(), repr=False)
-    # Conversations, the question log and feedback (agent/memory): one SQLite file in the data folder.
+    # Conversations, the question log and feedback (agent/memory): one SQLite file in the data folder, or the
+    # PostgreSQL database KB_DATABASE_URL names (postgresql://user:password@host:5432/db), which replicas share.
     data_dir: Path = Path(".kb-data")  # beside the index by default (from_env), never in the repository
+    database_url: str = field(default="", repr=False)  # empty: SQLite in data_dir; the URL may hold a password
     history_days: int = 90  # conversations older than this are deleted; 0 stores none
     log_questions: bool = True  # write each answered question to the log that knowledge owners review
     log_days: int = 365  # log rows older than this are deleted
@@ -265,7 +268,18 @@ def _memory_settings(index_dir: Path) -> dict:
             "log_questions": _env_bool("KB_LOG_QUESTIONS", Settings.log_questions),
             "log_days": _env_int("KB_LOG_DAYS", Settings.log_days, minimum=1),
             "log_user_names": _env_bool("KB_LOG_USER_NAMES", Settings.log_user_names),
-            "admin_tokens": _env_names("KB_ADMIN_TOKENS")}
+            "admin_tokens": _env_names("KB_ADMIN_TOKENS"), "database_url": _env_database_url("KB_DATABASE_URL")}
+
+
+def _env_database_url(name: str) -> str:
+    """postgresql://… or sqlite:///FILE, or nothing (the SQLite file in the data folder). The value is not shown
+    in an error: it may hold a password."""
+    url = _env(name, "")
+    scheme, separator, rest = url.partition("://")
+    if url and (scheme.lower() not in DATABASE_SCHEMES or not separator or not rest.strip("/")):
+        raise ConfigError(f"{name} is not a database address such as postgresql://user:password@host:5432/kb "
+                          "or sqlite:///path/to/file")
+    return url
 
 
 def _env_verifier(name: str, default: str) -> str:

@@ -1,5 +1,6 @@
-"""Conversations in a real SQLite file: kept per owner, in order, across a new process's connection; a
-forged or foreign id is not found; two writers never lose a turn; old ones are forgotten; 0 days stores none."""
+"""Conversations in a real database, an SQLite file and PostgreSQL alike (tests/storage_backends.py): kept per
+owner, in order, across a new process's connection; a forged or foreign id is not found; two writers never lose
+a turn; old ones are forgotten; 0 days stores none."""
 from __future__ import annotations
 
 import dataclasses
@@ -13,6 +14,7 @@ from agent.memory.conversations import (MAX_TITLE_CHARS, MAX_TURNS, Conversation
 from agent.memory.database import MemoryDatabase
 from agent.records import Answer, Source
 from agent.settings import Settings
+from tests.storage_backends import database_url  # noqa: F401  (the fixture: each test on SQLite and PostgreSQL)
 
 pytestmark = pytest.mark.usefixtures("no_kb_env")
 
@@ -24,8 +26,8 @@ def _settings(tmp_path, **changes) -> Settings:
 
 
 @pytest.fixture
-def conversations(tmp_path) -> Conversations:
-    return Conversations(MemoryDatabase(tmp_path / "data"), _settings(tmp_path))
+def conversations(tmp_path, database_url) -> Conversations:  # noqa: F811
+    return Conversations(MemoryDatabase(tmp_path / "data", database_url), _settings(tmp_path))
 
 
 def _answer(text: str = "AM：Account Manager，客户经理", **fields) -> Answer:
@@ -44,12 +46,12 @@ def test_a_conversation_is_titled_by_its_first_question_and_keeps_its_turns_in_o
     assert turns[0].answer == _answer()  # sources, reason and confidence come back as they were
 
 
-def test_conversations_survive_a_new_database_connection(tmp_path):
-    first = Conversations(MemoryDatabase(tmp_path / "data"), _settings(tmp_path))
+def test_conversations_survive_a_new_database_connection(tmp_path, database_url):  # noqa: F811
+    first = Conversations(MemoryDatabase(tmp_path / "data", database_url), _settings(tmp_path))
     conversation = first.start(ALICE, "年假怎么申请")
     first.add_turn(ALICE, conversation, "年假怎么申请", _answer(answer_id="a1"))
 
-    again = Conversations(MemoryDatabase(tmp_path / "data"), _settings(tmp_path))  # as after a restart
+    again = Conversations(MemoryDatabase(tmp_path / "data", database_url), _settings(tmp_path))  # as after a restart
     assert again.turns(ALICE, conversation)[0].answer.answer_id == "a1"
 
 
@@ -117,8 +119,8 @@ def test_the_most_recently_used_conversation_is_listed_first(conversations):
     assert [c.id for c in conversations.summaries(ALICE)] == [older, newer]
 
 
-def test_two_tabs_writing_to_one_conversation_lose_no_turn(tmp_path):
-    database = MemoryDatabase(tmp_path / "data")  # one connection per thread, as the web app's workers have
+def test_two_tabs_writing_to_one_conversation_lose_no_turn(tmp_path, database_url):  # noqa: F811
+    database = MemoryDatabase(tmp_path / "data", database_url)  # a connection per thread, as the app's workers have
     conversations = Conversations(database, _settings(tmp_path))
     conversation = conversations.start(ALICE, "q")
 
@@ -150,13 +152,13 @@ def test_a_conversation_of_two_hundred_turns_is_kept_and_a_full_one_is_refused(c
     assert MAX_TURNS >= 200
 
 
-def test_conversations_older_than_the_retention_are_forgotten(tmp_path):
-    conversations = Conversations(MemoryDatabase(tmp_path / "data"), _settings(tmp_path, history_days=30))
+def test_conversations_older_than_the_retention_are_forgotten(tmp_path, database_url):  # noqa: F811
+    conversations = Conversations(MemoryDatabase(tmp_path / "data", database_url), _settings(tmp_path, history_days=30))
     old = conversations.start(ALICE, "旧的")
     conversations.add_turn(ALICE, old, "旧的", _answer())
     recent = conversations.start(ALICE, "新的")
     with conversations.database.transaction() as db:
-        db.execute("UPDATE conversations SET updated = ? WHERE id = ?", (time.time() - 31 * 86400, old))
+        db.execute("UPDATE conversations SET updated = :when WHERE id = :id", {"when": time.time() - 31 * 86400, "id": old})
     assert [c.id for c in conversations.summaries(ALICE)] == [recent]
     assert conversations.database.read("SELECT COUNT(*) AS n FROM conversation_turns")[0]["n"] == 0
 
@@ -170,7 +172,9 @@ def test_zero_history_days_stores_nothing(tmp_path):
 def test_an_answer_stored_by_a_newer_version_still_loads(conversations):
     conversation = conversations.start(ALICE, "q")
     conversations.add_turn(ALICE, conversation, "q", _answer())
+    newer = {"sqlite": "json_set(answer, '$.future_field', 1, '$.sources[0].future', 2)",
+             "postgresql": "jsonb_set(answer::jsonb || '{\"future_field\": 1}', '{sources,0,future}', '2')::text"}
     with conversations.database.transaction() as db:
-        db.execute("UPDATE conversation_turns SET answer = json_set(answer, '$.future_field', 1, "
-                   "'$.sources[0].future', 2)")
+        db.execute(f"UPDATE conversation_turns SET answer = {newer[conversations.database.dialect]}")
+        assert "future" in db.execute("SELECT answer FROM conversation_turns").scalar_one()
     assert conversations.turns(ALICE, conversation)[0].answer == _answer()

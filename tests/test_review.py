@@ -1,4 +1,4 @@
-"""待完善 and the one-click fixes, on real workbooks and a real SQLite file: questions that went unanswered are
+"""待完善 and the one-click fixes, on real workbooks and a real database (an SQLite file and PostgreSQL): questions that went unanswered are
 grouped by meaning, a fix is written to the owners' supplement workbook (never the original sheet), re-indexed,
 and the question asked again is answered; two owners fixing at once lose nothing; the hit test logs nothing."""
 from __future__ import annotations
@@ -21,6 +21,7 @@ from agent.memory.question_log import QuestionLog
 from agent.memory.review import Review, group_questions, needs_work
 from agent.settings import Settings
 from tests.conftest import clear_assistant_env
+from tests.storage_backends import database_url  # noqa: F401  (the fixture: each test on SQLite and PostgreSQL)
 
 UNANSWERED = ["班车几点发车？", "班车什么时候出发", "公司班车的时间", "班车几点发车？"]
 OTHER = "打印机卡纸怎么办？"
@@ -43,13 +44,13 @@ def indexed_company(tmp_path_factory, company_knowledge):
 
 
 @pytest.fixture
-def owners(tmp_path, indexed_company):
+def owners(tmp_path, indexed_company, database_url):  # noqa: F811
     """A service over a fresh copy of the company knowledge, its question log and the review desk."""
     shutil.copytree(indexed_company / "knowledge", tmp_path / "knowledge")
     shutil.copytree(indexed_company / "index", tmp_path / "index")
     service = _service(tmp_path)
     settings = service.settings
-    question_log = QuestionLog(MemoryDatabase(settings.data_dir), settings)
+    question_log = QuestionLog(MemoryDatabase(settings.data_dir, database_url), settings)
     return service, question_log, Review(service, question_log)
 
 

@@ -1,5 +1,5 @@
-"""Conversations, kept per owner (a signed-in user, or one browser when there is no sign-in) in the data
-folder's SQLite file, so a chat survives a reload and a restart. Every read and write names the owner: a
+"""Conversations, kept per owner (a signed-in user, or one browser when there is no sign-in) in the memory
+database (agent/memory/database.py: SQLite in the data folder, or PostgreSQL), so a chat survives a reload and a restart. Every read and write names the owner: a
 conversation id that is forged, mistyped or someone else's is simply not found. KB_HISTORY_DAYS sets how
 long an untouched conversation is kept; 0 stores none."""
 from __future__ import annotations
@@ -17,27 +17,6 @@ from agent.settings import Settings
 MAX_TURNS = 500  # per conversation; a longer one is refused with ConversationFull (start a new one)
 MAX_TITLE_CHARS = 60
 LISTED = 200  # conversations shown in the sidebar, most recent first
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS conversations (
-    id TEXT PRIMARY KEY,
-    owner TEXT NOT NULL,
-    title TEXT NOT NULL,
-    created REAL NOT NULL,
-    updated REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS conversations_by_owner ON conversations (owner, updated DESC);
-CREATE INDEX IF NOT EXISTS conversations_by_age ON conversations (updated);
-CREATE TABLE IF NOT EXISTS conversation_turns (
-    conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
-    position INTEGER NOT NULL,
-    asked REAL NOT NULL,
-    question TEXT NOT NULL,
-    answer TEXT NOT NULL,  -- the Answer as JSON, so the page shows it again as it was
-    PRIMARY KEY (conversation_id, position)
-);
-"""
-
 
 class ConversationNotFound(LookupError):
     """No conversation of that id belongs to this owner (never said which of the two)."""
@@ -72,10 +51,6 @@ class Conversations:
         self.database = database
         self.days = settings.history_days
 
-    def _schema(self) -> None:
-        """Made at first use, so a database that cannot open stops no one at start-up."""
-        self.database.ensure_schema("conversations", SCHEMA)
-
     @property
     def enabled(self) -> bool:
         return self.days > 0
@@ -84,38 +59,43 @@ class Conversations:
         """A new conversation titled by its first question; returns its id (random, unguessable)."""
         conversation_id = uuid.uuid4().hex
         now = time.time()
-        self._schema()
         with self.database.transaction() as db:
-            db.execute("INSERT INTO conversations (id, owner, title, created, updated) VALUES (?, ?, ?, ?, ?)",
-                       (conversation_id, owner, title_from(first_question), now, now))
+            db.execute("INSERT INTO conversations (id, owner, title, created, updated) "
+                       "VALUES (:id, :owner, :title, :now, :now)",
+                       {"id": conversation_id, "owner": owner, "title": title_from(first_question), "now": now})
         return conversation_id
 
     def summaries(self, owner: str) -> list[ConversationSummary]:
         """The owner's conversations, most recently used first (old ones are forgotten first)."""
-        self.forget_old()  # makes the tables, too
-        rows = self.database.read("SELECT id, title, updated FROM conversations WHERE owner = ? "
-                                  "ORDER BY updated DESC LIMIT ?", (owner, LISTED))
+        self.forget_old()
+        rows = self.database.read("SELECT id, title, updated FROM conversations WHERE owner = :owner "
+                                  "ORDER BY updated DESC LIMIT :listed", {"owner": owner, "listed": LISTED})
         return [ConversationSummary(row["id"], row["title"], row["updated"]) for row in rows]
 
     def turns(self, owner: str, conversation_id: str) -> list[Turn]:
         self._check_owner(owner, conversation_id)
-        rows = self.database.read("SELECT question, answer, asked FROM conversation_turns WHERE conversation_id = ? "
-                                  "ORDER BY position", (conversation_id,))
+        rows = self.database.read("SELECT question, answer, asked FROM conversation_turns "
+                                  "WHERE conversation_id = :id ORDER BY position", {"id": conversation_id})
         return [Turn(row["question"], _answer_from_json(row["answer"]), row["asked"]) for row in rows]
 
     def add_turn(self, owner: str, conversation_id: str, question: str, answer: Answer) -> int:
         """Append a turn after every turn stored so far (two tabs writing at once both land, one after the
-        other); returns its position."""
+        other); returns its position. Touching the conversation first locks its row (PostgreSQL; SQLite's
+        transaction holds the write lock already), so the count and the insert of two writers never interleave."""
         now = time.time()
         with self.database.transaction() as db:
-            self._check_owner(owner, conversation_id, db)
-            count = db.execute("SELECT COUNT(*) FROM conversation_turns WHERE conversation_id = ?",
-                               (conversation_id,)).fetchone()[0]
+            touched = db.execute("UPDATE conversations SET updated = :now WHERE id = :id AND owner = :owner",
+                                 {"now": now, "id": conversation_id, "owner": owner}).rowcount
+            if not touched:
+                raise ConversationNotFound(conversation_id)
+            count = db.execute("SELECT COUNT(*) FROM conversation_turns WHERE conversation_id = :id",
+                               {"id": conversation_id}).scalar_one()
             if count >= MAX_TURNS:
                 raise ConversationFull(conversation_id)
             db.execute("INSERT INTO conversation_turns (conversation_id, position, asked, question, answer) "
-                       "VALUES (?, ?, ?, ?, ?)", (conversation_id, count, now, question, _answer_to_json(answer)))
-            db.execute("UPDATE conversations SET updated = ? WHERE id = ?", (now, conversation_id))
+                       "VALUES (:id, :position, :now, :question, :answer)",
+                       {"id": conversation_id, "position": count, "now": now, "question": question,
+                        "answer": _answer_to_json(answer)})
         return count
 
     def rename(self, owner: str, conversation_id: str, title: str) -> str:
@@ -125,24 +105,23 @@ class Conversations:
             raise ValueError("a title needs at least one character")
         with self.database.transaction() as db:
             self._check_owner(owner, conversation_id, db)
-            db.execute("UPDATE conversations SET title = ? WHERE id = ?", (title, conversation_id))
+            db.execute("UPDATE conversations SET title = :title WHERE id = :id", {"title": title, "id": conversation_id})
         return title
 
     def delete(self, owner: str, conversation_id: str) -> None:
         with self.database.transaction() as db:
             self._check_owner(owner, conversation_id, db)
-            db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+            db.execute("DELETE FROM conversations WHERE id = :id", {"id": conversation_id})
 
     def forget_old(self) -> int:
         """Delete conversations untouched for longer than KB_HISTORY_DAYS; returns how many."""
         cutoff = time.time() - self.days * 86400
-        self._schema()
         with self.database.transaction() as db:
-            return db.execute("DELETE FROM conversations WHERE updated < ?", (cutoff,)).rowcount
+            return db.execute("DELETE FROM conversations WHERE updated < :cutoff", {"cutoff": cutoff}).rowcount
 
     def _check_owner(self, owner: str, conversation_id: str, db=None) -> None:
-        self._schema()
-        sql, parameters = "SELECT 1 FROM conversations WHERE id = ? AND owner = ?", (conversation_id, owner)
+        sql, parameters = "SELECT 1 FROM conversations WHERE id = :id AND owner = :owner", \
+            {"id": conversation_id, "owner": owner}
         found = db.execute(sql, parameters).fetchone() if db is not None else self.database.read(sql, parameters)
         if not found:
             raise ConversationNotFound(conversation_id)

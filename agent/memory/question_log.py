@@ -1,7 +1,7 @@
 """The question log: every answered question with how it was answered, and the feedback it got, so knowledge
 owners can see what employees asked, what went unanswered and why a question got its answer.
 
-One row per answer in the memory database (agent/memory/database.py). Who asked is stored only while
+One row per answer in the memory database (agent/memory/database.py: SQLite or PostgreSQL). Who asked is stored only while
 KB_LOG_USER_NAMES is on ("anonymous" otherwise); no key, token or password is ever written: the LLM is kept by
 its key-free name, and any configured secret a question happens to contain is masked. Rows older than
 KB_LOG_DAYS are deleted. A database that fails never stops an answer: `record` returns "" and keeps the
@@ -29,40 +29,6 @@ MASK = "***"
 # Strings written like API keys ("sk-...", long hex or base64 runs), masked even when not configured here.
 _KEY_LIKE = re.compile(r"\b(?:sk|pk|rk|api|key|token)[-_][A-Za-z0-9_\-]{12,}\b|\b[A-Fa-f0-9]{32,}\b", re.IGNORECASE)
 MIN_SECRET_CHARS = 4  # a configured secret shorter than this is not searched for: it would mask ordinary words
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS questions (
-    id TEXT PRIMARY KEY,
-    asked_at REAL NOT NULL,            -- Unix time
-    user TEXT NOT NULL,                -- the signed-in name, or 'anonymous'
-    conversation_id TEXT NOT NULL DEFAULT '',
-    question TEXT NOT NULL,
-    rewritten TEXT NOT NULL DEFAULT '',  -- the standalone question a follow-up was understood as
-    route TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    confidence REAL NOT NULL,
-    sources TEXT NOT NULL,             -- JSON: [{"source", "location", "score"}]
-    abstained INTEGER NOT NULL,
-    latency_ms REAL NOT NULL,
-    llm TEXT NOT NULL,
-    rating TEXT,                       -- 'up' | 'down' | NULL
-    comment TEXT NOT NULL DEFAULT '',
-    rated_at REAL,
-    fixed_at REAL,                     -- set when a knowledge owner fixed what the question lacked
-    fix TEXT NOT NULL DEFAULT ''       -- what was done, in words
-);
-CREATE INDEX IF NOT EXISTS questions_asked_at ON questions (asked_at);
-CREATE TABLE IF NOT EXISTS knowledge_fixes (  -- what owners added from the app, e.g. for `train dataset --since`
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    fixed_at REAL NOT NULL,
-    user TEXT NOT NULL,
-    kind TEXT NOT NULL,                -- 'faq' | 'similar' | 'term'
-    file TEXT NOT NULL,                -- relative to the knowledge folder
-    row INTEGER NOT NULL,
-    content TEXT NOT NULL              -- JSON: the fields written
-);
-"""
-
 
 @dataclass(frozen=True)
 class LoggedQuestion:
@@ -112,9 +78,6 @@ class QuestionLog:
     def enabled(self) -> bool:
         return self.settings.log_questions
 
-    def _schema(self) -> None:
-        self.database.ensure_schema("question_log", SCHEMA)
-
     def record(self, question: str, answer: Answer, user: str | None = None, conversation_id: str = "") -> str:
         """Writes one row (time, user or anonymous, question, answer.rewritten, route, reason, confidence, sources,
         abstained, latency, llm); sets answer.answer_id and returns it. Returns "" when KB_LOG_QUESTIONS is off or
@@ -124,17 +87,16 @@ class QuestionLog:
         answer_id = uuid.uuid4().hex
         sources = [{"source": s.source, "location": s.location, "score": round(float(s.score), 4)}
                    for s in answer.sources]
-        row = (answer_id, time.time(), self._who(user), conversation_id or "", self.masked(question),
-               self.masked(answer.rewritten or ""), answer.route, self.masked(answer.reason),
-               float(answer.confidence), json.dumps(sources, ensure_ascii=False), int(answer.abstained),
-               float(answer.latency_ms), answer.llm)
+        row = {"id": answer_id, "asked_at": time.time(), "user": self._who(user),
+               "conversation_id": conversation_id or "", "question": self.masked(question),
+               "rewritten": self.masked(answer.rewritten or ""), "route": answer.route,
+               "reason": self.masked(answer.reason), "confidence": float(answer.confidence),
+               "sources": json.dumps(sources, ensure_ascii=False), "abstained": int(answer.abstained),
+               "latency_ms": float(answer.latency_ms), "llm": answer.llm}
         try:
-            self._schema()
             with self.database.transaction() as connection:
-                connection.execute(
-                    "INSERT INTO questions (id, asked_at, user, conversation_id, question, rewritten, route, reason, "
-                    "confidence, sources, abstained, latency_ms, llm) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    row)
+                connection.execute(f"INSERT INTO questions ({', '.join(_quoted(name) for name in row)}) "
+                                   f"VALUES ({', '.join(':' + name for name in row)})", row)
             self._purge_old()
         except MemoryUnavailable as exc:
             self.error = str(exc)
@@ -155,11 +117,11 @@ class QuestionLog:
             raise ValueError(f"rating must be one of {', '.join(RATINGS)}, not {rating!r}")
         if not answer_id:
             raise ValueError("answer_id is empty")
-        self._schema()
         with self.database.transaction() as connection:
             updated = connection.execute(
-                "UPDATE questions SET rating = ?, comment = ?, rated_at = ? WHERE id = ?",
-                (rating, self.masked((comment or "").strip()), time.time(), answer_id)).rowcount
+                "UPDATE questions SET rating = :rating, comment = :comment, rated_at = :now WHERE id = :id",
+                {"rating": rating, "comment": self.masked((comment or "").strip()), "now": time.time(),
+                 "id": answer_id}).rowcount
         if not updated:
             raise ValueError(f"no logged answer has the id {answer_id!r}")
         log.info("feedback %s on %s from %s", rating, answer_id, self._who(user))
@@ -167,56 +129,58 @@ class QuestionLog:
     def rows(self, since: float | None = None, ids: list[str] | None = None) -> list[LoggedQuestion]:
         """Logged questions, newest first: all of them within the retention, those asked since `since`, or the
         named ones. MemoryUnavailable when the database fails."""
-        self._schema()
-        sql, parameters = f"SELECT {', '.join(COLUMNS)} FROM questions", []
+        sql, parameters = f"SELECT {SELECTED} FROM questions", {}
         conditions = []
         if since is not None:
-            conditions.append("asked_at >= ?")
-            parameters.append(since)
+            conditions.append("asked_at >= :since")
+            parameters["since"] = since
         if ids is not None:
             if not ids:
                 return []
-            conditions.append(f"id IN ({', '.join('?' * len(ids))})")
-            parameters += ids
+            conditions.append("id IN :ids")
+            parameters["ids"] = list(ids)
         if conditions:
             sql += " WHERE " + " AND ".join(conditions)
-        return [_logged(row) for row in self.database.read(sql + " ORDER BY asked_at DESC", tuple(parameters))]
+        return [_logged(row) for row in self.database.read(sql + " ORDER BY asked_at DESC", parameters)]
 
     def open_rows(self, low_confidence: float, limit: int) -> list[LoggedQuestion]:
         """The newest `limit` questions not fixed yet that abstained, were rated down or were answered with a
         confidence below `low_confidence`. MemoryUnavailable when the database fails."""
-        self._schema()
         rows = self.database.read(
-            f"SELECT {', '.join(COLUMNS)} FROM questions WHERE fixed_at IS NULL AND "
-            "(abstained = 1 OR rating = 'down' OR confidence < ?) ORDER BY asked_at DESC LIMIT ?",
-            (low_confidence, limit))
+            f"SELECT {SELECTED} FROM questions WHERE fixed_at IS NULL AND "
+            "(abstained = 1 OR rating = 'down' OR confidence < :low) ORDER BY asked_at DESC LIMIT :limit",
+            {"low": low_confidence, "limit": limit})
         return [_logged(row) for row in rows]
 
     def mark_fixed(self, ids: list[str], fix: str) -> int:
         """Marks questions as fixed (they leave the list of questions to complete); returns how many."""
         if not ids:
             return 0
-        self._schema()
         with self.database.transaction() as connection:
-            return connection.execute(
-                f"UPDATE questions SET fixed_at = ?, fix = ? WHERE id IN ({', '.join('?' * len(ids))})",
-                (time.time(), fix, *ids)).rowcount
+            return connection.execute("UPDATE questions SET fixed_at = :now, fix = :fix WHERE id IN :ids",
+                                      {"now": time.time(), "fix": fix, "ids": list(ids)}).rowcount
 
     def record_fix(self, kind: str, file: str, row: int, content: dict, user: str | None = None) -> None:
         """Keeps what an owner added from the app, with its date. MemoryUnavailable when the database fails."""
-        self._schema()
         with self.database.transaction() as connection:
-            connection.execute("INSERT INTO knowledge_fixes (fixed_at, user, kind, file, row, content) "
-                               "VALUES (?, ?, ?, ?, ?, ?)",
-                               (time.time(), self._who(user), kind, file, row, json.dumps(content, ensure_ascii=False)))
+            connection.execute('INSERT INTO knowledge_fixes (fixed_at, "user", kind, file, "row", content) '
+                               "VALUES (:now, :user, :kind, :file, :row, :content)",
+                               {"now": time.time(), "user": self._who(user), "kind": kind, "file": file, "row": row,
+                                "content": json.dumps(content, ensure_ascii=False)})
 
     def fixes(self, kind: str | None = None, since: float | None = None) -> list[dict]:
         """Fixes made from the app, oldest first: {"fixed_at", "user", "kind", "file", "row", "content"}."""
-        self._schema()
-        rows = self.database.read(
-            "SELECT fixed_at, user, kind, file, row, content FROM knowledge_fixes WHERE (? IS NULL OR kind = ?) "
-            "AND (? IS NULL OR fixed_at >= ?) ORDER BY fixed_at, id", (kind, kind, since, since))
-        return [{**dict(row), "content": json.loads(row["content"])} for row in rows]
+        conditions, parameters = [], {}
+        if kind is not None:
+            conditions.append("kind = :kind")
+            parameters["kind"] = kind
+        if since is not None:
+            conditions.append("fixed_at >= :since")
+            parameters["since"] = since
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        rows = self.database.read('SELECT fixed_at, "user", kind, file, "row", content FROM knowledge_fixes'
+                                  f"{where} ORDER BY fixed_at, id", parameters)
+        return [{**row, "content": json.loads(row["content"])} for row in rows]
 
     def masked(self, text: str) -> str:
         """The text with every configured secret and anything written like an API key replaced by ***."""
@@ -237,16 +201,23 @@ class QuestionLog:
 
     def purge(self, now: float | None = None) -> int:
         cutoff = (time.time() if now is None else now) - self.settings.log_days * 86400
-        self._schema()
         with self.database.transaction() as connection:
-            deleted = connection.execute("DELETE FROM questions WHERE asked_at < ?", (cutoff,)).rowcount
+            deleted = connection.execute("DELETE FROM questions WHERE asked_at < :cutoff", {"cutoff": cutoff}).rowcount
         if deleted:
             log.info("deleted %d logged questions older than %d days", deleted, self.settings.log_days)
         return deleted
 
 
-def _logged(row) -> LoggedQuestion:
-    values = dict(zip(COLUMNS, row))
+def _quoted(column: str) -> str:
+    """A column name as SQL: "user" is a reserved word in PostgreSQL."""
+    return f'"{column}"' if column == "user" else column
+
+
+SELECTED = ", ".join(_quoted(column) for column in COLUMNS)
+
+
+def _logged(row: dict) -> LoggedQuestion:
+    values = {column: row[column] for column in COLUMNS}
     values["sources"] = json.loads(values["sources"] or "[]")
     values["abstained"] = bool(values["abstained"])
     return LoggedQuestion(**values)

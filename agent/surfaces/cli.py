@@ -158,7 +158,7 @@ def _learn(settings: Settings, as_json: bool, wait: bool = True) -> int:
 
     service = _service(settings, as_json, wait)
     try:
-        rows = QuestionLog(MemoryDatabase(settings.data_dir), settings).rows()
+        rows = QuestionLog(MemoryDatabase.from_settings(settings), settings).rows()
     except MemoryUnavailable as exc:
         print(f"error: the question log cannot be read: {exc}", file=sys.stderr)
         return 1
