@@ -143,3 +143,16 @@ def test_with_postgresql_stopped_the_api_still_answers_and_says_the_log_is_unava
     assert again and client.get("/v1/knowledge/status").json()["question_log"]["error"] is None
     assert client.post("/v1/feedback", json={"answer_id": again, "rating": "up"}).status_code == 200
     server.drop_schema(schema)
+
+
+def test_without_a_server_the_postgresql_cases_skip_or_fail_where_ci_requires_them(monkeypatch):
+    import tests.storage_backends as backends
+
+    monkeypatch.setattr(backends, "_server", None)
+    monkeypatch.setattr(backends, "_reason", "no PostgreSQL server for the storage tests: initdb not found")
+    monkeypatch.setattr(backends, "REQUIRED", False)
+    with pytest.raises(pytest.skip.Exception, match="initdb not found"):
+        backends.postgres_server()
+    monkeypatch.setattr(backends, "REQUIRED", True)
+    with pytest.raises(pytest.fail.Exception, match="KB_TEST_POSTGRES_REQUIRED=1"):
+        backends.postgres_server()
