@@ -135,6 +135,10 @@ class Settings:
     max_upload_mb: float = 20.0
     ui_lang: str = "zh"  # zh | en
     watch_debounce_s: float = 2.0  # the app re-indexes this long after the last change to a knowledge file
+    # build: the app indexes at start and when knowledge files change. follow: a replica behind a load balancer;
+    # it never indexes, but waits for the generation one indexer (`kb ingest --watch`) publishes and serves each
+    # new one within seconds (app.py).
+    index_mode: str = "build"
     # The HTTP API (agent/surfaces/api.py): bearer tokens it accepts; empty with KB_USERS set means the API is closed.
     api_tokens: tuple[str, ...] = field(default=(), repr=False)
     admin_tokens: tuple[str, ...] = field(default=(), repr=False)  # API tokens that may also change the knowledge
@@ -198,6 +202,7 @@ class Settings:
             term_base_url=_env_url("KB_TERM_BASE_URL"),
             term_api_key=_env("KB_TERM_API_KEY", ""),
             watch_debounce_s=_env_float("KB_WATCH_DEBOUNCE_S", cls.watch_debounce_s),
+            index_mode=_env_choice("KB_INDEX_MODE", cls.index_mode, ("build", "follow")),
             **_web_app_settings(),
             **_vector_store_settings(index.resolve()),
             **_memory_settings(index.resolve()),
@@ -289,6 +294,13 @@ def _env_verifier(name: str, default: str) -> str:
     if not Path(raw).is_file() or not Path(raw).with_suffix(".json").is_file():
         raise ConfigError(f"{name}={raw} must be on, off, or a weights file (.npz) with its .json beside it")
     return str(Path(raw).resolve())
+
+
+def _env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = _env(name, default).lower()
+    if value not in choices:
+        raise ConfigError(f"{name}={value!r} is not one of {', '.join(choices)}")
+    return value
 
 
 def _env_bool(name: str, default: bool) -> bool:

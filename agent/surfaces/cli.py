@@ -1,4 +1,4 @@
-"""`python -m agent ingest|ask|explain|eval|learn|hash-password`: small subcommands over the library. With --json each prints
+"""`python -m agent ingest [--watch]|ask|explain|eval|learn|hash-password`: small subcommands over the library. With --json each prints
 exactly one JSON object on stdout; logs and progress go to stderr."""
 from __future__ import annotations
 
@@ -16,7 +16,11 @@ from agent.settings import ConfigError, Settings
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m agent", description="Enterprise knowledge assistant")
     commands = parser.add_subparsers(dest="command", required=True)
-    _common_options(commands.add_parser("ingest", help="bring the index up to date with the knowledge folder"))
+    ingest_command = commands.add_parser("ingest", help="bring the index up to date with the knowledge folder")
+    _common_options(ingest_command)
+    ingest_command.add_argument("--watch", action="store_true",
+                                help="then re-index whenever a knowledge file changes, until stopped: the one indexer "
+                                     "whose generations app replicas with KB_INDEX_MODE=follow serve")
     ask = commands.add_parser("ask", help="answer one question")
     ask.add_argument("question")
     _common_options(ask)
@@ -42,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env(args.knowledge, args.index)
         if args.command == "ingest":
+            if args.watch:  # each generation is published with its vectors: replicas serve it whole
+                return _ingest_and_watch(settings)
             return _ingest(settings, args.json, wait=not args.no_wait)
         if args.command == "ask":
             return _ask(settings, args.question, args.json, wait=not args.no_wait)
@@ -98,6 +104,35 @@ def _ingest(settings: Settings, as_json: bool, wait: bool = True) -> int:
         print(format_ingest_table(report))
     all_failed = report.files and all(f.status == "error" for f in report.files)
     return 1 if all_failed else 0
+
+
+def _ingest_and_watch(settings: Settings) -> int:
+    """The indexer: index now, then again a moment (KB_WATCH_DEBOUNCE_S) after each burst of changes, publishing
+    each generation atomically; a failed run is logged and the published generation keeps serving."""
+    import threading
+
+    from agent.ingest.watcher import KnowledgeWatcher
+
+    status = _ingest(settings, as_json=False)
+    if status == 2:
+        return status
+    log = logging.getLogger("agent.indexer")
+
+    def reindex() -> None:
+        try:
+            report = ingest(settings)
+            log.info("%s: %s", "published a new generation" if report.changed else "nothing changed", report.totals)
+        except Exception:
+            log.exception("re-indexing failed; the published generation keeps serving")
+
+    watcher = KnowledgeWatcher(settings.knowledge_dir, reindex, settings.watch_debounce_s).start()
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        watcher.stop()
+    return 0
 
 
 def format_ingest_table(report: IngestReport) -> str:
