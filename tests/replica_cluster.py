@@ -1,6 +1,6 @@
 """Several app replicas behind nginx, as deploy/ runs them, on this machine: one indexer (`python -m agent ingest
 --watch`), N `python app.py` with KB_INDEX_MODE=follow sharing its index folder and one database, and Debian's
-nginx as a subprocess with a configuration of its own in a temporary folder. For tests/test_replicas_nginx.py and
+nginx as a subprocess serving deploy/nginx.conf (its app servers and port replaced) from a temporary folder. For tests/test_replicas_nginx.py and
 bench/replicas.py."""
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ from tests.app_process import AppProcess, free_port
 ASK_TOKEN = "replica-ask-token-4f1c2e9a"  # may ask and rate
 ADMIN_TOKEN = "replica-admin-token-8d3b7a61"  # may also add FAQ entries
 
-NGINX_CONF = """\
+DEPLOY_NGINX = REPO_ROOT / "deploy" / "nginx.conf"
+NGINX_MAIN = """\
 worker_processes 2;
 pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
@@ -34,35 +35,18 @@ http {{
     fastcgi_temp_path {prefix}/fastcgi;
     uwsgi_temp_path {prefix}/uwsgi;
     scgi_temp_path {prefix}/scgi;
-    # The API is stateless: any replica answers any request. The page keeps Gradio state in one replica.
-    upstream kb_api {{
-{servers}
-        keepalive 64;
-    }}
-    upstream kb_page {{
-        ip_hash;
-{servers}
-    }}
-    server {{
-        listen 127.0.0.1:{port};
-        client_max_body_size 25m;
-        proxy_http_version 1.1;
-        proxy_set_header Host $host;
-        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-        proxy_buffering off;
-        proxy_read_timeout 300s;
-        location /v1/ {{
-            proxy_set_header Connection "";
-            proxy_pass http://kb_api;
-        }}
-        location / {{
-            proxy_set_header Upgrade $http_upgrade;
-            proxy_set_header Connection "upgrade";
-            proxy_pass http://kb_page;
-        }}
-    }}
+{site}
 }}
 """
+
+
+def nginx_site(backends: list[str], port: int) -> str:
+    """deploy/nginx.conf with each `server app:7860;` standing for `backends` and listening on 127.0.0.1:port."""
+    site = DEPLOY_NGINX.read_text(encoding="utf-8")
+    if "server app:7860;" not in site or "listen 80;" not in site:
+        raise ValueError(f"{DEPLOY_NGINX} no longer names `server app:7860;` and `listen 80;`")
+    servers = "\n    ".join(f"server {backend};" for backend in backends)
+    return site.replace("server app:7860;", servers).replace("listen 80;", f"listen 127.0.0.1:{port};")
 
 
 class Nginx:
@@ -76,10 +60,9 @@ class Nginx:
         folder.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        servers = "\n".join(f"        server {backend};" for backend in backends)
         user = "user root;" if os.geteuid() == 0 else ""  # its workers write nothing but its own temp folders
-        (folder / "nginx.conf").write_text(NGINX_CONF.format(prefix=folder, port=self.port, servers=servers,
-                                                             user=user))
+        (folder / "nginx.conf").write_text(NGINX_MAIN.format(prefix=folder, user=user,
+                                                             site=nginx_site(backends, self.port)))
         self.process = subprocess.Popen([binary, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-g",
                                          "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         wait_for(lambda: _answers(f"{self.url}/healthz"), 30,
