@@ -21,6 +21,7 @@ from agent.surfaces.web.labels import GRADIO_ARIA, GRADIO_STRINGS, GRADIO_TOASTS
 from agent.surfaces.web.page_language import PageLanguage
 from agent.surfaces.web.manage import access_note, knowledge_owner_sections, reindex, upload_and_refresh
 from agent.surfaces.web.render import example_questions, status_line
+from agent.surfaces.web.review import review_labels
 from agent.surfaces.web.tables import faq_table, files_table, glossary_table, write_glossary_template
 
 CSS = """
@@ -324,37 +325,49 @@ def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
                                              elem_id="kb-comment-send")
                     comment_skip = gr.Button(labels["comment_skip"], scale=1, elem_id="kb-comment-skip")
             with gr.Tab(labels["tab_knowledge"], id="knowledge"):
-                access = gr.Markdown(elem_id="kb-access")
-                gr.Markdown(f"### {labels['upload_heading']}\n" + labels["upload_help"].format(
-                    sheets=" ".join(sorted(SHEET_EXTENSIONS)), docs=" ".join(sorted(KIND_EXTENSIONS["doc"])),
-                    limit=service.settings.max_upload_mb))
-                with gr.Row():
-                    kind = gr.Radio(kinds, value="glossary", label=labels["upload_kind"], elem_id="kb-kind", scale=1)
-                    files = gr.File(label=labels["upload_files"], file_count="multiple", file_types=accepted,
-                                    elem_id="kb-upload", scale=2)
-                with gr.Row():
-                    upload_button = gr.Button(labels["upload_button"], variant="primary", elem_id="kb-upload-button")
-                    rescan_button = gr.Button(labels["reindex_button"], elem_id="kb-reindex")
-                    gr.DownloadButton(labels["template_button"], value=str(template), elem_id="kb-template")
-                result = gr.Markdown(elem_id="kb-upload-result")
-                gr.Markdown(f"### {labels['files_heading']}")
-                file_list = gr.Dataframe(files_table(service.kb.file_reports, labels), label=labels["files_heading"],
-                                         show_label=False, interactive=False, wrap=True, latex_delimiters=[],
-                                         elem_id="kb-files")
-                gr.Markdown(f"### {labels['glossary_heading']}")
-                glossary_query = gr.Textbox(label=labels["glossary_search_label"], show_label=False,
-                                            placeholder=labels["search_placeholder"], elem_id="kb-glossary-search")
-                glossary = gr.Dataframe(glossary_table(service.kb.terms, "", labels), label=labels["glossary_heading"],
-                                        show_label=False, interactive=False, wrap=True, latex_delimiters=[],
-                                        max_height=400, elem_id="kb-glossary",
-                                        column_widths=["14%", "32%", "30%", "24%"])
-                gr.Markdown(f"### {labels['faq_heading']}")
-                faq_query = gr.Textbox(label=labels["faq_search_label"], show_label=False,
-                                       placeholder=labels["search_placeholder"], elem_id="kb-faq-search")
-                faq = gr.Dataframe(faq_table(service.kb.faq, "", labels), label=labels["faq_heading"], show_label=False,
-                                   interactive=False, wrap=True, latex_delimiters=[], max_height=400, elem_id="kb-faq",
-                                   column_widths=["18%", "22%", "38%", "8%", "14%"])
-                knowledge_owner_sections(app, service, database)  # 待完善, 命中测试, 统计 (web/review.py)
+                # Sub-tabs, so each part fits a laptop's screen: files, the glossary, the FAQ, then the owners' 待完善,
+                # 命中测试 and 统计 (web/review.py).
+                with gr.Tabs(elem_id="kb-knowledge-tabs"):
+                    with gr.Tab(labels["tab_files"], id="files", elem_id="kb-files-tab"):
+                        access = gr.Markdown(elem_id="kb-access")
+                        readers_note = gr.Markdown(review_labels(settings.ui_lang)["readers_only"], visible=False,
+                                                   elem_id="kb-owners-readers")
+                        with gr.Row(equal_height=False):
+                            with gr.Column(scale=2, min_width=320):
+                                kind = gr.Radio(kinds, value="glossary", label=labels["upload_kind"], elem_id="kb-kind")
+                                gr.Markdown(labels["upload_help"].format(
+                                    sheets=" ".join(sorted(SHEET_EXTENSIONS)),
+                                    docs=" ".join(sorted(KIND_EXTENSIONS["doc"])),
+                                    limit=service.settings.max_upload_mb), elem_id="kb-upload-help")
+                            files = gr.File(label=labels["upload_files"], file_count="multiple", file_types=accepted,
+                                            elem_id="kb-upload", scale=3, height=140)
+                        with gr.Row():
+                            upload_button = gr.Button(labels["upload_button"], variant="primary",
+                                                      elem_id="kb-upload-button")
+                            rescan_button = gr.Button(labels["reindex_button"], elem_id="kb-reindex")
+                            gr.DownloadButton(labels["template_button"], value=str(template), elem_id="kb-template")
+                        result = gr.Markdown(elem_id="kb-upload-result")
+                        file_list = gr.Dataframe(files_table(service.kb.file_reports, labels),
+                                                 label=labels["files_heading"], show_label=False, interactive=False,
+                                                 wrap=True, latex_delimiters=[], max_height=360, elem_id="kb-files",
+                                                 column_widths=["18%", "6%", "6%", "5%", "5%", "5%", "27%", "12%",
+                                                                "7%", "9%"])
+                    with gr.Tab(labels["glossary_heading"], id="glossary", elem_id="kb-glossary-tab"):
+                        glossary_query = gr.Textbox(label=labels["glossary_search_label"], show_label=False,
+                                                    placeholder=labels["search_placeholder"],
+                                                    elem_id="kb-glossary-search")
+                        glossary = gr.Dataframe(glossary_table(service.kb.terms, "", labels),
+                                                label=labels["glossary_heading"], show_label=False, interactive=False,
+                                                wrap=True, latex_delimiters=[], max_height=480, elem_id="kb-glossary",
+                                                column_widths=["14%", "32%", "30%", "24%"])
+                    with gr.Tab(labels["faq_heading"], id="faq", elem_id="kb-faq-tab"):
+                        faq_query = gr.Textbox(label=labels["faq_search_label"], show_label=False,
+                                               placeholder=labels["search_placeholder"], elem_id="kb-faq-search")
+                        faq = gr.Dataframe(faq_table(service.kb.faq, "", labels), label=labels["faq_heading"],
+                                           show_label=False, interactive=False, wrap=True, latex_delimiters=[],
+                                           max_height=480, elem_id="kb-faq",
+                                           column_widths=["18%", "22%", "38%", "8%", "14%"])
+                    knowledge_owner_sections(app, service, database, readers_note)
 
         chat_io = dict(inputs=[question, chatbot, view, browser_id], outputs=[question, chatbot, view, chat_note],
                        show_progress_on=[chatbot], concurrency_limit=CHAT_CONCURRENCY, concurrency_id="chat")

@@ -35,6 +35,7 @@ LABELS: dict[str, dict[str, str]] = {
         "col_file": "文件",
         "col_kind": "类型",
         "col_status": "状态",
+        "tab_files": "知识文件",
         "col_terms": "术语",
         "col_faq": "问答",
         "col_chunks": "段落",
@@ -65,7 +66,6 @@ LABELS: dict[str, dict[str, str]] = {
         "status_ok": "正常",
         "status_error": "出错",
         "status_skipped": "已跳过",
-        "upload_heading": "上传知识文件",
         "upload_help": ("术语表和常见问题：{sheets}；文档：{docs}。单个文件不超过 {limit:g} MB。"
                         "同名文件会被替换，上传后自动更新索引，新内容立即可以提问。"),
         "upload_kind": "文件类型",
@@ -179,6 +179,7 @@ LABELS: dict[str, dict[str, str]] = {
         "col_terms": "Terms",
         "col_faq": "FAQ",
         "col_chunks": "Passages",
+        "tab_files": "Files",
         "col_warnings": "Warnings",
         "col_error": "Error",
         "col_modified": "Last change",
@@ -206,7 +207,6 @@ LABELS: dict[str, dict[str, str]] = {
         "status_ok": "ok",
         "status_error": "error",
         "status_skipped": "skipped",
-        "upload_heading": "Upload knowledge files",
         "upload_help": ("Glossaries and FAQs: {sheets}; documents: {docs}. At most {limit:g} MB per file. "
                         "A file with the same name is replaced; the index is updated at once."),
         "upload_kind": "Kind of file",

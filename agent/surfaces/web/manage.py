@@ -67,9 +67,9 @@ def access_note(service: KnowledgeService, username: str | None, labels: dict[st
     return as_text(labels[key].format(user=username or "—"))
 
 
-def knowledge_owner_sections(app, service: KnowledgeService, database) -> None:
-    """待完善, 命中测试 and 统计 for those who may manage the knowledge, placed where this is called inside the
-    knowledge tab (agent/surfaces/web/review.py)."""
+def knowledge_owner_sections(app, service: KnowledgeService, database, readers_note) -> None:
+    """待完善, 命中测试 and 统计 for those who may manage the knowledge, placed as sub-tabs where this is called
+    inside the knowledge tab (agent/surfaces/web/review.py); `readers_note` tells everyone else they are hidden."""
     from agent.surfaces.web.review import build_review
 
-    build_review(app, service, database)
+    build_review(app, service, database, readers_note)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import gradio as gr
@@ -14,11 +15,12 @@ import pandas as pd
 
 from agent.answer import learning
 from agent.answer.hit_test import HitTest, hit_test
-from agent.answer.router import RouteDecision
+from agent.answer.router import FACT, RouteDecision
 from agent.answer.service import MAX_QUESTION_CHARS, KnowledgeService
 from agent.ingest.faq import split_similar
+from agent.ingest import supplements
 from agent.ingest.supplements import FixRefused
-from agent.records import ROUTES
+from agent.records import ROUTES, FaqEntry
 from agent.memory.database import MemoryDatabase, MemoryUnavailable
 from agent.memory.question_log import QuestionLog
 from agent.memory.review import LOW_CONFIDENCE, FixResult, QuestionGroup, Review
@@ -77,8 +79,25 @@ LABELS: dict[str, dict[str, str]] = {
         "fix_term_button": "新增术语",
         "pick_group": "请先在上面选择一个问题组。",
         "pick_entry": "请先选择一个已有问答。",
+        "pick_wordings": "请先勾选要加入的问法。",
+        "fix_incomplete_faq": "请填写问题和答案。",
+        "fix_incomplete_term": "请至少填写缩略语、英文全称或中文名称中的一项。",
+        "entry_choice": "{question} — {source}",
+        "entry_candidate": "{question}（可能性 {p:.0%}）— {source}",
+        "plan_faq_new": "将在 {path} 新增第 {row} 行：问题“{question}”，答案“{answer}”{similar}。",
+        "plan_faq_update": "将改写 {path} 第 {row} 行：问题“{question}”的答案改为“{answer}”{similar}。",
+        "plan_similar_list": "，相似问题：{similar}",
+        "plan_similar_new": "将在 {path} 新增第 {row} 行：复制问答“{question}”（{source}）的问题和答案，"
+                            "加上相似问题：{similar}。原文件不改动。",
+        "plan_similar_update": "将在 {path} 第 {row} 行为问答“{question}”加上相似问题：{similar}。",
+        "plan_term_new": "将在 {path} 新增第 {row} 行：术语 {term}{definition}。",
+        "plan_term_update": "将改写 {path} 第 {row} 行：术语 {term}{definition}。",
+        "plan_definition": "，定义“{definition}”",
+        "plan_then": "确认后写入文件并立即更新索引。",
+        "fix_confirm": "确认写入",
+        "fix_cancel": "取消",
         "fix_done": "已写入 {path} 第 {row} 行，索引已更新，{fixed} 条问题移出待完善。",
-        "fix_now": "现在“{question}”的判断：{decision}",
+        "fix_now": "现在问“{question}”，{decision}",
         "fix_refused": "未写入：{reason}",
         "fix_refresh_failed": "已写入 {path} 第 {row} 行，但更新索引失败：{error}",
         "fix_history_failed": "（修正记录未能写入问题日志：{error}）",
@@ -99,14 +118,11 @@ LABELS: dict[str, dict[str, str]] = {
         "col_found_by": "依据",
         "col_score": "分数",
         "col_source": "来源",
-        "col_entry": "编号",
         "col_question": "问题",
         "col_matched": "最接近的问法",
         "col_probability": "可能性",
         "col_passage": "段落",
-        "col_fused": "融合分",
-        "col_lexical": "BM25",
-        "col_dense": "余弦",
+        "passage_scores": "融合 {fused:.4f}\nBM25 {lexical:.2f} · 余弦 {dense:.3f}",
         "found_by_name": "名称",
         "found_by_spelling": "拼写相近",
         "found_by_meaning": "意思相近",
@@ -181,8 +197,25 @@ LABELS: dict[str, dict[str, str]] = {
         "fix_term_button": "Add term",
         "pick_group": "Choose a question group above first.",
         "pick_entry": "Choose an FAQ entry first.",
+        "pick_wordings": "Tick the wordings to add first.",
+        "fix_incomplete_faq": "Fill in the question and the answer.",
+        "fix_incomplete_term": "Fill in at least the abbreviation, the English or the Chinese name.",
+        "entry_choice": "{question} — {source}",
+        "entry_candidate": "{question} ({p:.0%} likely) — {source}",
+        "plan_faq_new": "Adds row {row} to {path}: the question “{question}”, the answer “{answer}”{similar}.",
+        "plan_faq_update": "Rewrites row {row} of {path}: the answer to “{question}” becomes “{answer}”{similar}.",
+        "plan_similar_list": ", similar questions: {similar}",
+        "plan_similar_new": "Adds row {row} to {path}: the question and answer of “{question}” ({source}) with the "
+                            "similar questions {similar}. The original file is not changed.",
+        "plan_similar_update": "Adds the similar questions {similar} to “{question}” in row {row} of {path}.",
+        "plan_term_new": "Adds row {row} to {path}: the term {term}{definition}.",
+        "plan_term_update": "Rewrites row {row} of {path}: the term {term}{definition}.",
+        "plan_definition": ", defined as “{definition}”",
+        "plan_then": "Confirm to write it; the index is updated at once.",
+        "fix_confirm": "Write it",
+        "fix_cancel": "Cancel",
         "fix_done": "Written to {path} row {row} and re-indexed; {fixed} questions left the list.",
-        "fix_now": "“{question}” now: {decision}",
+        "fix_now": "Asked “{question}” now: {decision}",
         "fix_refused": "Not written: {reason}",
         "fix_refresh_failed": "Written to {path} row {row}, but re-indexing failed: {error}",
         "fix_history_failed": "(the fix could not be kept in the question log: {error})",
@@ -203,14 +236,11 @@ LABELS: dict[str, dict[str, str]] = {
         "col_found_by": "Found by",
         "col_score": "Score",
         "col_source": "Source",
-        "col_entry": "No.",
         "col_question": "Question",
         "col_matched": "Closest wording",
         "col_probability": "Chance",
         "col_passage": "Passage",
-        "col_fused": "Fused",
-        "col_lexical": "BM25",
-        "col_dense": "Cosine",
+        "passage_scores": "fused {fused:.4f}\nBM25 {lexical:.2f} · cosine {dense:.3f}",
         "found_by_name": "name",
         "found_by_spelling": "spelling",
         "found_by_meaning": "meaning",
@@ -244,9 +274,10 @@ def review_labels(lang: str) -> dict[str, str]:
     return LABELS.get(lang, LABELS["en"])
 
 
-def build_review(app: gr.Blocks, service: KnowledgeService, database: MemoryDatabase) -> None:
-    """Places 待完善, 命中测试 and 统计 where it is called (inside the knowledge tab) and wires their events;
-    `app.load` shows them to those who may manage the knowledge only."""
+def build_review(app: gr.Blocks, service: KnowledgeService, database: MemoryDatabase, readers_note: gr.Markdown) -> None:
+    """Places 待完善, 命中测试 and 统计 as tabs where it is called (among the knowledge tab's sub-tabs) and wires
+    their events; `app.load` shows them to those who may manage the knowledge only, and `readers_note` (which says
+    they are for administrators) to everyone else."""
     settings = service.settings
     labels = review_labels(settings.ui_lang)
     question_log = QuestionLog(database, settings)
@@ -256,63 +287,74 @@ def build_review(app: gr.Blocks, service: KnowledgeService, database: MemoryData
     def allowed(request: gr.Request) -> bool:
         return may_manage(settings, request.username if request is not None else None)
 
-    with gr.Column(elem_id="kb-owners") as owners_section:
-        gr.Markdown(f"### {labels['heading']}")
-        with gr.Tabs(elem_id="kb-owner-tabs"):
-            with gr.Tab(labels["tab_review"], id="review", elem_id="kb-review-tab"):
-                gr.Markdown(labels["review_help"].format(low=LOW_CONFIDENCE))
-                refresh = gr.Button(labels["refresh"], size="sm", elem_id="kb-review-refresh")
-                note = gr.Markdown(elem_id="kb-review-note")
+    with gr.Tab(labels["tab_review"], id="review", visible=False, elem_id="kb-review-tab") as review_tab:
+        gr.Markdown(labels["review_help"].format(low=LOW_CONFIDENCE))
+        refresh = gr.Button(labels["refresh"], size="sm", elem_id="kb-review-refresh")
+        note = gr.Markdown(elem_id="kb-review-note")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=2, min_width=320):
                 groups = gr.Radio([], label=labels["groups_label"], elem_id="kb-review-groups")
                 detail = gr.Markdown(elem_id="kb-review-detail")
-                shown = gr.State([])  # the groups as listed, so a choice names the rows it stands for
-                with gr.Accordion(labels["fix_similar"], open=True, elem_id="kb-fix-similar"):
-                    entry = gr.Dropdown([], label=labels["fix_similar_entry"], elem_id="kb-fix-entry")
-                    wordings = gr.CheckboxGroup([], label=labels["fix_similar_questions"], elem_id="kb-fix-wordings")
-                    similar_button = gr.Button(labels["fix_similar_button"], variant="primary",
-                                               elem_id="kb-fix-similar-button")
-                with gr.Accordion(labels["fix_faq"], open=True, elem_id="kb-fix-faq"):
-                    faq_question = gr.Textbox(label=labels["fix_faq_question"], elem_id="kb-fix-question")
-                    faq_answer = gr.Textbox(label=labels["fix_faq_answer"], lines=3, elem_id="kb-fix-answer")
-                    faq_similar = gr.Textbox(label=labels["fix_faq_similar"], lines=2, elem_id="kb-fix-faq-similar")
-                    faq_button = gr.Button(labels["fix_faq_button"], variant="primary", elem_id="kb-fix-faq-button")
-                with gr.Accordion(labels["fix_term"], open=False, elem_id="kb-fix-term"):
+            with gr.Column(scale=3, min_width=360):
+                # One form at a time, the likeliest fix for the chosen group shown first (choose_group).
+                with gr.Tabs(selected="faq", elem_id="kb-fix-tabs") as fix_tabs:
+                    with gr.Tab(labels["fix_similar"], id="similar", elem_id="kb-fix-similar-tab"):
+                        entry = gr.Dropdown([], value=None, label=labels["fix_similar_entry"], elem_id="kb-fix-entry")
+                        wordings = gr.CheckboxGroup([], label=labels["fix_similar_questions"],
+                                                    elem_id="kb-fix-wordings")
+                        similar_button = gr.Button(labels["fix_similar_button"], variant="primary", interactive=False,
+                                                   elem_id="kb-fix-similar-button")
+                    with gr.Tab(labels["fix_faq"], id="faq", elem_id="kb-fix-faq-tab"):
+                        faq_question = gr.Textbox(label=labels["fix_faq_question"], elem_id="kb-fix-question")
+                        faq_answer = gr.Textbox(label=labels["fix_faq_answer"], lines=3, elem_id="kb-fix-answer")
+                        faq_similar = gr.Textbox(label=labels["fix_faq_similar"], lines=2, elem_id="kb-fix-faq-similar")
+                        faq_button = gr.Button(labels["fix_faq_button"], variant="primary", elem_id="kb-fix-faq-button")
+                    with gr.Tab(labels["fix_term"], id="term", elem_id="kb-fix-term-tab"):
+                        with gr.Row():
+                            abbreviation = gr.Textbox(label=labels["fix_term_abbreviation"],
+                                                      elem_id="kb-fix-abbreviation")
+                            english = gr.Textbox(label=labels["fix_term_english"], elem_id="kb-fix-english")
+                            chinese = gr.Textbox(label=labels["fix_term_chinese"], elem_id="kb-fix-chinese")
+                        definition = gr.Textbox(label=labels["fix_term_definition"], elem_id="kb-fix-definition")
+                        term_button = gr.Button(labels["fix_term_button"], variant="primary", elem_id="kb-fix-term-button")
+                with gr.Group(visible=False, elem_id="kb-fix-confirm") as confirm_box:
+                    plan_text = gr.Markdown(elem_id="kb-fix-plan")
                     with gr.Row():
-                        abbreviation = gr.Textbox(label=labels["fix_term_abbreviation"], elem_id="kb-fix-abbreviation")
-                        english = gr.Textbox(label=labels["fix_term_english"], elem_id="kb-fix-english")
-                        chinese = gr.Textbox(label=labels["fix_term_chinese"], elem_id="kb-fix-chinese")
-                    definition = gr.Textbox(label=labels["fix_term_definition"], elem_id="kb-fix-definition")
-                    term_button = gr.Button(labels["fix_term_button"], variant="primary", elem_id="kb-fix-term-button")
+                        confirm_button = gr.Button(labels["fix_confirm"], variant="primary", elem_id="kb-fix-confirm-button")
+                        cancel_button = gr.Button(labels["fix_cancel"], elem_id="kb-fix-cancel")
                 fix_result = gr.Markdown(elem_id="kb-fix-result")
-            with gr.Tab(labels["tab_hit_test"], id="hit-test", elem_id="kb-hit-tab"):
-                with gr.Row():
-                    hit_question = gr.Textbox(label=labels["tab_hit_test"], show_label=False,
-                                              placeholder=labels["hit_question"], scale=8,
-                                              max_length=MAX_QUESTION_CHARS, elem_id="kb-hit-question")
-                    hit_button = gr.Button(labels["hit_button"], variant="primary", scale=1, elem_id="kb-hit-button")
-                hit_summary = gr.Markdown(elem_id="kb-hit-summary")
-                gr.Markdown(f"#### {labels['hit_terms']}")
-                hit_terms = gr.Dataframe(label=labels["hit_terms"], show_label=False, interactive=False, wrap=True,
-                                         latex_delimiters=[], elem_id="kb-hit-terms")
-                gr.Markdown(f"#### {labels['hit_faq']}")
-                hit_faq = gr.Dataframe(label=labels["hit_faq"], show_label=False, interactive=False, wrap=True,
-                                       latex_delimiters=[], elem_id="kb-hit-faq")
-                hit_passages_heading = gr.Markdown(elem_id="kb-hit-passages-heading")
-                hit_passages = gr.Dataframe(label=labels["hit_passages_label"], show_label=False, interactive=False,
-                                            wrap=True, latex_delimiters=[],
-                                            elem_id="kb-hit-passages")
-            with gr.Tab(labels["tab_figures"], id="figures", elem_id="kb-figures-tab") as figures_tab:
-                figures_refresh = gr.Button(labels["refresh"], size="sm", elem_id="kb-figures-refresh")
-                figures_note = gr.Markdown(elem_id="kb-figures-note")
-                with gr.Row():
-                    per_day = gr.BarPlot(x="day", y="questions", title=labels["figures_per_day"],
-                                         x_title=labels["figures_day"], y_title=labels["figures_count"],
-                                         y_lim=[0, None], elem_id="kb-figures-per-day")
-                    routes = gr.BarPlot(x="route", y="questions", title=labels["figures_routes"],
-                                        x_title=labels["figures_route"], y_title=labels["figures_count"],
-                                        y_lim=[0, None], elem_id="kb-figures-routes")
-                csv_button = gr.DownloadButton(labels["figures_csv"], size="sm", elem_id="kb-figures-csv")
-    readers_note = gr.Markdown(labels["readers_only"], visible=False, elem_id="kb-owners-readers")
+        shown = gr.State([])  # the groups as listed, so a choice names the rows it stands for
+        planned = gr.State(None)  # the fix the owner is asked to confirm (a FixPlan)
+    with gr.Tab(labels["tab_hit_test"], id="hit-test", visible=False, elem_id="kb-hit-tab") as hit_tab:
+        with gr.Row():
+            hit_question = gr.Textbox(label=labels["tab_hit_test"], show_label=False,
+                                      placeholder=labels["hit_question"], scale=8,
+                                      max_length=MAX_QUESTION_CHARS, elem_id="kb-hit-question")
+            hit_button = gr.Button(labels["hit_button"], variant="primary", scale=1, elem_id="kb-hit-button")
+        hit_summary = gr.Markdown(elem_id="kb-hit-summary")
+        # Few columns, given widths and wrapped, so every score is on screen without scrolling sideways.
+        gr.Markdown(f"#### {labels['hit_terms']}")
+        hit_terms = gr.Dataframe(label=labels["hit_terms"], show_label=False, interactive=False, wrap=True,
+                                 latex_delimiters=[], elem_id="kb-hit-terms",
+                                 column_widths=["36%", "14%", "10%", "40%"])
+        gr.Markdown(f"#### {labels['hit_faq']}")
+        hit_faq = gr.Dataframe(label=labels["hit_faq"], show_label=False, interactive=False, wrap=True,
+                               latex_delimiters=[], elem_id="kb-hit-faq", column_widths=["30%", "30%", "10%", "30%"])
+        hit_passages_heading = gr.Markdown(elem_id="kb-hit-passages-heading")
+        hit_passages = gr.Dataframe(label=labels["hit_passages_label"], show_label=False, interactive=False,
+                                    wrap=True, latex_delimiters=[], elem_id="kb-hit-passages",
+                                    column_widths=["52%", "26%", "22%"])
+    with gr.Tab(labels["tab_figures"], id="figures", visible=False, elem_id="kb-figures-tab") as figures_tab:
+        figures_refresh = gr.Button(labels["refresh"], size="sm", elem_id="kb-figures-refresh")
+        figures_note = gr.Markdown(elem_id="kb-figures-note")
+        with gr.Row():
+            per_day = gr.BarPlot(x="day", y="questions", title=labels["figures_per_day"],
+                                 x_title=labels["figures_day"], y_title=labels["figures_count"],
+                                 y_lim=[0, None], elem_id="kb-figures-per-day")
+            routes = gr.BarPlot(x="route", y="questions", title=labels["figures_routes"],
+                                x_title=labels["figures_route"], y_title=labels["figures_count"],
+                                y_lim=[0, None], elem_id="kb-figures-routes")
+        csv_button = gr.DownloadButton(labels["figures_csv"], size="sm", elem_id="kb-figures-csv")
 
     # ---- 待完善 --------------------------------------------------------------------------------------------
 
@@ -330,64 +372,107 @@ def build_review(app: gr.Blocks, service: KnowledgeService, database: MemoryData
         return found, gr.update(choices=choices, value=value), "" if found else labels["no_groups"]
 
     def choose_group(group_id, listed: list[QuestionGroup], request: gr.Request):
+        """The group's details and the fix forms filled from it. An FAQ entry is chosen for the owner only when
+        the router would give it as the answer (router.FACT); below that nothing is, and the add button waits."""
         group = _find(listed, group_id)
         if group is None or not allowed(request):
-            return "", gr.update(choices=[], value=None), gr.update(choices=[], value=[]), "", "", "", ""
+            return (*cleared(), gr.update(visible=False), None, gr.update())
         review.weigh(group)
-        entries = _entry_choices(service, group.candidates)
-        unknown = group.candidates.understanding.unknown_terms if group.candidates is not None else []
-        return (group_detail(group, labels), gr.update(choices=entries, value=entries[0][1] if entries else None),
+        entries = _entry_choices(service, group.candidates, labels)
+        confident = [c.number for c in group.candidates.faq if c.probability >= FACT and c.number < len(service.kb.faq)]
+        unknown = group.candidates.understanding.unknown_terms
+        likeliest = "similar" if confident else "term" if unknown else "faq"
+        return (group_detail(group, labels), gr.update(choices=entries, value=confident[0] if confident else None),
                 gr.update(choices=group.questions, value=group.questions), group.question, "",
-                "\n".join(group.questions[1:]), unknown[0].text if unknown else "")
+                "\n".join(group.questions[1:]), unknown[0].text if unknown else "", "", "", "",
+                gr.update(interactive=bool(confident)), gr.update(visible=False), None, gr.Tabs(selected=likeliest))
 
-    def after_fix(result: FixResult | str, group_id, request: gr.Request):
-        message = result if isinstance(result, str) else fix_message(result, labels)
-        listed, listing, note_text = list_groups(request, group_id)
-        return message, listed, listing, note_text
+    def cleared() -> tuple:
+        """The group's details and every fix form emptied: after a fix nothing of the old group stays on screen."""
+        return ("", gr.update(choices=[], value=None), gr.update(choices=[], value=[]), "", "", "", "", "", "", "",
+                gr.update(interactive=False))
 
-    def fix(action, group_id, listed, request: gr.Request):
+    def planned_fix(make_plan, request: gr.Request):
+        """A fix described before it is written: the confirmation line and its buttons, or why it cannot be."""
         if not allowed(request):
-            return labels["refused"]
-        group = _find(listed, group_id)
+            return labels["refused"], None, gr.update(visible=False), ""
         try:
-            return action(group, request.username if request is not None else None)
+            plan = make_plan()
         except FixRefused as exc:
-            return labels["fix_refused"].format(reason=as_text(str(exc)))
-        except MemoryUnavailable as exc:
-            return labels["fix_refused"].format(reason=labels["log_failed"].format(error=type(exc).__name__))
+            return labels["fix_refused"].format(reason=as_text(str(exc))), None, gr.update(visible=False), ""
+        if isinstance(plan, str):
+            return plan, None, gr.update(visible=False), ""
+        return "", plan, gr.update(visible=True), plan.text
 
     def add_similar(entry_number, chosen, group_id, listed, request: gr.Request):
-        def action(group, user):
+        def make_plan():
+            group = _find(listed, group_id)
             if group is None:
                 return labels["pick_group"]
             if entry_number is None or entry_number == "":
                 return labels["pick_entry"]
-            ids = [row for row, text in _rows_by_wording(group) if text in (chosen or [])]
-            return review.add_similar(int(entry_number), list(chosen or []), ids, user=user)
-        return after_fix(fix(action, group_id, listed, request), group_id, request)
+            if not chosen:
+                return labels["pick_wordings"]
+            ids = [row for row, text in _rows_by_wording(group) if text in chosen]
+            return plan_similar(service, review.find_entry(int(entry_number)), list(chosen), ids, labels)
+        return planned_fix(make_plan, request)
 
     def create_faq(question, answer, similar_text, group_id, listed, request: gr.Request):
-        def action(group, user):
-            ids = group.answer_ids if group is not None else []
-            return review.create_faq(question or "", answer or "", split_similar(similar_text or ""), ids, user=user)
-        return after_fix(fix(action, group_id, listed, request), group_id, request)
+        def make_plan():
+            if not (question or "").strip() or not (answer or "").strip():
+                return labels["fix_incomplete_faq"]
+            group = _find(listed, group_id)
+            return plan_faq(service, question, answer, split_similar(similar_text or ""),
+                            group.answer_ids if group is not None else [], labels)
+        return planned_fix(make_plan, request)
 
     def add_term(abbreviation_text, english_text, chinese_text, definition_text, group_id, listed,
                  request: gr.Request):
-        def action(group, user):
-            ids = group.answer_ids if group is not None else []
-            return review.add_term(abbreviation_text or "", english_text or "", chinese_text or "",
-                                   definition_text or "", ids, user=user)
-        return after_fix(fix(action, group_id, listed, request), group_id, request)
+        def make_plan():
+            names = [n for n in (abbreviation_text, english_text, chinese_text) if (n or "").strip()]
+            if not names:
+                return labels["fix_incomplete_term"]
+            group = _find(listed, group_id)
+            return plan_term(service, abbreviation_text or "", english_text or "", chinese_text or "",
+                             definition_text or "", group.answer_ids if group is not None else [], labels)
+        return planned_fix(make_plan, request)
+
+    def confirm_fix(plan: FixPlan | None, group_id, request: gr.Request):
+        """Writes the confirmed fix. Once written, the group leaves the list and the page clears; a fix that
+        was refused leaves the form as it was, to correct."""
+        unchanged = tuple(gr.update() for _ in range(len(form)))
+        if not allowed(request):
+            return (labels["refused"], None, gr.update(visible=False), "", *list_groups(request), *unchanged)
+        if plan is None:
+            return ("", None, gr.update(visible=False), "", *list_groups(request, group_id), *unchanged)
+        user = request.username if request is not None else None
+        try:
+            result = plan.write(review, user)
+        except FixRefused as exc:
+            message = labels["fix_refused"].format(reason=as_text(str(exc)))
+            return (message, None, gr.update(visible=False), "", *list_groups(request, group_id), *unchanged)
+        except MemoryUnavailable as exc:
+            message = labels["fix_refused"].format(reason=labels["log_failed"].format(error=type(exc).__name__))
+            return (message, None, gr.update(visible=False), "", *list_groups(request, group_id), *unchanged)
+        return (fix_message(result, labels), None, gr.update(visible=False), "", *list_groups(request), *cleared())
+
+    def cancel_fix():
+        return None, gr.update(visible=False), ""
 
     listing = [shown, groups, note]
+    form = [detail, entry, wordings, faq_question, faq_answer, faq_similar, abbreviation, english, chinese, definition,
+            similar_button]
     refresh.click(list_groups, outputs=listing)
-    groups.input(choose_group, inputs=[groups, shown],
-                 outputs=[detail, entry, wordings, faq_question, faq_answer, faq_similar, abbreviation])
-    fixed = [fix_result, *listing]
-    similar_button.click(add_similar, inputs=[entry, wordings, groups, shown], outputs=fixed)
-    faq_button.click(create_faq, inputs=[faq_question, faq_answer, faq_similar, groups, shown], outputs=fixed)
-    term_button.click(add_term, inputs=[abbreviation, english, chinese, definition, groups, shown], outputs=fixed)
+    groups.input(choose_group, inputs=[groups, shown], outputs=[*form, confirm_box, planned, fix_tabs])
+    for picked in (entry, wordings):
+        picked.input(lambda number, chosen: gr.update(interactive=number not in (None, "") and bool(chosen)),
+                     inputs=[entry, wordings], outputs=similar_button)
+    planning = [fix_result, planned, confirm_box, plan_text]
+    similar_button.click(add_similar, inputs=[entry, wordings, groups, shown], outputs=planning)
+    faq_button.click(create_faq, inputs=[faq_question, faq_answer, faq_similar, groups, shown], outputs=planning)
+    term_button.click(add_term, inputs=[abbreviation, english, chinese, definition, groups, shown], outputs=planning)
+    confirm_button.click(confirm_fix, inputs=[planned, groups], outputs=[*planning, *listing, *form])
+    cancel_button.click(cancel_fix, outputs=[planned, confirm_box, plan_text])
 
     # ---- 命中测试 ------------------------------------------------------------------------------------------
 
@@ -431,9 +516,10 @@ def build_review(app: gr.Blocks, service: KnowledgeService, database: MemoryData
     def page_opened(request: gr.Request):
         owner = allowed(request)
         listed, listing_update, note_text = list_groups(request) if owner else ([], gr.update(), "")
-        return gr.update(visible=owner), gr.update(visible=not owner), listed, listing_update, note_text
+        shown_to_owners = [gr.update(visible=owner)] * 3
+        return *shown_to_owners, gr.update(visible=not owner), listed, listing_update, note_text
 
-    app.load(page_opened, outputs=[owners_section, readers_note, *listing])
+    app.load(page_opened, outputs=[review_tab, hit_tab, figures_tab, readers_note, *listing])
 
 
 def learned_text(index_dir: Path, labels: dict[str, str]) -> str:
@@ -471,12 +557,84 @@ def _group_choice(group: QuestionGroup, labels: dict[str, str]) -> str:
     return labels["group_choice"].format(count=group.count, question=group.question, more=more)
 
 
-def _entry_choices(service: KnowledgeService, candidates: HitTest | None) -> list[tuple[str, int]]:
-    """Every FAQ entry as (question — source, number), the group's candidates first."""
+def _entry_choices(service: KnowledgeService, candidates: HitTest | None,
+                   labels: dict[str, str]) -> list[tuple[str, int]]:
+    """Every FAQ entry as (question — source, number), the group's candidates first with their chance."""
     faq = service.kb.faq
-    first = [c.number for c in (candidates.faq if candidates is not None else []) if c.number < len(faq)]
-    order = list(dict.fromkeys([*first, *range(len(faq))]))
-    return [(f"{faq[n].question} — {faq[n].source}", n) for n in order]
+    chance = {c.number: c.probability for c in (candidates.faq if candidates is not None else []) if c.number < len(faq)}
+    order = list(dict.fromkeys([*chance, *range(len(faq))]))
+    return [(labels["entry_candidate" if n in chance else "entry_choice"].format(
+        question=faq[n].question, source=faq[n].source, p=chance.get(n, 0.0)), n) for n in order]
+
+
+# ---- what a fix will write, said before it is written -------------------------------------------------------
+
+@dataclass
+class FixPlan:
+    """A fix the owner is asked to confirm: which Review method writes it, with what, and the line that says
+    what will change, in which file and row."""
+
+    kind: str  # "faq" | "similar" | "term"
+    arguments: dict
+    answer_ids: list[str] = field(default_factory=list)
+    text: str = ""
+
+    def write(self, review: Review, user: str | None) -> FixResult:
+        method = {"faq": review.create_faq, "similar": review.add_similar, "term": review.add_term}[self.kind]
+        return method(**self.arguments, answer_ids=self.answer_ids, user=user)
+
+
+def _next_row(rows: list[int]) -> int:
+    """The row a supplement file's next new record takes: after its last one, below the header row."""
+    return max(rows, default=1) + 1
+
+
+def _quoted(text: str, limit: int = 60) -> str:
+    text = " ".join((text or "").split())
+    return as_text(text if len(text) <= limit else text[:limit] + "…")
+
+
+def plan_faq(service: KnowledgeService, question: str, answer: str, similar: list[str], answer_ids: list[str],
+             labels: dict[str, str]) -> FixPlan:
+    """A new entry in the FAQ supplement file, or, for a question it already holds, that row's new answer."""
+    own = [e for e in service.kb.faq if e.source == supplements.FAQ_FILE]
+    same = next((e for e in own if e.question == question.strip()), None)
+    more = labels["plan_similar_list"].format(similar=_quoted("、".join(similar))) if similar else ""
+    key = "plan_faq_update" if same is not None else "plan_faq_new"
+    text = labels[key].format(path=supplements.FAQ_FILE, row=same.row if same else _next_row([e.row for e in own]),
+                              question=_quoted(question), answer=_quoted(answer), similar=more)
+    return FixPlan("faq", {"question": question, "answer": answer, "similar": similar}, list(answer_ids),
+                   f"{text}\n\n{labels['plan_then']}")
+
+
+def plan_similar(service: KnowledgeService, target: FaqEntry, similar: list[str], answer_ids: list[str],
+                 labels: dict[str, str]) -> FixPlan:
+    """New wordings of an entry: on its own row when the supplement file holds it (or a row repeating it), else
+    on a new row there that repeats its question and answer (nobody's own sheet is written)."""
+    own = [e for e in service.kb.faq if e.source == supplements.FAQ_FILE]
+    same = next((e for e in own if (e.question, e.answer) == (target.question, target.answer)), None)
+    key = "plan_similar_update" if same is not None else "plan_similar_new"
+    text = labels[key].format(path=supplements.FAQ_FILE, row=same.row if same else _next_row([e.row for e in own]),
+                              question=_quoted(target.question), similar=_quoted("、".join(similar)),
+                              source=as_text(where_text(target.source, target.location, labels)))
+    # Named by its question, not its number: a fix written meanwhile may renumber the entries.
+    return FixPlan("similar", {"entry": target.question, "similar": similar}, list(answer_ids),
+                   f"{text}\n\n{labels['plan_then']}")
+
+
+def plan_term(service: KnowledgeService, abbreviation: str, english: str, chinese: str, definition: str,
+              answer_ids: list[str], labels: dict[str, str]) -> FixPlan:
+    """A new row in the glossary supplement file, or, for names it already holds, that row's new definition."""
+    names = (abbreviation.strip(), english.strip(), chinese.strip())
+    own = [t for t in service.kb.terms if t.source == supplements.GLOSSARY_FILE]
+    same = next((t for t in own if (t.abbreviation, t.english, t.chinese) == names), None)
+    key = "plan_term_update" if same is not None else "plan_term_new"
+    text = labels[key].format(path=supplements.GLOSSARY_FILE, row=same.row if same else _next_row([t.row for t in own]),
+                              term=_quoted(" / ".join(n for n in names if n)),
+                              definition=labels["plan_definition"].format(definition=_quoted(definition))
+                              if definition.strip() else "")
+    return FixPlan("term", {"abbreviation": abbreviation, "english": english, "chinese": chinese,
+                            "definition": definition}, list(answer_ids), f"{text}\n\n{labels['plan_then']}")
 
 
 def group_detail(group: QuestionGroup, labels: dict[str, str]) -> str:
@@ -542,24 +700,24 @@ def hit_summary_text(result: HitTest, labels: dict[str, str]) -> str:
 
 
 def terms_frame(result: HitTest, labels: dict[str, str]) -> pd.DataFrame:
-    return pd.DataFrame([[_term_name(c.term), labels[f"found_by_{c.found_by}"], round(c.score, 3),
+    return pd.DataFrame([[_term_name(c.term), labels[f"found_by_{c.found_by}"], f"{c.score:.2f}",
                           where_text(c.term.source, c.term.location, labels)] for c in result.terms],
                         columns=[labels["col_term"], labels["col_found_by"], labels["col_score"], labels["col_source"]])
 
 
 def faq_frame(result: HitTest, labels: dict[str, str]) -> pd.DataFrame:
-    return pd.DataFrame([[c.number, c.entry.question, c.matched_question, f"{c.probability:.0%}",
+    return pd.DataFrame([[c.entry.question, c.matched_question, f"{c.probability:.0%}",
                           where_text(c.entry.source, c.entry.location, labels)] for c in result.faq],
-                        columns=[labels["col_entry"], labels["col_question"], labels["col_matched"],
-                                 labels["col_probability"], labels["col_source"]])
+                        columns=[labels["col_question"], labels["col_matched"], labels["col_probability"],
+                                 labels["col_source"]])
 
 
 def passages_frame(result: HitTest, labels: dict[str, str]) -> pd.DataFrame:
+    """A passage's three scores share one column (fused, then BM25 and cosine below), so the table fits."""
     return pd.DataFrame([[_preview(h.passage.text), where_text(h.passage.source, h.passage.location, labels),
-                          round(h.score, 4), round(h.lexical_score, 2), round(h.dense_score, 3)]
+                          labels["passage_scores"].format(fused=h.score, lexical=h.lexical_score, dense=h.dense_score)]
                          for h in result.passages],
-                        columns=[labels["col_passage"], labels["col_source"], labels["col_fused"],
-                                 labels["col_lexical"], labels["col_dense"]])
+                        columns=[labels["col_passage"], labels["col_source"], labels["col_score"]])
 
 
 def _term_name(term) -> str:
