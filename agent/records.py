@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agent.answer.reasons import Reason
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,7 @@ class Answer:
     lead: str = ""  # the sentences that answer the question (for term and fact answers, the answer itself)
     rewritten: str = ""  # the standalone question a follow-up was understood as; empty when asked as is
     answer_id: str = ""  # set when the answer is written to the question log, so feedback can name it
+    reasons: list[Reason] = field(default_factory=list)  # `reason` as codes, worded by each surface (agent.answer.reasons)
 
 
 @dataclass(frozen=True)

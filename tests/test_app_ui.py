@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from agent.answer.reasons import because, worded
 from agent.ingest.glossary import load_glossary
 from agent.index.build import FileReport, IngestReport
 from agent.records import Answer, FaqEntry, Passage, Source, Term
@@ -66,8 +67,10 @@ def test_plain_chinese_text_is_unchanged():
 
 
 def test_answer_shows_route_badge_reason_latency_and_expandable_sources():
-    answer = Answer("在OA系统申请。", "fact", "matches the FAQ question “年假如何申请？”", 0.91,
-                    [Source("faq/员工常见问题.xlsx", "常见问题 row 2", 1.0, "年假如何申请？\n在OA系统申请。")], 12.3)
+    reasons = [because("faq_match", question="年假如何申请？")]
+    answer = Answer("在OA系统申请。", "fact", worded(reasons), 0.91,
+                    [Source("faq/员工常见问题.xlsx", "常见问题 row 2", 1.0, "年假如何申请？\n在OA系统申请。")], 12.3,
+                    reasons=reasons)
     message = answer_message(answer, ZH)
     assert '<span class="kb-badge kb-route-fact">常见问题</span>' in message
     assert "判断依据：与常见问题“年假如何申请？”相符" in message and "置信度 0.91" in message and "用时 12 ms" in message
@@ -130,19 +133,19 @@ def test_a_term_answer_names_its_row_in_chinese_too():
                                       "🙂", "出差住宿标准是多少"])
 def test_every_reason_the_router_gives_reads_in_chinese(company_service, question):
     answer = company_service.ask(question)
-    reason = reason_text(answer.reason, ZH, answer.route, answer.abstained)
+    reason = reason_text(answer.reasons, ZH, answer.route, answer.abstained)
     assert not re.search(r"[A-Za-z]{3,}", re.sub(r"“.*?”|[A-Z]{2,}", "", reason)), (answer.reason, reason)
 
 
-def test_reasons_stay_as_written_in_english_and_unknown_clauses_fall_back_to_the_route():
-    assert reason_text("matches the FAQ question “x”", labels_for("en")) == "matches the FAQ question “x”"
-    assert reason_text("something new; searched the documents", ZH) == "已检索文档"
-    assert reason_text("searched the documents; the generated answer is not supported by the passages it cites "
-                       "(2 of 3 sentences), so the passages are quoted", ZH) == \
-        "已检索文档；生成的回答有 2/3 句得不到所引资料的支持，因此直接引用原文"
-    # A rewritten Chinese follow-up joins its clauses with "；": the clause after it is still translated
-    assert reason_text("理解为：丧假有几天；searched the documents", ZH) == "已检索文档"
-    assert reason_text("something new", ZH, "fact") == "按常见问题回答"
+def test_reasons_are_worded_from_their_codes_and_an_answer_without_codes_says_its_route():
+    reasons = [because("understood_as", question="丧假有几天"), because("searched_documents"),
+               because("generated_unsupported", unsupported=2, sentences=3)]
+    assert reason_text(reasons, ZH) == "理解为：丧假有几天；已检索文档；生成的回答有 2/3 句得不到所引资料的支持，因此直接引用原文"
+    assert reason_text(reasons, labels_for("en")) == ("understood as: 丧假有几天; searched the documents; the generated "
+                                                      "answer is not supported by the passages it cites (2 of 3 "
+                                                      "sentences), so the passages are quoted")
+    assert reason_text([], ZH, "fact") == "按常见问题回答"
+    assert reason_text([], labels_for("en"), "doc", abstained=True) == "nothing in the knowledge answers it"
 
 
 def test_copy_gives_the_answer_and_its_sources_as_plain_lines():

@@ -16,7 +16,7 @@ from agent.records import Answer, Source
 from agent.surfaces.evaluation import Case, evaluate, judged
 from agent.settings import REPO_ROOT
 
-ASK_KEYS = {"answer", "lead", "route", "reason", "confidence", "abstained", "tentative", "suggestions", "sources",
+ASK_KEYS = {"answer", "lead", "route", "reason", "reasons", "confidence", "abstained", "tentative", "suggestions", "sources",
             "latency_ms", "llm"}
 EVAL_KEYS = ["cases", "route_accuracy", "answer_accuracy", "answered_with_tentative", "tentative_answers", "lead_accuracy", "abstention", "hit_at_1", "hit_at_5", "mrr", "latency_ms", "by_route",
              "failures"]

@@ -13,6 +13,7 @@ import pytest
 from qwen_agent.llm.base import BaseChatModel
 from qwen_agent.llm.schema import ASSISTANT, USER, Message
 
+from agent.answer.reasons import worded
 from agent.answer.followup import MAX_TURN_CHARS, MAX_TURNS, earlier_questions, recent_messages
 from agent.answer.service import KnowledgeService
 from agent.records import Answer
@@ -71,7 +72,8 @@ def test_a_pronoun_follow_up_is_asked_as_the_standalone_question(service):
     answer = service.ask("那它的英文全称呢？", conversation("AM代表什么职位？"))
 
     assert answer.rewritten == "AM的英文全称是什么？"
-    assert answer.reason.startswith("理解为：AM的英文全称是什么？")
+    assert answer.reason.startswith("understood as: AM的英文全称是什么？")
+    assert worded(answer.reasons, "zh").startswith("理解为：AM的英文全称是什么？；")
     assert answer.route == "term" and "Account Manager" in answer.text
 
 
@@ -264,7 +266,7 @@ def test_the_llm_answers_the_standalone_question(service):
 
 
 def test_the_api_reports_the_standalone_question():
-    answer = Answer("AM：Account Manager", "term", "理解为：AM的英文全称是什么？", 0.97, rewritten="AM的英文全称是什么？")
+    answer = Answer("AM：Account Manager", "term", "understood as: AM的英文全称是什么？", 0.97, rewritten="AM的英文全称是什么？")
 
     assert kb_details(answer)["rewritten"] == "AM的英文全称是什么？"
     assert kb_details(Answer("x", "doc", "r", 0.5))["rewritten"] == ""

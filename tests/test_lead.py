@@ -9,6 +9,7 @@ import re
 import docx
 import pytest
 
+from agent.answer.reasons import because
 from agent.answer.lead import choose_lead, lead_text, passage_units, readable_passage, split_sentences
 from agent.records import Answer, Passage, SearchHit
 from agent.settings import Settings
@@ -450,7 +451,7 @@ def test_an_answer_without_an_llm_shows_no_passage_of_a_document_its_lead_does_n
     used = hit("食堂早上7点到晚上7点营业，周末只供应午餐。", "docs/行政.md", "食堂")
     unrelated = hit("研发项目每两周评审一次进度。", "docs/研发.md", "评审")
     same_document = hit("园区停车场24小时开放。", "docs/行政.md", "停车")
-    decision = RouteDecision("doc", "searched the documents", 0.9, hits=[unrelated, used, same_document])
+    decision = RouteDecision("doc", (because("searched_documents"),), 0.9, hits=[unrelated, used, same_document])
 
     answer = extractive_answer(decision, "食堂几点营业？")
 

@@ -9,6 +9,7 @@ import pytest
 from agent.answer import evidence, router as router_module
 from agent.answer.evidence import FaqCandidate
 from agent.answer.pair_verifier import WEIGHTS, PairVerifier
+from agent.answer.reasons import because
 from agent.answer.replies import answer_without_llm
 from agent.answer.router import RouteDecision
 from agent.records import Answer, FaqEntry
@@ -110,7 +111,7 @@ def test_the_decision_answers_offers_or_abstains_by_the_entrys_chance(company_se
 
 
 def test_a_tentative_answer_asks_to_confirm_the_entry_and_gives_its_answer_below():
-    decision = RouteDecision("fact", "probably", 0.6, faq=router_module.FaqMatch(ENTRY, 0.6, ENTRY.question, 0),
+    decision = RouteDecision("fact", (because("faq_probable", question=ENTRY.question),), 0.6, faq=router_module.FaqMatch(ENTRY, 0.6, ENTRY.question, 0),
                              suggestions=["婚假有多少天？"], tentative=True)
     answer = answer_without_llm(decision, "生娃能歇多久", llm_configured=False)
     assert answer.text.startswith("您问的是不是「产假有多少天？」")
@@ -121,7 +122,7 @@ def test_a_tentative_answer_asks_to_confirm_the_entry_and_gives_its_answer_below
 
 
 def test_a_direct_stored_answer_is_the_answer_alone():
-    decision = RouteDecision("fact", "matches", 0.95, faq=router_module.FaqMatch(ENTRY, 0.95, ENTRY.question, 0))
+    decision = RouteDecision("fact", (because("faq_match", question=ENTRY.question),), 0.95, faq=router_module.FaqMatch(ENTRY, 0.95, ENTRY.question, 0))
     answer = answer_without_llm(decision, "产假多少天", llm_configured=False)
     assert answer.text == "产假为158天。" and not answer.tentative
 

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Callable, Iterator
 from qwen_agent.agents import FnCallAgent
 from qwen_agent.llm.schema import ASSISTANT, FUNCTION, USER, Message
 
+from agent.answer import reasons
 from agent.answer.grounding import check_partial, fallback_answer, guarded_answer
+from agent.answer.reasons import because
 from agent.answer.replies import answer_without_llm, fenced_passages, passage_sources
 from agent.llm import GENERATION_ABANDONED
 from agent.settings import Settings
@@ -75,7 +77,7 @@ class KnowledgeAssistant(FnCallAgent):
                   else f"Reference passages:\n{fenced_passages(decision.hits)}\n\nQuestion: {question}")
         conversation = [*messages[:-1], Message(role=USER, content=prompt)]
         answer = Answer("", "doc", decision.reason, decision.confidence, passage_sources(decision.hits),
-                        llm=self.llm_name)
+                        llm=self.llm_name, reasons=list(decision.reasons))
         response: list[Message] = []
         try:
             for response in until(time.monotonic() + self.timeout_s, super()._run(conversation, lang=lang)):
@@ -88,7 +90,7 @@ class KnowledgeAssistant(FnCallAgent):
                         return
                 yield response[:-1] + [_answer_message(answer, response[-1])] if response else response
         except GenerationTimeout:
-            clause = f"the generated answer took longer than {self.timeout_s:g} s, so the passages are quoted"
+            clause = because("generated_timeout", seconds=f"{self.timeout_s:g}")
             yield [_answer_message(fallback_answer(answer, decision, question, clause, self.kb, timed_out=True))]
             return
         tool_results = [m.content for m in response if m.role == FUNCTION and isinstance(m.content, str)]
@@ -174,5 +176,6 @@ def answer_from_messages(messages: list[Message]) -> Answer | None:
         if data:
             from agent.records import Source
 
-            return Answer(**{**data, "sources": [Source(**s) for s in data["sources"]]})
+            return Answer(**{**data, "sources": [Source(**s) for s in data["sources"]],
+                             "reasons": reasons.from_json(data.get("reasons"))})
     return None

@@ -58,7 +58,6 @@ COVERED = 0.5  # share of the user's own content words that the rewritten questi
 GAIN = 0.15  # a question with no cue: the rewrite must be this much more confident when both are answered
 SIBLING = 0.86  # least cosine (plus spelling) for a word of the earlier question to stand beside a fragment
 SURE = 0.9  # a stored answer this likely may answer a question with no subject of its own in other words
-LABEL_ZH, LABEL_EN = "理解为：", "understood as: "
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff"
 # Pronouns and demonstratives that point back; 他 not in 其他, 该 not in 应该, 这/那 only before 是/的/叫.

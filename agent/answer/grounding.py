@@ -30,6 +30,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from agent.answer.reasons import Reason, because, worded
 from agent.answer.replies import extractive_answer
 from agent.records import Answer
 from agent.text.normalize import fold, has_cjk
@@ -79,16 +80,14 @@ class Grounding:
     def grounded(self) -> bool:
         return not self.problem
 
-    def reason_clause(self) -> str:
-        """One English clause for Answer.reason (no '; ' inside: the surfaces split reasons there)."""
-        what = {
-            "template_tokens": f"leaks template tokens ({self.detail})",
-            "empty": "is empty",
-            "loop": "repeats itself",
-            "no_citation": "cites no passage",
-            "unsupported": f"is not supported by the passages it cites ({self.detail} sentences)",
-        }[self.problem]
-        return f"the generated answer {what}, so the passages are quoted"
+    def reason_clause(self) -> Reason:
+        """The problem as one of the answer's reasons (agent.answer.reasons)."""
+        if self.problem == "template_tokens":
+            return because("generated_template_tokens", detail=self.detail)
+        if self.problem == "unsupported":
+            weak = sum(sentence.support < MIN_SUPPORT for sentence in self.sentences)
+            return because("generated_unsupported", unsupported=weak, sentences=len(self.sentences))
+        return because(f"generated_{self.problem}")
 
 
 def check_grounding(text: str, passages: list[str], tool_results: list[str] | tuple[str, ...] = ()) -> Grounding:
@@ -140,7 +139,7 @@ def guarded_answer(answer: Answer, decision: "RouteDecision", question: str, kb:
     return fallback_answer(answer, decision, question, grounding.reason_clause(), kb)
 
 
-def fallback_answer(answer: Answer, decision: "RouteDecision", question: str, clause: str,
+def fallback_answer(answer: Answer, decision: "RouteDecision", question: str, clause: Reason,
                     kb: "KnowledgeBase | None" = None, timed_out: bool = False) -> Answer:
     """The extractive answer in place of a generated one, `clause` added to its reason; it keeps the generated
     answer's fields that are not about its text (the model's name, the rewritten question). The note before
@@ -152,7 +151,8 @@ def fallback_answer(answer: Answer, decision: "RouteDecision", question: str, cl
         note = ("（语言模型的回答没有通过检查，以下为文档原文摘录）" if has_cjk(question) else
                 "(The language model's answer did not pass the check; these are extracts from the documents.)")
     quoted = extractive_answer(decision, question, note=note, kb=kb)
-    quoted.reason = f"{answer.reason or decision.reason}; {clause}"
+    quoted.reasons = [*(answer.reasons or decision.reasons), clause]
+    quoted.reason = worded(quoted.reasons)
     quoted.llm, quoted.rewritten = answer.llm, answer.rewritten
     return quoted
 

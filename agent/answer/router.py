@@ -19,6 +19,7 @@ from agent.answer import evidence, learning
 from agent.answer.evidence import FaqCandidate
 from agent.answer.faq_match import FaqMatch, FaqMatcher
 from agent.answer.pair_verifier import WEIGHTS, PairVerifier, load_verifier
+from agent.answer.reasons import Reason, because, worded
 from agent.answer.term_intent import TermIntent, background_vectors
 from agent.answer.tool_intent import ToolIntents, ToolMatch
 from agent.answer.terms import GlossaryMatcher, Mention
@@ -49,7 +50,7 @@ MAX_SUGGESTIONS = 3
 @dataclass
 class RouteDecision:
     route: str  # term | fact | doc | tool
-    reason: str
+    reasons: tuple[Reason, ...]  # why, as codes the surfaces word in their language (agent.answer.reasons)
     confidence: float  # the estimated chance that the answer is right
     mentions: list[Mention] = field(default_factory=list)
     terms: list[Term] = field(default_factory=list)
@@ -60,6 +61,10 @@ class RouteDecision:
     unknown_terms: list[UnknownTerm] = field(default_factory=list)  # asked about, not in the glossary
     tentative: bool = False  # a likely FAQ entry offered for confirmation ("您问的是不是…"), not a direct answer
     tool: ToolMatch | None = None  # the tool whose example questions the question matches (agent.answer.tool_intent)
+
+    @property
+    def reason(self) -> str:
+        return worded(self.reasons)
 
 
 class Router:
@@ -121,7 +126,7 @@ class Router:
             return _tool_decision(tool, understanding)
         if best is not None and best.probability >= FACT:
             match = FaqMatch(best.entry, round(best.probability, 3), best.matched_question, best.number)
-            return RouteDecision("fact", f"matches the FAQ question “{best.matched_question}”",
+            return RouteDecision("fact", (because("faq_match", question=best.matched_question),),
                                  round(best.probability, 3), understanding.mentions, faq=match)
         hits, chance, features = self.passages(understanding, k)
         if tool is not None and tool.probability >= TENTATIVE and (chance < ANSWER or tool.probability >= chance):
@@ -129,19 +134,21 @@ class Router:
         if best is not None and best.probability >= TENTATIVE and (chance < ANSWER or best.probability >= chance):
             match = FaqMatch(best.entry, round(best.probability, 3), best.matched_question, best.number)
             others = [c.entry.question for c in candidates[1:] if c.probability >= SUGGEST][:MAX_SUGGESTIONS]
-            return RouteDecision("fact", f"probably the FAQ question “{best.matched_question}”; asked to confirm",
+            return RouteDecision("fact", (because("faq_probable", question=best.matched_question),
+                                          because("asked_to_confirm")),
                                  round(best.probability, 3), understanding.mentions, faq=match, suggestions=others,
                                  tentative=True)
         if hits and chance >= ANSWER:
-            reason = (f"mentions {'、'.join(m.text.strip() for m in understanding.mentions)} but asks more than its "
-                      "meaning; searched the documents" if understanding.mentions
-                      else "no glossary term or FAQ entry answers it; searched the documents")
-            return RouteDecision("doc", reason, round(chance, 3), understanding.mentions, hits=hits)
-        reason = (f"nothing in the knowledge answers it: the best passages cover {features['relevance']:.0%} of "
-                  f"the question" + (f", the closest FAQ entry has a {best.probability:.0%} chance" if best else ""))
+            why = (because("mentions_more", terms="、".join(m.text.strip() for m in understanding.mentions))
+                   if understanding.mentions else because("no_term_or_faq"))
+            return RouteDecision("doc", (why, because("searched_documents")), round(chance, 3), understanding.mentions,
+                                 hits=hits)
+        coverage = f"{features['relevance']:.0%}"
+        reason = (because("nothing_answers_faq", coverage=coverage, chance=f"{best.probability:.0%}") if best
+                  else because("nothing_answers", coverage=coverage))
         suggestions = [c.entry.question for c in candidates if c.probability >= SUGGEST][:MAX_SUGGESTIONS]
         # The confidence of an abstention is the chance that nothing offered would have been right.
-        return RouteDecision("doc", reason, round(1 - max(chance, best.probability if best else 0.0), 3),
+        return RouteDecision("doc", (reason,), round(1 - max(chance, best.probability if best else 0.0), 3),
                              understanding.mentions, hits=hits, abstained=True, suggestions=suggestions,
                              unknown_terms=understanding.unknown_terms)
 
@@ -222,18 +229,18 @@ class Router:
         mentions = understanding.mentions
         unknown = "、".join(u.text for u in understanding.unknown_terms)
         if unknown and not any(m.terms for m in mentions):
-            return RouteDecision("term", f"asks what {unknown} means, which the glossary does not hold",
+            return RouteDecision("term", (because("term_unknown", terms=unknown),),
                                  round(understanding.asks_meaning, 3), mentions, abstained=True,
                                  unknown_terms=understanding.unknown_terms,
                                  suggestions=self.closest_terms([u.text for u in understanding.unknown_terms]))
         terms = _unique(t for m in mentions for t in m.terms)
         names = "、".join(dict.fromkeys(m.text.strip() for m in mentions))
         ambiguous = any(len({(t.english, t.chinese) for t in m.terms}) > 1 for m in mentions)
-        reason = f"asks what the glossary term {names} means" + (" (several meanings)" if ambiguous else "")
+        reasons = (because("term_meanings" if ambiguous else "term_meaning", terms=names),)
         if unknown:  # "ERP和SAP是什么" with SAP missing: ERP is answered and SAP named as unknown
-            reason += f"; asks what {unknown} means, which the glossary does not hold"
+            reasons += (because("term_unknown", terms=unknown),)
         confidence = understanding.asks_meaning * (0.9 if ambiguous else 0.97)
-        return RouteDecision("term", reason, round(confidence, 3), mentions, terms,
+        return RouteDecision("term", reasons, round(confidence, 3), mentions, terms,
                              unknown_terms=understanding.unknown_terms)
 
     def closest_terms(self, names: list[str]) -> list[str]:
@@ -249,9 +256,9 @@ class Router:
 def _tool_decision(tool: ToolMatch, understanding: Understanding) -> RouteDecision:
     """Run the tool; below FACT, asked as "您问的是不是「example」" with the tool's result below, to confirm."""
     tentative = tool.probability < FACT
-    reason = (f"probably the tool {tool.tool.name} (its example “{tool.matched_question}”); asked to confirm" if tentative
-              else f"matches the tool {tool.tool.name}'s example “{tool.matched_question}”")
-    return RouteDecision("tool", reason, tool.probability, understanding.mentions, tool=tool, tentative=tentative)
+    reasons = ((because("tool_probable", tool=tool.tool.name, question=tool.matched_question), because("asked_to_confirm"))
+               if tentative else (because("tool_match", tool=tool.tool.name, question=tool.matched_question),))
+    return RouteDecision("tool", reasons, tool.probability, understanding.mentions, tool=tool, tentative=tentative)
 
 
 def expansion_names(mentions: list[Mention]) -> tuple[str, ...]:

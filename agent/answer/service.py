@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from agent.answer.followup import LABEL_EN, LABEL_ZH, FollowUps, Resolution, recent_messages, rewrite_with_llm
+from agent.answer.followup import FollowUps, Resolution, recent_messages, rewrite_with_llm
+from agent.answer.reasons import because, worded
 from agent.answer.replies import (answer_without_llm, document_lead, extractive_answer, term_model_answer,
                                   tool_answer, tool_failed_answer)
 from agent.answer.tool_intent import run_tool
@@ -25,7 +26,6 @@ from agent.settings import REPO_ROOT, Settings
 from agent.llm import describe_llm
 
 log = logging.getLogger(__name__)
-NO_WORDS_REASON = "no words in the question: nothing to look up"  # the surfaces answer it in their own language
 FOLLOW_EVERY_S = 2.0  # how often a running service looks for a generation published elsewhere
 
 MAX_QUESTION_CHARS = 2000
@@ -274,7 +274,7 @@ class KnowledgeService:
         answered, and the answer when it needs no LLM (None when the LLM writes it from the decision's passages)."""
         loaded = loaded or self._loaded
         resolution = loaded.followups.resolve(question, history, llm=self._rewriter(loaded))
-        decision, asked = _understood_as(resolution, question), resolution.question
+        decision, asked = _understood_as(resolution), resolution.question
         answer = self._tool_answer(decision, asked) or self._term_model_answer(decision, asked) or \
             answer_without_llm(decision, asked, llm_configured=self.llm_name != "none", kb=loaded.kb)
         return resolution, decision, answer
@@ -282,8 +282,9 @@ class KnowledgeService:
     def _answers(self, question: str, history: list[dict] | None):
         question = readable(question or "").strip()
         if not any(ch.isalnum() for ch in question):  # empty, or only emoji and punctuation
+            no_words = [because("no_words")]  # the surfaces answer it in their own language
             yield Answer("请输入一个问题，例如“AM是什么意思？”。/ Please type a question.", "doc",
-                         NO_WORDS_REASON, 0.0, abstained=True)
+                         worded(no_words), 0.0, abstained=True, reasons=no_words)
             return
         notice = ""
         if len(question) > MAX_QUESTION_CHARS:
@@ -316,7 +317,8 @@ class KnowledgeService:
                 f"(The language model is unavailable ({type(exc).__name__}); these are extracts from the documents.)"
             answer = extractive_answer(decision, asked, note=note, kb=loaded.kb)
             answer.text, answer.rewritten = notice + answer.text, resolution.rewritten
-            answer.reason += "; the LLM failed, so the passages are quoted"
+            answer.reasons = [*answer.reasons, because("llm_failed")]
+            answer.reason = worded(answer.reasons)
             yield answer
 
     def _rewriter(self, loaded: _Loaded):
@@ -332,10 +334,9 @@ class KnowledgeService:
         return rewrite
 
 
-def _understood_as(resolution: Resolution, question: str) -> RouteDecision:
+def _understood_as(resolution: Resolution) -> RouteDecision:
     """The decision, its reason starting with the standalone question when the question was rewritten."""
     if not resolution.rewritten:
         return resolution.decision
-    chinese = has_cjk(question)
-    return dataclasses.replace(resolution.decision, reason=f"{LABEL_ZH if chinese else LABEL_EN}{resolution.rewritten}"
-                                                           f"{'；' if chinese else '; '}{resolution.decision.reason}")
+    return dataclasses.replace(resolution.decision, reasons=(because("understood_as", question=resolution.rewritten),
+                                                             *resolution.decision.reasons))

@@ -10,6 +10,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from agent.answer import reasons
 from agent.memory.database import MemoryDatabase
 from agent.records import Answer, Source
 from agent.settings import Settings
@@ -139,4 +140,5 @@ def _answer_from_json(text: str) -> Answer:
     source_fields = {f.name for f in dataclasses.fields(Source)}
     values["sources"] = [Source(**{k: v for k, v in s.items() if k in source_fields})
                          for s in values.get("sources", [])]
+    values["reasons"] = reasons.from_json(values.get("reasons"))
     return Answer(**values)

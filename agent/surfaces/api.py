@@ -33,6 +33,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from agent.records import Answer
+from agent.answer import reasons
 from agent.answer.hit_test import HitTest
 from agent.answer.service import KnowledgeService
 from agent.ingest.supplements import FixRefused
@@ -273,7 +274,8 @@ def question_and_history(messages: list[ChatMessage]) -> tuple[str, list[dict]]:
 
 def kb_details(answer: Answer) -> dict:
     """The extra `kb` field: how the answer was found and where it came from."""
-    return {"route": answer.route, "lead": answer.lead, "reason": answer.reason, "confidence": answer.confidence,
+    return {"route": answer.route, "lead": answer.lead, "reason": answer.reason, "reasons": reasons.as_json(answer.reasons),
+            "confidence": answer.confidence,
             "abstained": answer.abstained, "tentative": answer.tentative, "suggestions": answer.suggestions,
             "sources": [{"source": s.source, "location": s.location, "score": s.score, "text": s.text}
                         for s in answer.sources],

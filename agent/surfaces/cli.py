@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from agent.answer import reasons
 from agent.surfaces.evaluation import CaseFileError
 from agent.index.build import IngestReport, ingest
 from agent.settings import ConfigError, Settings
@@ -162,7 +163,7 @@ def _ask(settings: Settings, question: str, as_json: bool, wait: bool = True) ->
     if as_json:
         print(json.dumps({
             "answer": answer.text, "lead": answer.lead, "route": answer.route, "reason": answer.reason,
-            "confidence": answer.confidence,
+            "reasons": reasons.as_json(answer.reasons), "confidence": answer.confidence,
             "abstained": answer.abstained, "tentative": answer.tentative, "suggestions": answer.suggestions,
             "sources": [{"source": s.source, "location": s.location, "score": s.score} for s in answer.sources],
             "latency_ms": answer.latency_ms, "llm": answer.llm,

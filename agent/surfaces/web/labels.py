@@ -287,43 +287,12 @@ LABELS: dict[str, dict[str, str]] = {
 }
 
 
-# The router writes its reasons in English, one clause per "; ". Each pattern reads one clause; a clause no
-# pattern reads is left out of a translated reason (a reason with none read falls back to the route's).
-REASONS: dict[str, list[tuple[str, str]]] = {
-    "zh": [
-        (r"matches the FAQ question “(?P<q>.*)”", "与常见问题“{q}”相符"),
-        (r"probably the FAQ question “(?P<q>.*)”", "可能是常见问题“{q}”"),
-        (r"asked to confirm", "请您确认"),
-        (r"matches the tool (?P<t>\S+)'s example “(?P<q>.*)”", "与工具 {t} 的示例问题“{q}”相符"),
-        (r"probably the tool (?P<t>\S+) \(its example “(?P<q>.*)”\)", "可能是在问工具 {t} 能回答的“{q}”"),
-        (r"the tool failed", "工具出错"),
-        (r"asks what the glossary term (?P<t>.+?) means \(several meanings\)", "询问术语表中 {t} 的含义（有多个含义）"),
-        (r"asks what the glossary term (?P<t>.+) means", "询问术语表中 {t} 的含义"),
-        (r"asks what (?P<t>.+) means, which the glossary does not hold", "询问 {t} 的含义，术语表中没有这个词"),
-        (r"mentions (?P<t>.+) but asks more than its meaning", "提到了 {t}，但问的不只是它的含义"),
-        (r"no glossary term or FAQ entry answers it", "术语表和常见问题都不能回答"),
-        (r"searched the documents", "已检索文档"),
-        (r"nothing in the knowledge answers it: the best passages cover (?P<p>\d+%) of the question, "
-         r"the closest FAQ entry has a (?P<f>\d+%) chance",
-         "知识库中没有答案：最相关的段落只覆盖问题的 {p}，最接近的常见问题相符的可能性为 {f}"),
-        (r"nothing in the knowledge answers it: the best passages cover (?P<p>\d+%) of the question",
-         "知识库中没有答案：最相关的段落只覆盖问题的 {p}"),
-        (r"answered by the term model (?P<m>.+)", "由术语模型 {m} 回答"),
-        (r"the LLM failed, so the passages are quoted", "语言模型出错，因此直接引用原文"),
-        (r"the generated answer leaks template tokens \((?P<d>.+)\), so the passages are quoted",
-         "生成的回答泄露了模板标记（{d}），因此直接引用原文"),
-        (r"the generated answer is empty, so the passages are quoted", "生成的回答为空，因此直接引用原文"),
-        (r"the generated answer repeats itself, so the passages are quoted", "生成的回答在重复自己，因此直接引用原文"),
-        (r"the generated answer cites no passage, so the passages are quoted", "生成的回答没有引用资料，因此直接引用原文"),
-        (r"the generated answer is not supported by the passages it cites \((?P<n>\d+) of (?P<m>\d+) sentences\), so "
-         r"the passages are quoted", "生成的回答有 {n}/{m} 句得不到所引资料的支持，因此直接引用原文"),
-        (r"the generated answer took longer than (?P<s>[\d.]+) s, so the passages are quoted",
-         "生成回答超过 {s} 秒，因此直接引用原文"),
-        (r"no words in the question: nothing to look up", "问题中没有文字，无从查找"),
-    ],
-}
+# What a route says when an answer carries no reasons (stored before reasons had codes).
 ROUTE_REASONS = {"zh": {"term": "按术语表回答", "fact": "按常见问题回答", "doc": "按文档回答", "tool": "由工具回答",
-                        "abstained": "知识库中没有找到答案"}}
+                        "abstained": "知识库中没有找到答案"},
+                 "en": {"term": "answered from the glossary", "fact": "answered from the FAQ",
+                        "doc": "answered from the documents", "tool": "answered by a tool",
+                        "abstained": "nothing in the knowledge answers it"}}
 
 # Where a source was found, as the readers write it ("p. 3", "slide 2", "sheet 价格 rows 2-51", "术语 row 3").
 LOCATIONS: dict[str, list[tuple[str, str]]] = {

@@ -11,9 +11,9 @@ from datetime import datetime
 from pathlib import Path
 
 from agent.index.knowledge_base import KnowledgeBase
-from agent.answer.service import NO_WORDS_REASON
+from agent.answer.reasons import Reason, worded
 from agent.records import ROUTES, Answer, Source
-from agent.surfaces.web.labels import LOCATIONS, REASONS, ROUTE_REASONS
+from agent.surfaces.web.labels import LOCATIONS, ROUTE_REASONS
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def suggestions_message(suggestions: list[str], labels: dict[str, str]) -> str:
 def _body(answer: Answer, labels: dict[str, str]) -> str:
     """The answer's words; where they name a source's location ("缩略语 row 3"), in the interface language.
     The reply to a question without words is the page's own, in its language."""
-    if answer.reason == NO_WORDS_REASON:
+    if any(reason.code == "no_words" for reason in answer.reasons):
         return labels["no_words"]
     text = answer.lead if answer.lead and answer.route == "doc" and not answer.abstained else answer.text
     for location in {source.location for source in answer.sources if source.location}:
@@ -91,25 +91,12 @@ def _cited(answer: Answer) -> list[Source]:
     return [] if answer.abstained else answer.sources
 
 
-def reason_text(reason: str, labels: dict[str, str], route: str = "doc", abstained: bool = False) -> str:
-    """The router's reason in the interface language: each "; "-separated clause through the patterns of
-    labels.REASONS; a language without patterns shows the reason as written. Clauses end at ";" or "；" (a
-    rewritten Chinese follow-up's reason joins its clauses with the full-width one)."""
-    patterns = REASONS.get(labels["lang"])
-    if not patterns:
-        return reason
-    clauses = []
-    for clause in (part.strip() for part in re.split("[;；]", reason)):
-        for pattern, template in patterns:
-            found = re.fullmatch(pattern, clause)
-            if found:
-                clauses.append(template.format(**found.groupdict()))
-                break
-        else:
-            if clause:
-                log.info("reason clause without a translation: %r", clause)
-    fallback = ROUTE_REASONS[labels["lang"]]["abstained" if abstained else route]
-    return "；".join(clauses) or fallback
+def reason_text(reasons: list[Reason], labels: dict[str, str], route: str = "doc", abstained: bool = False) -> str:
+    """The decision's reasons worded in the interface language from their codes (agent.answer.reasons); an answer
+    stored before reasons had codes has none and shows what its route says."""
+    if reasons:
+        return worded(reasons, labels["lang"])
+    return ROUTE_REASONS[labels["lang"]]["abstained" if abstained else route]
 
 
 def location_text(location: str, labels: dict[str, str]) -> str:
@@ -123,7 +110,7 @@ def _meta_line(answer: Answer, labels: dict[str, str]) -> str:
     route = answer.route if answer.route in ROUTES else "doc"
     # An abstention's confidence is the chance that nothing offered was right: shown beside "no answer found",
     # it reads as confidence in an answer, so it is left out.
-    items = [f"{labels['reason']}{reason_text(answer.reason, labels, route, answer.abstained)}",
+    items = [f"{labels['reason']}{reason_text(answer.reasons, labels, route, answer.abstained)}",
              *([] if answer.abstained else [f"{labels['confidence']} {answer.confidence:.2f}"]),
              f"{labels['latency']} {format_latency(answer.latency_ms)}"]
     if answer.rewritten:

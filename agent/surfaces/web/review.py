@@ -663,7 +663,7 @@ def candidate_lines(result: HitTest, labels: dict[str, str]) -> list[str]:
 
 def decision_line(decision: RouteDecision, labels: dict[str, str]) -> str:
     """The router's decision with its reason in the page's language (render.reason_text)."""
-    reason = as_text(reason_text(decision.reason, labels, decision.route, decision.abstained))
+    reason = as_text(reason_text(decision.reasons, labels, decision.route, decision.abstained))
     if decision.abstained:
         return labels["decision_abstained"].format(reason=reason)
     return labels["decision"].format(route=labels[f"route_{decision.route}"], reason=reason,
