@@ -12,7 +12,7 @@ import threading
 import pytest
 
 from agent.memory.conversations import Conversations
-from agent.memory.database import MemoryDatabase, MemoryUnavailable, migration_files
+from agent.memory.database import MemoryDatabase, MemoryUnavailable, SchemaTooNew, migration_files
 from agent.memory.question_log import QuestionLog
 from agent.records import Answer
 from agent.settings import ConfigError, Settings
@@ -156,3 +156,31 @@ def test_without_a_server_the_postgresql_cases_skip_or_fail_where_ci_requires_th
     monkeypatch.setattr(backends, "REQUIRED", True)
     with pytest.raises(pytest.fail.Exception, match="KB_TEST_POSTGRES_REQUIRED=1"):
         backends.postgres_server()
+
+
+def test_a_database_a_newer_version_migrated_is_refused_with_what_to_do(tmp_path, database_url):  # noqa: F811
+    newer = MemoryDatabase(tmp_path / "data", database_url)
+    with newer.transaction() as db:
+        db.execute("INSERT INTO schema_version (version, name, applied_at) VALUES (9999, '9999_future', 0)")
+
+    older = MemoryDatabase(tmp_path / "data", database_url)
+    with pytest.raises(SchemaTooNew, match="migration 9999.*newer version"):
+        older.migrate()
+    assert QuestionLog(older, _settings(tmp_path)).record("q", _answer()) == ""  # answers go on without it
+
+
+def test_a_database_that_refuses_writes_never_stops_an_answer(tmp_path):
+    server = postgres_server()
+    url, schema = server.new_schema_url()
+    MemoryDatabase(url=url).migrate()
+    read_only = MemoryDatabase(url=url + "%20-cdefault_transaction_read_only%3Don")  # as a replica in recovery
+    settings = _settings(tmp_path)
+
+    log = QuestionLog(read_only, settings)
+    answer = _answer()
+    assert log.record("班车几点发车？", answer) == "" and answer.answer_id == ""
+    assert "read-only transaction" in log.error
+    with pytest.raises(MemoryUnavailable, match="read-only"):
+        Conversations(read_only, settings).start("user:alice", "q")
+    assert log.rows() == []  # reading still works
+    server.drop_schema(schema)

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from sqlalchemy import bindparam, create_engine, event, text
+from sqlalchemy import bindparam, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, Connection, CursorResult, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -62,6 +62,10 @@ def database_url(url: str) -> URL:
     if backend == "sqlite" and parsed.database:
         return parsed.set(drivername="sqlite")
     raise ValueError(f"names {backend!r}: use postgresql://user:password@host:5432/kb or sqlite:///path/to/file")
+
+
+class SchemaTooNew(MemoryUnavailable):
+    """The database was migrated by a newer version of the app than this one."""
 
 
 class MemoryDatabase:
@@ -114,8 +118,12 @@ class MemoryDatabase:
             if self._migrated:
                 return []
             with self._failures():
-                with self._connect(write=True) as connection, connection.begin():
-                    applied = apply_migrations(Statements(connection, self.dialect), self.dialect)
+                with self._connect(write=False) as connection:  # up to date: nothing written (a read-only
+                    missing = missing_migrations(connection, self.dialect)  # server serves as before)
+                applied = []
+                if missing:
+                    with self._connect(write=True) as connection, connection.begin():
+                        applied = apply_migrations(Statements(connection, self.dialect), self.dialect)
             self._migrated = True
         if applied:
             log.info("database %s: applied %s", self.where, ", ".join(applied))
@@ -185,8 +193,10 @@ def apply_migrations(statements: Statements, dialect: str) -> list[str]:
     statements.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
                        "applied_at DOUBLE PRECISION NOT NULL)")
     done = {row[0] for row in statements.execute("SELECT version FROM schema_version")}
+    files = migration_files(dialect)
+    _refuse_newer(done, [version for version, _ in files])
     applied = []
-    for version, path in migration_files(dialect):
+    for version, path in files:
         if version in done:
             continue
         for sql in split_statements(path.read_text(encoding="utf-8")):
@@ -195,6 +205,24 @@ def apply_migrations(statements: Statements, dialect: str) -> list[str]:
                            {"version": version, "name": path.stem, "now": time.time()})
         applied.append(path.stem)
     return applied
+
+
+def missing_migrations(connection: Connection, dialect: str) -> list[int]:
+    """The migrations this database lacks, read without writing (all of them before the first);
+    SchemaTooNew when it holds one this version does not know."""
+    files = [version for version, _ in migration_files(dialect)]
+    if not inspect(connection).has_table("schema_version"):
+        return files
+    done = {row[0] for row in connection.execute(text("SELECT version FROM schema_version"))}
+    _refuse_newer(done, files)
+    return [version for version in files if version not in done]
+
+
+def _refuse_newer(done: set[int], known: list[int]) -> None:
+    newer = sorted(done - set(known))
+    if newer:
+        raise SchemaTooNew(f"the database holds migration {newer[-1]}, which this version does not know: it was "
+                           "upgraded by a newer version (run that one, or restore the backup taken before)")
 
 
 def migration_files(dialect: str) -> list[tuple[int, Path]]:
