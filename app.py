@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
-    from agent.memory.database import MemoryDatabase
+    from agent.memory.database import MemoryDatabase, MemoryUnavailable
     from agent.surfaces.api import api_router
     from agent.surfaces.web.blocks import build_app, launch_options
 
@@ -64,6 +64,11 @@ def main(argv: list[str] | None = None) -> int:
         service.watch()
     service.follow()  # a generation published by an indexer or another replica is served within seconds
     database = MemoryDatabase.from_settings(settings)  # conversations and the question log: SQLite or PostgreSQL
+    try:  # the schema's migrations, once, now (when anything is stored); a database that is down is tried again
+        if settings.log_questions or settings.history_days > 0:  # at each use
+            database.migrate()
+    except MemoryUnavailable as exc:
+        print(f"warning: {exc}: answers go on; history and the question log wait for the database", file=sys.stderr)
     if settings.log_questions:  # the FAQ decision learns from the log's labels, off the request path
         from agent.answer.learning import LearningLoop
         from agent.memory.question_log import QuestionLog
