@@ -119,3 +119,13 @@ def _wait_for(condition, seconds: float):
             return found
         time.sleep(0.2)
     raise AssertionError(f"not within {seconds} s")
+
+
+def test_an_unknown_index_mode_stops_start_up_naming_the_setting(tmp_path, monkeypatch):
+    from agent.settings import ConfigError
+
+    monkeypatch.setenv("KB_INDEX_MODE", "replica")
+    with pytest.raises(ConfigError, match="KB_INDEX_MODE='replica' is not one of build, follow"):
+        Settings.from_env(tmp_path / "knowledge", tmp_path / "index")
+    monkeypatch.setenv("KB_INDEX_MODE", "Follow")
+    assert Settings.from_env(tmp_path / "knowledge", tmp_path / "index").index_mode == "follow"
