@@ -261,7 +261,7 @@ def tune_sets(service: KnowledgeService, also: list[Path]) -> list[tuple[Knowled
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.calibrate", description=__doc__)
     parser.add_argument("--write", action="store_true", help="write agent/answer/data/calibration.json")
-    parser.add_argument("--only", choices=("faq", "doc", "tool", "faq_verified"),
+    parser.add_argument("--only", choices=("faq", "doc", "tool", "faq_verified", "term"),
                         help="write only this model; the others stay as they are in the file (faq_verified: the model "
                              "over the FAQ model's chance and the question-pair verifier's, fitted over the FAQ model "
                              "in the file)")
@@ -278,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     embedder = service.kb.embedder_name
     if args.only == "faq_verified":
         return _fit_verified(service, args)
+    if args.only == "term":
+        return _fit_term(service, args)
     faq_rows, faq_labels, faq_weights, doc_rows, doc_labels, intents, decided = [], [], [], [], [], [], []
     for knowledge, cases in tune_sets(service, args.also):
         router = knowledge.router
@@ -310,6 +312,45 @@ def main(argv: list[str] | None = None) -> int:
     for threshold in (0.3, 0.4, 0.5, 0.6, 0.7):
         right = sum((p >= threshold) == wanted for p, wanted, _ in intents)
         print(f"term intent at {threshold:.2f}: {right}/{len(intents)} questions naming a term routed right")
+    return 0
+
+
+TERM_BANDS = (ASKS_MEANING, 0.7, 0.9)  # term-intent probabilities at which a band of glossary answers starts
+
+
+def term_bands(sets) -> list[dict]:
+    """Per band of term-intent probability for terms with one meaning, and in one band for terms with several
+    (whose answer lists them all), how many of the tune questions answered from the glossary were answered right (the answer
+    holds what the case expects, and the case wanted the glossary)."""
+    from agent.answer.replies import answer_without_llm
+
+    bands = [{"from": low, "ambiguous": False, "answers": 0, "right": 0} for low in TERM_BANDS]
+    bands.append({"from": ASKS_MEANING, "ambiguous": True, "answers": 0, "right": 0})  # too few on tune to split
+    for knowledge, cases in sets:
+        for case in cases:
+            understanding = knowledge.router.understand(case.question)
+            decision = knowledge.router.route(case.question)
+            if decision.route != "term" or decision.abstained:
+                continue
+            answer = answer_without_llm(decision, case.question, llm_configured=False)
+            ambiguous = bool(evidence.ambiguous_mentions(decision.mentions))
+            band = [b for b in bands if b["ambiguous"] == ambiguous and understanding.asks_meaning >= b["from"]][-1]
+            band["answers"] += 1
+            band["right"] += int(case.expect_route == "term" and holds_expected(case, answer.text))
+    return bands
+
+
+def _fit_term(service: KnowledgeService, args) -> int:
+    bands = term_bands(tune_sets(service, args.also))
+    for band in bands:
+        print(f"term intent from {band['from']:.1f}{', several meanings' if band['ambiguous'] else ''}: "
+              f"{band['right']}/{band['answers']} glossary answers right, "
+              f"confidence {(band['right'] + 1) / (band['answers'] + 2):.3f}")
+    if args.write:
+        fits = json.loads(Path(evidence.CALIBRATION).read_text(encoding="utf-8"))
+        fits["term"] = {"bands": bands}
+        Path(evidence.CALIBRATION).write_text(json.dumps(fits, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {evidence.CALIBRATION.relative_to(REPO_ROOT)}")
     return 0
 
 

@@ -62,3 +62,15 @@ def test_a_row_that_weighs_more_pulls_the_fit_towards_its_label():
         chance[name] = Calibrated(tuple(model["features"]), tuple(model["weights"]), model["bias"]).probability({"x": 0.4})
 
     assert chance["weighted"] > chance["plain"] + 0.05
+
+
+def test_a_glossary_answer_is_as_sure_as_glossary_answers_in_its_band_were_on_tune():
+    """Term confidence is measured (bench.calibrate --only term), smoothed so a small band claims less."""
+    from agent.answer.evidence import _fits, term_confidence
+
+    bands = _fits()["term"]["bands"]
+    for band in bands:
+        assert term_confidence(band["from"], band["ambiguous"]) == (band["right"] + 1) / (band["answers"] + 2)
+    plain = [band for band in bands if not band["ambiguous"]]
+    assert term_confidence(0.99, False) >= term_confidence(plain[0]["from"], False)
+    assert term_confidence(0.0, False) == term_confidence(plain[0]["from"], False)  # below the bands: the first

@@ -76,6 +76,22 @@ def calibration(kind: str, embedder_name: str | None) -> Calibrated:
     return Calibrated(tuple(fit["features"]), tuple(fit["weights"]), float(fit["bias"]))
 
 
+def term_confidence(asks_meaning: float, ambiguous: bool) -> float:
+    """The chance that a glossary answer is right, as measured on tune (`python -m bench.calibrate --only term`):
+    the share of term answers that were right among those whose term-intent probability fell in the same band,
+    for terms with one meaning or with several, smoothed as (right + 1) / (answers + 2) so a band with few
+    answers does not claim certainty."""
+    own = [band for band in _fits()["term"]["bands"] if band["ambiguous"] == ambiguous]
+    inside = [b for b in own if asks_meaning >= b["from"]]
+    band = inside[-1] if inside else own[0]
+    return (band["right"] + 1) / (band["answers"] + 2)
+
+
+def ambiguous_mentions(mentions) -> list:
+    """The mentions whose name the glossary gives more than one meaning."""
+    return [m for m in mentions if len({(t.english, t.chinese) for t in m.terms}) > 1]
+
+
 def verified_key(embedder_name: str | None, verifier) -> str:
     return f"{embedder_name or WITHOUT_VECTORS} {verifier.name}"
 

@@ -235,11 +235,11 @@ class Router:
                                  suggestions=self.closest_terms([u.text for u in understanding.unknown_terms]))
         terms = _unique(t for m in mentions for t in m.terms)
         names = "、".join(dict.fromkeys(m.text.strip() for m in mentions))
-        ambiguous = any(len({(t.english, t.chinese) for t in m.terms}) > 1 for m in mentions)
+        ambiguous = bool(evidence.ambiguous_mentions(mentions))
         reasons = (because("term_meanings" if ambiguous else "term_meaning", terms=names),)
         if unknown:  # "ERP和SAP是什么" with SAP missing: ERP is answered and SAP named as unknown
             reasons += (because("term_unknown", terms=unknown),)
-        confidence = understanding.asks_meaning * (0.9 if ambiguous else 0.97)
+        confidence = evidence.term_confidence(understanding.asks_meaning, ambiguous)
         return RouteDecision("term", reasons, round(confidence, 3), mentions, terms,
                              unknown_terms=understanding.unknown_terms)
 
