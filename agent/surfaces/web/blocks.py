@@ -45,6 +45,10 @@ CSS = """
 details.kb-source { border-left: 3px solid var(--border-color-primary); padding-left: 8px; margin: 4px 0;
                     font-size: 0.9em; }
 details.kb-source summary { cursor: pointer; color: var(--body-text-color); }
+/* The chat's clear button gets a row of its own, so it never sits on the top message. */
+#kb-chat .icon-button-wrapper.top-panel { position: static; align-self: flex-end; margin: 4px 4px 0 auto; }
+#kb-header { align-items: center; }
+#kb-theme { flex-grow: 0; }
 #kb-history label { width: 100%; min-width: 0; }
 #kb-history label > span { flex: 1; min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 """
@@ -113,6 +117,19 @@ PAGE_SCRIPT = """
       event.preventDefault();
     }
   }, true);
+  const keepTheme = () => {  // the light or dark the user chose (THEME_TOGGLE_SCRIPT in blocks.py), over the system's
+    const chosen = localStorage.getItem("kb-theme");
+    if (chosen !== "dark" && chosen !== "light") return;
+    if (document.body.classList.contains("dark") !== (chosen === "dark")) document.body.classList.toggle("dark");
+    // The page's own background and scroll bars otherwise keep following the system's scheme.
+    document.body.style.background = "var(--body-background-fill)";
+    document.documentElement.style.colorScheme = chosen;
+  };
+  const watchTheme = () => {
+    keepTheme();
+    new MutationObserver(keepTheme).observe(document.body, { attributes: true, attributeFilter: ["class"] });
+  };
+  if (document.body) watchTheme(); else document.addEventListener("DOMContentLoaded", watchTheme);
   // On a phone the conversation list starts folded away, so the chat is what one sees first.
   if (matchMedia("(max-width: 640px)").matches) {
     const fold = setInterval(() => {
@@ -125,9 +142,20 @@ PAGE_SCRIPT = """
 </script>
 """
 
+# Light or dark as the user last chose (localStorage), else as the system says (Gradio's default): the page's
+# script (PAGE_SCRIPT) puts the choice back whenever Gradio sets the theme, and this toggles and keeps it.
+THEME_TOGGLE_SCRIPT = """() => {
+  const dark = !document.body.classList.contains("dark");
+  localStorage.setItem("kb-theme", dark ? "dark" : "light");
+  document.body.classList.toggle("dark", dark);
+  document.body.style.background = "var(--body-background-fill)";
+  document.documentElement.style.colorScheme = dark ? "dark" : "light";
+}"""
+
 # Questions answered at once in the chat (Gradio's default is one at a time: everyone would wait while one
 # LLM answer streams). The service answers concurrently, as the HTTP API's thread pool already has it do.
 CHAT_CONCURRENCY = 16
+STATUS_EVERY_S = 2.0  # how often the status bar is refreshed while the vectors are being computed
 MAX_COMMENT_CHARS = 1000  # what a 👎's comment may say: a sentence or two for the knowledge owners
 
 # Without sign-in a browser keeps a random id (128 bits from its own random source) in localStorage, written
@@ -154,8 +182,19 @@ def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
     conversations = Conversations(database, settings)
     memory = ChatMemory(conversations if conversations.enabled else None, QuestionLog(database, settings))
 
+    def indexing() -> dict | None:
+        """The vectors' progress while they are computed in the background; None once done or given up."""
+        kb = service.kb
+        if kb.vectors_complete or service.vector_error or kb.embedder_error:
+            return None
+        return service.vector_progress
+
     def status() -> str:
-        return status_line(service.kb, service.llm_name, labels, service.last_refresh_error)
+        return status_line(service.kb, service.llm_name, labels, service.last_refresh_error, indexing())
+
+    def status_tick():
+        """The status bar again, and the timer kept on only while the vectors are being computed."""
+        return status(), gr.Timer(active=indexing() is not None)
 
     def knowledge_views(glossary_query: str, faq_query: str):
         kb = service.kb
@@ -183,7 +222,9 @@ def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
 
     def ask(question, chat, view, browser_id, request: gr.Request):
         owner, user = owner_of(request, browser_id), request.username
-        for messages, kept in chat_turn(service, memory, labels, question, chat or [], view or ChatView(), owner, user):
+        words_only = indexing() is not None
+        for messages, kept in chat_turn(service, memory, labels, question, chat or [], view or ChatView(), owner, user,
+                                        words_only):
             yield "", shown(messages, kept), kept, kept.note
 
     def ask_selected(chat, view, browser_id, request: gr.Request, selected: gr.SelectData):
@@ -303,9 +344,12 @@ def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
                     rename_button = gr.Button(labels["rename"], size="sm", elem_id="kb-rename-button")
                     delete_button = gr.Button(labels["delete"], size="sm", variant="stop", elem_id="kb-delete")
                 confirmed = gr.Checkbox(visible=False)  # the browser's "delete?" confirmation
-        gr.Markdown(f"## {labels['title']}")
+        with gr.Row(equal_height=True, elem_id="kb-header"):
+            gr.Markdown(f"## {labels['title']}", elem_id="kb-title")
+            theme = gr.Button(labels["theme_toggle"], size="sm", scale=0, min_width=96, elem_id="kb-theme")
         gr.Markdown(labels["subtitle"], elem_id="kb-subtitle")
         status_bar = gr.HTML(status(), elem_id="kb-status")
+        status_timer = gr.Timer(STATUS_EVERY_S, active=indexing() is not None)
         with gr.Tabs():
             with gr.Tab(labels["tab_chat"], id="chat"):
                 chat_note = gr.Markdown(elem_id="kb-chat-note")
@@ -395,6 +439,10 @@ def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
             delete, inputs=[confirmed, view, browser_id],
             outputs=[chatbot, view, title_box, conversation_tools_group, history, history_note])
         views = [status_bar, file_list, glossary, faq]
+        theme.click(None, js=THEME_TOGGLE_SCRIPT)
+        status_timer.tick(status_tick, outputs=[status_bar, status_timer], show_progress="hidden")
+        for changed in (upload_button, rescan_button):  # a re-index may start computing vectors again
+            changed.click(lambda: gr.Timer(active=indexing() is not None), outputs=status_timer)
         upload_button.click(upload, inputs=[files, kind, glossary_query, faq_query],
                             outputs=[result, files, *views])
         rescan_button.click(rescan, inputs=[glossary_query, faq_query], outputs=[result, *views])
@@ -402,7 +450,8 @@ def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
         faq_query.change(lambda q: faq_table(service.kb.faq, q, labels), faq_query, faq)
         app.load(None, js=BROWSER_ID_SCRIPT, outputs=[browser_id]).then(
             page_opened, [browser_id, glossary_query, faq_query],
-            [history, history_note, chatbot, view, title_box, conversation_tools_group, access, *views])
+            [history, history_note, chatbot, view, title_box, conversation_tools_group, access, *views]).then(
+            lambda: gr.Timer(active=indexing() is not None), outputs=status_timer)
     return app
 
 

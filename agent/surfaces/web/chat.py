@@ -161,11 +161,11 @@ def _plain_turn(question: str, answer: Answer) -> list[dict]:
     return [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
 
 
-def _assistant_message(answer: Answer, labels: dict[str, str]) -> dict:
+def _assistant_message(answer: Answer, labels: dict[str, str], words_only: bool = False) -> dict:
     """The rendered answer; its suggestions ("您是不是想问") become options the user can click to ask them. A
     tentative answer offers 是 / 不是 instead, its suggestions kept for 不是 (ChatMemory.confirm). The chat shows
     the options of its last message only."""
-    message = {"role": "assistant", "content": answer_message(answer, labels)}
+    message = {"role": "assistant", "content": answer_message(answer, labels, words_only)}
     if answer.tentative:
         message["options"] = [{"value": TENTATIVE_YES, "label": labels["tentative_yes"]},
                               {"value": TENTATIVE_NO, "label": labels["tentative_no"]}]
@@ -175,9 +175,11 @@ def _assistant_message(answer: Answer, labels: dict[str, str]) -> dict:
 
 
 def chat_turn(service: KnowledgeService, memory: ChatMemory, labels: dict[str, str], question: str, chat: list[dict],
-              view: ChatView, owner: str | None, user: str | None) -> Iterator[tuple[list[dict], ChatView]]:
+              view: ChatView, owner: str | None, user: str | None,
+              words_only: bool = False) -> Iterator[tuple[list[dict], ChatView]]:
     """Yields (chat as shown, view) after each change: the question with a placeholder, the answer as it
-    grows (an LLM's words appear as they are written), then the answer saved to the conversation."""
+    grows (an LLM's words appear as they are written), then the answer saved to the conversation. `words_only`:
+    the semantic index is still being built, which the answer says."""
     question = (question or "").strip()
     if not question:
         yield chat, view
@@ -189,7 +191,7 @@ def chat_turn(service: KnowledgeService, memory: ChatMemory, labels: dict[str, s
     answer = None
     try:
         for answer in service.stream(question, view.history[-HISTORY_MESSAGES:]):
-            chat = [*chat[:-1], _assistant_message(answer, labels)]
+            chat = [*chat[:-1], _assistant_message(answer, labels, words_only)]
             yield chat, view
     except Exception as exc:  # the user gets a message, the log gets the trace
         log.exception("answering a question failed")

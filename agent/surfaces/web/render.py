@@ -31,16 +31,17 @@ def as_text(text: str) -> str:
     return _LEADING_SPACE.sub(lambda m: "&nbsp;" * len(m.group().expandtabs(4)), escaped)
 
 
-def answer_message(answer: Answer, labels: dict[str, str]) -> str:
+def answer_message(answer: Answer, labels: dict[str, str], words_only: bool = False) -> str:
     """An answer with its route badge ("no answer found" when it abstains, "possibly related" when a likely FAQ
     entry is offered for confirmation), why it was routed so, how long
     it took, and its sources, each expandable to the passage, FAQ entry or glossary row behind it. A document
-    answer with lead sentences shows those, its passages collapsed below. An abstention cites nothing."""
+    answer with lead sentences shows those, its passages collapsed below. An abstention cites nothing.
+    `words_only`: the answer was found while the semantic index was still being built, by words alone."""
     route = answer.route if answer.route in ROUTES else "doc"
     kind, name = ("kb-abstained", labels["abstained"]) if answer.abstained else \
         ("kb-tentative", labels["tentative"]) if answer.tentative else (f"kb-route-{route}", labels["route_" + route])
     parts = [f'<span class="kb-badge {kind}">{html.escape(name)}</span>', as_text(_body(answer, labels)) or "…",
-             _meta_line(answer, labels)]
+             _meta_line(answer, labels, words_only)]
     parts += [_source_block(number, source, labels) for number, source in enumerate(_cited(answer), 1)]
     parts.append(copy_marker(answer_plain_text(answer, labels)))
     return "\n\n".join(parts)
@@ -106,7 +107,7 @@ def location_text(location: str, labels: dict[str, str]) -> str:
     return location
 
 
-def _meta_line(answer: Answer, labels: dict[str, str]) -> str:
+def _meta_line(answer: Answer, labels: dict[str, str], words_only: bool = False) -> str:
     route = answer.route if answer.route in ROUTES else "doc"
     # An abstention's confidence is the chance that nothing offered was right: shown beside "no answer found",
     # it reads as confidence in an answer, so it is left out.
@@ -117,6 +118,8 @@ def _meta_line(answer: Answer, labels: dict[str, str]) -> str:
         items.insert(0, f"{labels['rewritten']}{answer.rewritten}")
     if answer.llm and answer.llm != "none":
         items.append(f"{labels['model']} {answer.llm}")
+    if words_only:
+        items.append(labels["words_only"])
     return f'<div class="kb-meta">{html.escape(" · ".join(items))}</div>'
 
 
@@ -154,16 +157,22 @@ def format_time(value: str | float) -> str:
         return value
 
 
-def status_line(kb: KnowledgeBase, llm_name: str, labels: dict[str, str], refresh_error: str | None = None) -> str:
+def status_line(kb: KnowledgeBase, llm_name: str, labels: dict[str, str], refresh_error: str | None = None,
+                indexing: dict | None = None) -> str:
     """What answers the questions and how much it knows, in one line; never a key. A failed re-index
-    is said plainly: the answers then still come from the previous index. A narrow screen gets the short
-    form (counts and model only, CSS picks which)."""
+    is said plainly: the answers then still come from the previous index. `indexing` ({"done", "total"}) while
+    the vectors are computed: the progress, since answers meanwhile match words only. A narrow screen gets the
+    short form (counts and model only, CSS picks which)."""
     llm = labels["status_no_llm"] if llm_name == "none" else labels["status_llm"].format(llm=llm_name)
     counts = labels["status_counts"].format(terms=len(kb.terms), faq=len(kb.faq), passages=len(kb.passages))
     updated = labels["status_updated"].format(updated=format_time(kb.updated))
     parts = [llm, counts, updated]
     short = [labels["status_short"].format(terms=len(kb.terms), faq=len(kb.faq), passages=len(kb.passages)),
              labels["status_short_no_llm"] if llm_name == "none" else labels["status_short_llm"].format(llm=llm_name)]
+    if indexing is not None:
+        progress = labels["status_indexing"].format(**indexing)
+        parts.insert(0, progress)
+        short.insert(0, progress)
     if refresh_error:
         parts.append(labels["status_refresh_failed"].format(error=refresh_error))
         short.append(labels["status_refresh_failed"].format(error=refresh_error))
