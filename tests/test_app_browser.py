@@ -531,6 +531,73 @@ def test_screen_reader_labels_and_tooltips_on_the_chinese_page_are_chinese(app, 
     assert not [label for label in labels if ENGLISH_WORD.search(label)]
 
 
+# Every piece of the interface a page shows: its visible text and its screen-reader labels, tooltips and
+# placeholders. What users and the knowledge wrote is theirs, in whatever language it is, and skipped: messages
+# (but not their badges), conversation titles, table cells (but not headers), example and suggested questions,
+# 待完善's questions and the hit test's findings.
+INTERFACE_SCRIPT = """() => {
+    const content = '#kb-chat .message-content, #kb-history, #kb-rename, td, .body-cell, button.example, '
+        + 'button.option, #kb-review-groups .wrap, #kb-review-detail, #kb-hit-summary, #kb-hit-question, '
+        + '#kb-upload-result, .toast-body';
+    const shown = (e) => e.checkVisibility() && !e.closest(content);
+    const found = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const parent = node.parentElement, text = node.data.trim();
+        if (text && parent && !['SCRIPT', 'STYLE'].includes(parent.tagName)
+            && (shown(parent) || parent.closest('.kb-badge') && parent.checkVisibility())) found.push(text);
+    }
+    const message = /^(问题|回答)：|^(Question|Answer): /;  // a message's label is its words (PAGE_SCRIPT)
+    for (const e of document.querySelectorAll('[aria-label], [title], [placeholder]'))
+        if (shown(e)) for (const name of ['aria-label', 'title', 'placeholder'])
+            if (e.getAttribute(name) && !message.test(e.getAttribute(name))) found.push(e.getAttribute(name));
+    return found;
+}"""
+# File names and paths (faq/补充问答.xlsx, .docx), the command `kb learn` and the settings' names are the same in
+# every language; numbers and units are not words.
+NOT_WORDS = re.compile(r"\S*[./]\w+\S*|\bkb learn\b|\b[A-Z_]+=\S*")
+CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def interface_texts(page, url: str, knowledge_tab: str, sub_tabs: list[str], question: str) -> list[str]:
+    """The interface as an administrator meets it: the chat with an answer, then each knowledge sub-tab."""
+    open_chat(page, url)
+    new_chat(page)
+    ask(page, question)
+    texts = page.evaluate(INTERFACE_SCRIPT)
+    page.get_by_role("tab", name=knowledge_tab).click()
+    page.wait_for_selector("#kb-files table")
+    for name in sub_tabs:
+        page.locator("#kb-knowledge-tabs").get_by_role("tab", name=name).click()
+        page.wait_for_timeout(500)
+        texts += page.evaluate(INTERFACE_SCRIPT)
+    return [NOT_WORDS.sub(" ", text) for text in texts]
+
+
+def test_the_chinese_pages_interface_has_no_english_words(app, page):
+    texts = interface_texts(page, app.url, "知识管理", ["术语表", "常见问题", "待完善", "命中测试", "统计"],
+                            "AM是什么意思？")
+    assert "发送" in texts and "确认写入" not in texts  # the scan reads the interface, and only what is shown
+    assert [text for text in texts if ENGLISH_WORD.search(text)] == [], "\n".join(texts)
+
+
+@pytest.fixture(scope="module")
+def english_app(tmp_path_factory):
+    users = ",".join(f"{user}:{password}" for user, password in (ADMIN, READER))
+    running = RunningApp(tmp_path_factory.mktemp("english"), KB_USERS=users, KB_ADMINS=ADMIN[0], KB_UI_LANG="en")
+    yield running
+    running.stop()
+
+
+def test_the_english_pages_interface_has_no_chinese(english_app, page):
+    texts = interface_texts(page, english_app.url, "Knowledge", ["Glossary", "FAQ", "To improve", "Hit test",
+                                                                 "Figures"], "What does AM mean?")
+    assert "Send" in texts
+    assert [text for text in texts if CJK.search(text)] == [], "\n".join(texts)
+    # Gradio's own words too: its table and chat buttons, in English on the English page.
+    assert not page.locator("[aria-label='复制'], [aria-label='有帮助']").count()
+
+
 def test_the_reply_to_emoji_alone_is_chinese_and_an_abstention_shows_no_confidence(app, page):
     open_chat(page, app.url)
     new_chat(page)
@@ -582,55 +649,6 @@ def test_source_titles_are_readable_in_dark_mode(app, page, screenshot_dir, tmp_
     assert _contrast(text, background) >= 7.0
 
 
-def test_a_phone_sees_a_short_status_line_and_the_chat_first(app, page, screenshot_dir):
-    page.set_viewport_size({"width": 390, "height": 844})
-    open_chat(page, app.url)
-    expect(page.locator("#kb-status .kb-status-short")).to_be_visible()
-    expect(page.locator("#kb-status .kb-status-long")).to_be_hidden()
-    expect(page.locator("#kb-sidebar.open")).to_have_count(0)  # folded away
-    if page.locator("#kb-chat .kb-badge").count() == 0:
-        ask(page, "AM是什么意思？")
-    assert page.locator("#kb-status").bounding_box()["height"] < 60
-    page.screenshot(path=str(screenshot_dir / "phone.png"))
-
-
-def test_a_file_over_the_upload_limit_is_refused_in_chinese(app, page, tmp_path):
-    big = tmp_path / "大文件.pdf"
-    big.write_bytes(b"0" * (21 * 2**20))  # over the default 20 MB; Gradio refuses it before it is sent
-    open_chat(page, app.url)
-    open_knowledge_tab(page)
-    page.set_input_files("#kb-upload input[type=file]", str(big))
-    toast = page.locator("[data-testid=toast-body]").last
-    expect(toast).to_contain_text("文件超过")
-    expect(toast).to_contain_text("错误")
-    assert "exceed" not in toast.inner_text()
-
-
-def test_without_sign_in_a_browser_finds_its_conversation_after_a_restart(tmp_path_factory, browser, monkeypatch):
-    folder = tmp_path_factory.mktemp("local")
-    first = RunningApp(folder)  # no KB_USERS: conversations belong to the browser (an id in its localStorage)
-    page = browser.new_page()
-    try:
-        page.goto(first.url)
-        wait_for_chat(page)
-        ask(page, "KPI是什么意思？")
-        page.close()  # the old page would keep reconnecting to the stopped app while the new one loads
-        first.stop()
-        # The same folders and port (localStorage belongs to the origin), a new process.
-        monkeypatch.setattr("tests.app_process.free_port", lambda: int(first.url.rsplit(":", 1)[1]))
-        again = AppProcess(folder, first.knowledge)
-        try:
-            page = browser.new_page()  # as a person would come back, in a new tab of the same browser
-            page.goto(again.url)
-            wait_for_chat(page)
-            expect(page.locator("#kb-chat")).to_contain_text("Key Performance Indicator")
-            expect(page.locator("#kb-history")).to_contain_text("KPI是什么意思？")
-        finally:
-            again.stop()
-    finally:
-        page.close()
-        if first.process.poll() is None:
-            first.stop()
 DARK = "document.body.classList.contains('dark')"
 
 
@@ -695,3 +713,52 @@ def test_while_vectors_are_computed_the_status_bar_counts_them_and_answers_say_w
         running.stop()
 
 
+def test_a_phone_sees_a_short_status_line_and_the_chat_first(app, page, screenshot_dir):
+    page.set_viewport_size({"width": 390, "height": 844})
+    open_chat(page, app.url)
+    expect(page.locator("#kb-status .kb-status-short")).to_be_visible()
+    expect(page.locator("#kb-status .kb-status-long")).to_be_hidden()
+    expect(page.locator("#kb-sidebar.open")).to_have_count(0)  # folded away
+    if page.locator("#kb-chat .kb-badge").count() == 0:
+        ask(page, "AM是什么意思？")
+    assert page.locator("#kb-status").bounding_box()["height"] < 60
+    page.screenshot(path=str(screenshot_dir / "phone.png"))
+
+
+def test_a_file_over_the_upload_limit_is_refused_in_chinese(app, page, tmp_path):
+    big = tmp_path / "大文件.pdf"
+    big.write_bytes(b"0" * (21 * 2**20))  # over the default 20 MB; Gradio refuses it before it is sent
+    open_chat(page, app.url)
+    open_knowledge_tab(page)
+    page.set_input_files("#kb-upload input[type=file]", str(big))
+    toast = page.locator("[data-testid=toast-body]").last
+    expect(toast).to_contain_text("文件超过")
+    expect(toast).to_contain_text("错误")
+    assert "exceed" not in toast.inner_text()
+
+
+def test_without_sign_in_a_browser_finds_its_conversation_after_a_restart(tmp_path_factory, browser, monkeypatch):
+    folder = tmp_path_factory.mktemp("local")
+    first = RunningApp(folder)  # no KB_USERS: conversations belong to the browser (an id in its localStorage)
+    page = browser.new_page()
+    try:
+        page.goto(first.url)
+        wait_for_chat(page)
+        ask(page, "KPI是什么意思？")
+        page.close()  # the old page would keep reconnecting to the stopped app while the new one loads
+        first.stop()
+        # The same folders and port (localStorage belongs to the origin), a new process.
+        monkeypatch.setattr("tests.app_process.free_port", lambda: int(first.url.rsplit(":", 1)[1]))
+        again = AppProcess(folder, first.knowledge)
+        try:
+            page = browser.new_page()  # as a person would come back, in a new tab of the same browser
+            page.goto(again.url)
+            wait_for_chat(page)
+            expect(page.locator("#kb-chat")).to_contain_text("Key Performance Indicator")
+            expect(page.locator("#kb-history")).to_contain_text("KPI是什么意思？")
+        finally:
+            again.stop()
+    finally:
+        page.close()
+        if first.process.poll() is None:
+            first.stop()

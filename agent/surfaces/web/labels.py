@@ -340,7 +340,12 @@ GRADIO_ARIA: dict[str, dict] = {
                       "Copied to clipboard": "已复制", "Fullscreen": "全屏", "Exit fullscreen mode": "退出全屏",
                       "Dataframe": "表格", "Open cell menu": "单元格菜单", "Filtered": "已筛选",
                       "Liked": "已评为有帮助", "Disliked": "已评为没帮助"},
-           "patterns": [[r"^Select example (\d+): ", "示例问题 $1："]],
+           "patterns": [[r"^Select example (\d+): ", "示例问题 $1："],
+                        # 统计's charts (Vega) describe themselves to screen readers in English.
+                        [r"^Vega visualization$", "图表"], [r"^Title text '(.*)'$", "标题：$1"],
+                        [r"^X-axis titled '(.*)' for a \w+ scale with (\d+) values?: (.*)$", "横轴“$1”，共 $2 个值：$3"],
+                        [r"^Y-axis titled '(.*)' for a \w+ scale with values from (.*) to (.*)$",
+                         "纵轴“$1”，从 $2 到 $3"]],
            "question": "问题：", "answer": "回答："},
     "en": {"labels": {}, "patterns": [], "question": "Question: ", "answer": "Answer: "},
 }
