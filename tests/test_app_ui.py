@@ -168,6 +168,57 @@ def test_the_status_line_has_a_short_form_for_narrow_screens():
     assert '<span class="kb-status-short">术语 1 · 问答 0 · 段落 0 · 无模型（原文摘录）</span>' in line
 
 
+def test_the_status_line_counts_the_vectors_while_they_are_computed():
+    kb = KnowledgeBaseDouble(terms=[Term(("AM",), "Account Manager", "客户经理")])
+    line = status_line(kb, "none", ZH, indexing={"done": 120, "total": 305})
+    assert line.count("正在建立语义索引 120/305") == 2  # in the long form and the phone's short one
+    assert "Building the semantic index 120/305" in status_line(kb, "none", labels_for("en"), indexing={"done": 120,
+                                                                                                      "total": 305})
+    assert "语义索引" not in status_line(kb, "none", ZH)
+
+
+def test_an_answer_found_before_the_vectors_says_it_matched_words_only():
+    answer = Answer("AM：Account Manager", "term", "r", 0.97)
+    assert "只按字词匹配" in answer_message(answer, ZH, words_only=True)
+    assert "只按字词匹配" not in answer_message(answer, ZH)
+
+
+class SupplementedService:
+    """Test double of KnowledgeService: the knowledge in which a fix's file and row are planned."""
+
+    def __init__(self, faq=(), terms=()):
+        self.kb = KnowledgeBaseDouble(terms=list(terms), faq=list(faq))
+
+
+def test_a_new_faq_entry_is_planned_on_the_row_after_the_supplement_files_last():
+    from agent.surfaces.web.review import plan_faq, review_labels
+
+    service = SupplementedService(faq=[FaqEntry("班车几点发车？", "7:30", source="faq/补充问答.xlsx", row=2),
+                                       FaqEntry("食堂几点开？", "11:30", source="faq/补充问答.xlsx", row=3)])
+    plan = plan_faq(service, "停车场在哪？", "B2 层", [], ["a1"], review_labels("zh"))
+    assert plan.text.startswith("将在 faq/补充问答.xlsx 新增第 4 行：问题“停车场在哪？”")
+    again = plan_faq(service, "班车几点发车？", "7:40", [], [], review_labels("zh"))
+    assert again.text.startswith("将改写 faq/补充问答.xlsx 第 2 行")
+    assert (plan.kind, plan.arguments["question"], plan.answer_ids) == ("faq", "停车场在哪？", ["a1"])
+
+
+def test_similar_questions_for_an_entry_of_another_file_are_planned_on_a_new_supplement_row():
+    from agent.surfaces.web.review import plan_similar, review_labels
+
+    original = FaqEntry("年假如何申请？", "在OA系统申请。", source="faq/员工常见问题.xlsx", sheet="常见问题", row=2)
+    plan = plan_similar(SupplementedService(faq=[original]), original, ["年休假怎么请"], [], review_labels("zh"))
+    assert "新增第 2 行" in plan.text and "faq/员工常见问题.xlsx · 常见问题 第2行" in plan.text
+    assert "原文件不改动" in plan.text and plan.arguments == {"entry": "年假如何申请？", "similar": ["年休假怎么请"]}
+
+
+def test_a_term_the_supplement_file_holds_is_planned_as_a_rewrite_of_its_row():
+    from agent.surfaces.web.review import plan_term, review_labels
+
+    held = Term(("RDR",), "Reader", "读者", source="glossary/补充术语.xlsx", row=5)
+    plan = plan_term(SupplementedService(terms=[held]), "RDR", "Reader", "读者", "只读用户", [], review_labels("en"))
+    assert plan.text.startswith("Rewrites row 5 of glossary/补充术语.xlsx: the term RDR / Reader / 读者")
+
+
 def test_latency_reads_in_milliseconds_then_seconds():
     assert (format_latency(8.46), format_latency(4046.55)) == ("8 ms", "4.0 s")
 
