@@ -30,6 +30,7 @@ SCRIPTS = {  # measured by modules of their own: python -m bench.NAME --help
     "guard": "the real local model on CMRC2018 questions: what the grounding guard keeps, first-text latency",
     "tool_calls": "the real local model calling the right tool with valid arguments through Qwen-Agent",
     "verifier_speed": "the question-pair verifier's time per question",
+    "replicas": "chat p50/p95 through nginx with 1 and 2 replicas on PostgreSQL",
 }
 
 

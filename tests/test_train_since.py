@@ -40,7 +40,7 @@ def glossary(tmp_path, write_workbook, no_kb_env):
         question_log.record_fix("term", written.path, written.row, {"abbreviation": abbreviation, "english": english,
                                                                    "chinese": chinese}, "alice")
     with question_log.database.transaction() as connection:  # CRM was added ten days ago
-        connection.execute("UPDATE knowledge_fixes SET fixed_at = ? WHERE content LIKE '%CRM%'", (OLD,))
+        connection.execute("UPDATE knowledge_fixes SET fixed_at = :when WHERE content LIKE '%CRM%'", {"when": OLD})
     return knowledge, data
 
 

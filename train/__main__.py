@@ -204,10 +204,10 @@ def _term_fixes(args, knowledge: Path, since: float) -> list[dict] | None:
 
     settings = Settings.from_env(knowledge)
     data_dir = args.data_dir or settings.data_dir
-    if not (Path(data_dir) / "memory.sqlite").is_file():
+    if not settings.database_url and not (Path(data_dir) / "memory.sqlite").is_file():
         return None
     try:
-        return QuestionLog(MemoryDatabase(data_dir), settings).fixes("term", since)
+        return QuestionLog(MemoryDatabase(data_dir, settings.database_url), settings).fixes("term", since)
     except MemoryUnavailable as exc:
         print(f"warning: {exc}", file=sys.stderr)
         return None

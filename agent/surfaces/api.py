@@ -147,7 +147,7 @@ def api_router(service: KnowledgeService, database: MemoryDatabase | None = None
     authorized = Depends(_access(service.settings, "ask", insecure_open))
     may_rate = Depends(_access(service.settings, "feedback", insecure_open))
     admin = Depends(_access(service.settings, "admin", insecure_open))
-    question_log = QuestionLog(database or MemoryDatabase(service.settings.data_dir), service.settings)
+    question_log = QuestionLog(database or MemoryDatabase.from_settings(service.settings), service.settings)
     review = Review(service, question_log)
 
     @api.get("/healthz")
