@@ -6,7 +6,7 @@ chat page: history that survives a reload, follow-ups, copy as plain text, ratin
 its one language, a light/dark choice that is remembered, and each page on a laptop and a phone.
 
 Set UPDATE_SCREENSHOTS=1 to refresh docs/screenshots/ (chat.png, knowledge.png, suggestions.png, tentative.png,
-dark.png, phone.png) from this run."""
+dark.png, phone.png, and chat-/knowledge-{zh,en}-{light,dark,phone}.png) from this run."""
 from __future__ import annotations
 
 import re
@@ -266,6 +266,8 @@ def test_uploaded_glossary_answers_its_new_term_at_once(app, page, tmp_path, scr
     assert "新增术语" in result and "QZX" in result
     assert (app.knowledge / "glossary" / "新产品术语.xlsx").is_file()
     expect(page.locator("#kb-files")).to_contain_text("glossary/新产品术语.xlsx")
+    # The new term's vector is computed after the upload; the status bar follows it without a reload.
+    expect(page.locator("#kb-status")).not_to_contain_text("正在建立语义索引", timeout=60_000)
     page.screenshot(path=str(screenshot_dir / "knowledge.png"), full_page=True)
     page.get_by_role("tab", name="问答").click()
     answer = ask(page, "QZX是什么意思")
@@ -585,6 +587,7 @@ def test_the_chinese_pages_interface_has_no_english_words(app, page):
 def english_app(tmp_path_factory):
     users = ",".join(f"{user}:{password}" for user, password in (ADMIN, READER))
     running = RunningApp(tmp_path_factory.mktemp("english"), KB_USERS=users, KB_ADMINS=ADMIN[0], KB_UI_LANG="en")
+    running.wait_for_vectors()
     yield running
     running.stop()
 
@@ -723,6 +726,36 @@ def test_a_phone_sees_a_short_status_line_and_the_chat_first(app, page, screensh
         ask(page, "AM是什么意思？")
     assert page.locator("#kb-status").bounding_box()["height"] < 60
     page.screenshot(path=str(screenshot_dir / "phone.png"))
+
+
+PAGES = {"zh": {"knowledge": "知识管理", "question": "出差住宿标准是多少", "welcome": "您好"},
+         "en": {"knowledge": "Knowledge", "question": "What is the hotel allowance on a business trip?",
+                "welcome": "Hello"}}
+SCREENS = {"light": ({"width": 1366, "height": 768}, "light"), "dark": ({"width": 1366, "height": 768}, "dark"),
+           "phone": ({"width": 390, "height": 844}, "light")}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("screen", list(SCREENS))
+def test_each_page_fits_its_screen_in_each_language_and_scheme(lang, screen, request, page, screenshot_dir):
+    """The chat and the knowledge page, light and dark on a laptop and light on a phone: never wider than the
+    screen, and in the page's language (docs/screenshots/{chat,knowledge}-{lang}-{screen}.png)."""
+    running = request.getfixturevalue("app" if lang == "zh" else "english_app")
+    size, scheme = SCREENS[screen]
+    words = PAGES[lang]
+    page.set_viewport_size(size)
+    page.emulate_media(color_scheme=scheme)
+    open_chat(page, running.url)
+    page.locator("#kb-new-chat").dispatch_event("click")  # on a phone it is in the folded sidebar
+    expect(page.locator("#kb-chat")).to_contain_text(words["welcome"])
+    ask(page, words["question"])
+    assert page.evaluate(DARK) == (scheme == "dark")
+    assert page.evaluate("document.documentElement.scrollWidth") <= size["width"]
+    page.screenshot(path=str(screenshot_dir / f"chat-{lang}-{screen}.png"))
+    page.get_by_role("tab", name=words["knowledge"]).click()
+    page.wait_for_selector("#kb-files table")
+    assert page.evaluate("document.documentElement.scrollWidth") <= size["width"]
+    page.screenshot(path=str(screenshot_dir / f"knowledge-{lang}-{screen}.png"))
 
 
 def test_a_file_over_the_upload_limit_is_refused_in_chinese(app, page, tmp_path):

@@ -219,6 +219,14 @@ def test_a_term_the_supplement_file_holds_is_planned_as_a_rewrite_of_its_row():
     assert plan.text.startswith("Rewrites row 5 of glossary/补充术语.xlsx: the term RDR / Reader / 读者")
 
 
+def test_a_rewritten_follow_up_says_how_it_was_understood_once():
+    reasons = [because("understood_as", question="KAM是什么意思"), because("term_meaning", terms="KAM")]
+    answer = Answer("KAM：Key Account Manager", "term", worded(reasons), 0.9, rewritten="KAM是什么意思",
+                    reasons=reasons)
+    shown = answer_message(answer, ZH)
+    assert shown.count("理解为：") == 1 and "询问术语表中 KAM 的含义" in shown
+
+
 def test_latency_reads_in_milliseconds_then_seconds():
     assert (format_latency(8.46), format_latency(4046.55)) == ("8 ms", "4.0 s")
 

@@ -41,6 +41,7 @@ CSS = """
   .kb-status-long { display: none; }
   .kb-status-short { display: inline; }
   #kb-subtitle { display: none; }
+  #kb-title h2 { font-size: 1.25em; }
 }
 details.kb-source { border-left: 3px solid var(--border-color-primary); padding-left: 8px; margin: 4px 0;
                     font-size: 0.9em; }
@@ -394,8 +395,8 @@ def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
                         file_list = gr.Dataframe(files_table(service.kb.file_reports, labels),
                                                  label=labels["files_heading"], show_label=False, interactive=False,
                                                  wrap=True, latex_delimiters=[], max_height=360, elem_id="kb-files",
-                                                 column_widths=["18%", "6%", "6%", "5%", "5%", "5%", "27%", "12%",
-                                                                "7%", "9%"])
+                                                 column_widths=["13%", "9%", "7%", "6%", "5%", "9%", "21%", "11%",
+                                                                "8%", "11%"])
                     with gr.Tab(labels["glossary_heading"], id="glossary", elem_id="kb-glossary-tab"):
                         glossary_query = gr.Textbox(label=labels["glossary_search_label"], show_label=False,
                                                     placeholder=labels["search_placeholder"],
@@ -441,17 +442,18 @@ def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
         views = [status_bar, file_list, glossary, faq]
         theme.click(None, js=THEME_TOGGLE_SCRIPT)
         status_timer.tick(status_tick, outputs=[status_bar, status_timer], show_progress="hidden")
-        for changed in (upload_button, rescan_button):  # a re-index may start computing vectors again
-            changed.click(lambda: gr.Timer(active=indexing() is not None), outputs=status_timer)
+        # A re-index may start computing vectors again: once it is done the status bar is shown afresh and the timer
+        # follows the vectors (they may even be complete by then: one new term's take a moment).
+        watch_indexing = dict(fn=status_tick, outputs=[status_bar, status_timer], show_progress="hidden")
         upload_button.click(upload, inputs=[files, kind, glossary_query, faq_query],
-                            outputs=[result, files, *views])
-        rescan_button.click(rescan, inputs=[glossary_query, faq_query], outputs=[result, *views])
+                            outputs=[result, files, *views]).then(**watch_indexing)
+        rescan_button.click(rescan, inputs=[glossary_query, faq_query], outputs=[result, *views]).then(**watch_indexing)
         glossary_query.change(lambda q: glossary_table(service.kb.terms, q, labels), glossary_query, glossary)
         faq_query.change(lambda q: faq_table(service.kb.faq, q, labels), faq_query, faq)
         app.load(None, js=BROWSER_ID_SCRIPT, outputs=[browser_id]).then(
             page_opened, [browser_id, glossary_query, faq_query],
             [history, history_note, chatbot, view, title_box, conversation_tools_group, access, *views]).then(
-            lambda: gr.Timer(active=indexing() is not None), outputs=status_timer)
+            **watch_indexing)
     return app
 
 

@@ -111,7 +111,9 @@ def _meta_line(answer: Answer, labels: dict[str, str], words_only: bool = False)
     route = answer.route if answer.route in ROUTES else "doc"
     # An abstention's confidence is the chance that nothing offered was right: shown beside "no answer found",
     # it reads as confidence in an answer, so it is left out.
-    items = [f"{labels['reason']}{reason_text(answer.reasons, labels, route, answer.abstained)}",
+    # A follow-up's rewrite leads the line ("理解为：…"), so the reason does not say it again.
+    reasons = [reason for reason in answer.reasons if not (answer.rewritten and reason.code == "understood_as")]
+    items = [f"{labels['reason']}{reason_text(reasons, labels, route, answer.abstained)}",
              *([] if answer.abstained else [f"{labels['confidence']} {answer.confidence:.2f}"]),
              f"{labels['latency']} {format_latency(answer.latency_ms)}"]
     if answer.rewritten:
