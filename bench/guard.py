@@ -22,7 +22,6 @@ import dataclasses
 import json
 import logging
 import random
-import re
 import statistics
 import sys
 import time
@@ -37,11 +36,10 @@ log = logging.getLogger(__name__)
 
 SAMPLE_SEED = 7
 HANG_MARGIN_S = 30.0
-QUOTED = ", so the passages are quoted"
-CLAUSE = re.compile(r"the generated answer (?P<why>[^;；]*?)" + re.escape(QUOTED))
-KINDS = {  # the clause's words -> a short name
-    "leaks template tokens": "template tokens", "is empty": "empty", "repeats itself": "loop",
-    "cites no passage": "no citation", "is not supported by": "unsupported", "took longer than": "time limit",
+KINDS = {  # the reason codes (agent.answer.reasons) that say the passages were quoted -> a short name
+    "generated_template_tokens": "template tokens", "generated_empty": "empty", "generated_loop": "loop",
+    "generated_no_citation": "no citation", "generated_unsupported": "unsupported", "generated_timeout": "time limit",
+    "llm_failed": "llm failed",
 }
 
 
@@ -51,12 +49,10 @@ def _sample(questions: list[GoldQuestion], size: int) -> list[GoldQuestion]:
     return sorted(random.Random(SAMPLE_SEED).sample(questions, size), key=questions.index)
 
 
-def _kind(reason: str) -> str:
-    """'' for a kept answer, else the short name of why the guard (or the time limit) quoted the passages."""
-    found = CLAUSE.search(reason)
-    if not found:
-        return "llm failed" if "the LLM failed" in reason else ""
-    return next((name for words, name in KINDS.items() if found.group("why").startswith(words)), "other")
+def _kind(reasons) -> str:
+    """'' for a kept answer, else the short name of why the guard (or the time limit, or a failing LLM) quoted
+    the passages."""
+    return next((KINDS[reason.code] for reason in reasons if reason.code in KINDS), "")
 
 
 def ask_one(service, question: GoldQuestion, timeout_s: float) -> dict:
@@ -66,7 +62,7 @@ def ask_one(service, question: GoldQuestion, timeout_s: float) -> dict:
     first_ms, generated, given, answer, error = None, "", [], None, ""
     try:
         for answer in service.stream(question.text):
-            if answer.route == "doc" and not answer.abstained and QUOTED not in answer.reason and answer.text:
+            if answer.route == "doc" and not answer.abstained and not _kind(answer.reasons) and answer.text:
                 first_ms = first_ms if first_ms is not None else (time.perf_counter() - started) * 1000
                 generated, given = answer.text, [source.text for source in answer.sources]
     except Exception as exc:  # a crash is a finding, not the end of the run
@@ -78,7 +74,7 @@ def ask_one(service, question: GoldQuestion, timeout_s: float) -> dict:
     if answer is None:
         return {**row, "outcome": "crash" if error else "no answer"}
     generated_route = answer.route == "doc" and not answer.abstained
-    kind = _kind(answer.reason) if generated_route else ""
+    kind = _kind(answer.reasons) if generated_route else ""
     row.update(route=answer.route, abstained=answer.abstained, reason=answer.reason, generated=generated,
                lead_holds=holds(answer.lead, question.answers) if generated_route else None)
     if error:
@@ -131,7 +127,7 @@ def ask_plain(service, question: GoldQuestion, timeout_s: float) -> dict:
                support=[round(sentence.support, 2) for sentence in verdict.sentences])
     if verdict.grounded:
         return {**row, "outcome": "kept", "kept_holds": holds(text, question.answers)}
-    return {**row, "outcome": "quoted", "rejected_for": _kind(verdict.reason_clause())}
+    return {**row, "outcome": "quoted", "rejected_for": _kind([verdict.reason_clause()])}
 
 
 def run(questions: int, articles: int, work: Path, model: str, max_new_tokens: int, timeout_s: float,

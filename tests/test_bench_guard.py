@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from qwen_agent.llm.schema import ASSISTANT, FunctionCall, Message
 
+from agent.answer.reasons import because
 from agent.answer.grounding import check_grounding
 from bench.guard import _kind, summary
 from bench.tool_calls import CASES, ToolCase, judge
@@ -11,17 +12,16 @@ from bench.tool_calls import CASES, ToolCase, judge
 TERM_SCHEMA = {"type": "object", "properties": {"term": {"type": "string"}}, "required": ["term"]}
 
 
-def test_the_reason_clause_names_why_the_passages_were_quoted():
-    def reason(text: str) -> str:
-        return f"searched the documents; {check_grounding(text, ['年假在OA系统中申请。']).reason_clause()}"
+def test_the_reason_codes_name_why_the_passages_were_quoted():
+    def reasons(text: str) -> list:
+        return [because("searched_documents"), check_grounding(text, ['年假在OA系统中申请。']).reason_clause()]
 
-    assert _kind(reason("年假在OA系统中申请。")) == "no citation"
-    assert _kind(reason("年假<|im_end|>[1]")) == "template tokens"
-    assert _kind(reason("年假需要总经理批准并去财务部领取[1]。")) == "unsupported"
-    assert _kind("searched the documents; the generated answer took longer than 60 s, so the passages are quoted") \
-        == "time limit"
-    assert _kind("searched the documents") == ""
-    assert _kind("searched the documents; the LLM failed, so the passages are quoted") == "llm failed"
+    assert _kind(reasons("年假在OA系统中申请。")) == "no citation"
+    assert _kind(reasons("年假<|im_end|>[1]")) == "template tokens"
+    assert _kind(reasons("年假需要总经理批准并去财务部领取[1]。")) == "unsupported"
+    assert _kind([because("searched_documents"), because("generated_timeout", seconds=60)]) == "time limit"
+    assert _kind([because("searched_documents")]) == ""
+    assert _kind([because("searched_documents"), because("llm_failed")]) == "llm failed"
 
 
 def test_the_summary_counts_kept_answers_against_the_lead_on_the_same_questions():
