@@ -19,7 +19,7 @@ from agent.answer.service import KnowledgeService
 from agent.records import Answer
 from agent.surfaces.api import kb_details
 from agent.surfaces.evaluation import Case, CaseFileError, evaluate, load_cases
-from agent.settings import Settings
+from agent.settings import REPO_ROOT, Settings
 
 
 def conversation(*questions: str) -> list[dict]:
@@ -341,3 +341,16 @@ def test_the_follow_up_case_sets_carry_histories():
         assert len(cases) >= 15 and all(case.history for case in cases)
         assert {case.expect_rewritten for case in cases} == {True, False}
         assert json.dumps([c.question for c in cases], ensure_ascii=False)
+
+
+@pytest.mark.slow
+def test_a_question_asked_again_is_not_prefixed_with_its_own_subject(tmp_path):
+    """The subject rule puts the earlier subject before a question without one; a question that already names it
+    (the same question asked twice, on the sample knowledge) stays as asked."""
+    sample = KnowledgeService(Settings.from_env(knowledge_dir=REPO_ROOT / "knowledge", index_dir=tmp_path / "index"))
+    question = "出差住宿标准是多少"
+    first = sample.ask(question)
+    again = sample.ask(question, conversation(question))
+
+    assert again.rewritten == ""
+    assert again.text == first.text

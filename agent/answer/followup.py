@@ -243,8 +243,8 @@ class FollowUps:
         if own.mentions or own.unknown_terms:
             return "", ""  # names its own term: a question of its own
         subject = self._topic(context, english)
-        if not subject:
-            return "", ""
+        if not subject or fold(subject).replace(" ", "") in fold(text).replace(" ", ""):
+            return "", ""  # no subject, or it names the earlier subject itself (the same question again)
         body = _strip_lead(text, english)
         if english:
             return f"About {subject}: {body[:1].upper()}{body[1:]}", "subject"
