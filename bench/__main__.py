@@ -26,7 +26,7 @@ MEASURES = {
 
 SCRIPTS = {  # measured by modules of their own: python -m bench.NAME --help
     "heldout": "the test set written before the work, per knowledge and kind; --reliability: confidence per route",
-    "calibrate": "fit the FAQ, tool and document models on tune; --measure: confidence against accuracy",
+    "calibrate": "fit the FAQ, tool and document models on tune (--only term: the glossary bands); --measure: confidence against accuracy",
     "guard": "the real local model on CMRC2018 questions: what the grounding guard keeps, first-text latency",
     "tool_calls": "the real local model calling the right tool with valid arguments through Qwen-Agent",
     "verifier_speed": "the question-pair verifier's time per question",
