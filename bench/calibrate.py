@@ -5,7 +5,9 @@ The "tool" model is the FAQ model without the features that compare a question w
 tools matched by their example questions (agent/answer/tool_intent.py). `--also FOLDER` fits on another knowledge folder too, with the cases in its cases.jsonl (such as
 bench/cases/tune_knowledge, a second company's, or a company's own questions on its own knowledge). The FAQ
 model in calibration.json was written by `--write --only faq --also bench/cases/tune_knowledge`; the document
-model was kept (docs/benchmarks.md, "A second company's knowledge for tuning").
+model was kept (docs/benchmarks.md, "A second company's knowledge for tuning"). `--only term` measures, per band
+of term-intent probability, how many glossary answers on tune were right; the glossary route's confidence is that
+share, smoothed (evidence.term_confidence), written by `--write --only term --also bench/cases/tune_knowledge`.
 
 A FAQ candidate is labelled right when the case expects a stored answer and the entry's answer holds the
 case's expected words; each stored and similar question of the sample FAQ, asked as written, is a case
