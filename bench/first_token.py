@@ -33,7 +33,7 @@ from pathlib import Path
 from bench import report
 from bench.guard import _kind, _sample
 from bench.lead import load_gold
-from bench.quality import CMRC_DEV, REPO_ROOT, CmrcSet, offline_settings, write_knowledge
+from bench.quality import CMRC_DEV, CmrcSet, offline_settings, write_knowledge
 
 log = logging.getLogger(__name__)
 
@@ -215,14 +215,11 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--questions", type=int, default=12, help="questions asked per arm (default 12)")
     parser.add_argument("--articles", type=int, default=40, help="first N CMRC2018 dev articles indexed (default 40)")
-    parser.add_argument("--model", default="gemma-3-270m", help="KB_LLM_LOCAL_PATH (default gemma-3-270m)")
-    parser.add_argument("--max-new-tokens", type=int, default=8, help="the first token needs one (default 8)")
+    report.add_local_model_arguments(parser, max_new_tokens=8, docs=False)  # the first token needs one
     parser.add_argument("--limit-s", type=float, default=60.0,
                         help="KB_LLM_TIMEOUT_S, and how long one question is read without any text (default 60)")
     parser.add_argument("--threads", type=int, help="torch threads where the model runs (default: torch's own)")
     parser.add_argument("--arms", default=",".join(ARMS), help=f"comma-separated, of {', '.join(ARMS)}")
-    parser.add_argument("--work", default=str(REPO_ROOT / "bench" / ".work"))
-    parser.add_argument("--json", action="store_true", help="one JSON object on stdout, with every question's row")
     args = parser.parse_args(argv)
     arms = tuple(arm for arm in args.arms.split(",") if arm)
     if not arms or set(arms) - set(ARMS):

@@ -30,7 +30,7 @@ from pathlib import Path
 from agent.answer.grounding import check_grounding, check_partial
 from bench import report
 from bench.lead import GoldQuestion, holds, load_gold
-from bench.quality import CMRC_DEV, REPO_ROOT, CmrcSet, offline_settings, write_knowledge
+from bench.quality import CMRC_DEV, CmrcSet, offline_settings, write_knowledge
 
 log = logging.getLogger(__name__)
 
@@ -233,16 +233,11 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--questions", type=int, default=100, help="questions to sample (default 100)")
     parser.add_argument("--articles", type=int, default=40, help="first N CMRC2018 dev articles indexed (default 40)")
-    parser.add_argument("--model", default="gemma-3-270m", help="KB_LLM_LOCAL_PATH (default gemma-3-270m)")
-    parser.add_argument("--max-new-tokens", type=int, default=64)
+    report.add_local_model_arguments(parser, max_new_tokens=64)
     parser.add_argument("--timeout-s", type=float, default=60.0, help="KB_LLM_TIMEOUT_S (default 60)")
     parser.add_argument("--budget-s", type=float, help="ask no new question after this many seconds")
     parser.add_argument("--arm", choices=("service", "plain"), default="service",
                         help="service: KnowledgeService end to end (default); plain: the model without the tool prompt")
-    parser.add_argument("--work", default=str(REPO_ROOT / "bench" / ".work"))
-    parser.add_argument("--json", action="store_true", help="one JSON object on stdout, with every question's row")
-    parser.add_argument("--write-docs", action="store_true", help="write the section into docs/benchmarks.md")
-    parser.add_argument("--docs", default=str(REPO_ROOT / "docs" / "benchmarks.md"))
     args = parser.parse_args(argv)
     report.configure_logging(logging.INFO)
     result = run(args.questions, args.articles, Path(args.work), args.model, args.max_new_tokens, args.timeout_s,

@@ -96,6 +96,19 @@ def write_docs_section(path: Path, name: str, body: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+def add_local_model_arguments(parser, max_new_tokens: int, docs: bool = True) -> None:
+    """The options every benchmark of the real local model takes: the model, how many tokens it may write, the
+    work folder, JSON output and, with `docs`, writing its section of docs/benchmarks.md."""
+    parser.add_argument("--model", default="gemma-3-270m", help="KB_LLM_LOCAL_PATH (default gemma-3-270m)")
+    parser.add_argument("--max-new-tokens", type=int, default=max_new_tokens,
+                        help=f"tokens the model may write per answer (default {max_new_tokens})")
+    parser.add_argument("--work", default=str(WORK_DIR))
+    parser.add_argument("--json", action="store_true", help="one JSON object on stdout, with every question's row")
+    if docs:
+        parser.add_argument("--write-docs", action="store_true", help="write the section into docs/benchmarks.md")
+        parser.add_argument("--docs", default=str(DOCS_FILE))
+
+
 def markdown_table(header: list[str], rows: list[list]) -> str:
     def cell(value) -> str:
         if value is None:

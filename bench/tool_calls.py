@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import report
-from bench.quality import REPO_ROOT, SAMPLE_KNOWLEDGE, offline_settings
+from bench.quality import SAMPLE_KNOWLEDGE, offline_settings
 
 log = logging.getLogger(__name__)
 
@@ -131,12 +131,7 @@ def markdown(result: dict, command: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.tool_calls", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="gemma-3-270m", help="KB_LLM_LOCAL_PATH (default gemma-3-270m)")
-    parser.add_argument("--max-new-tokens", type=int, default=80)
-    parser.add_argument("--work", default=str(REPO_ROOT / "bench" / ".work"))
-    parser.add_argument("--json", action="store_true", help="one JSON object on stdout, with every question's row")
-    parser.add_argument("--write-docs", action="store_true", help="write the section into docs/benchmarks.md")
-    parser.add_argument("--docs", default=str(REPO_ROOT / "docs" / "benchmarks.md"))
+    report.add_local_model_arguments(parser, max_new_tokens=80)
     args = parser.parse_args(argv)
     report.configure_logging(logging.INFO)
     result = run(args.model, args.max_new_tokens, Path(args.work))

@@ -16,6 +16,7 @@ import pytest
 from agent.index import store
 from agent.index.build import ingest
 from agent.settings import REPO_ROOT, Settings
+from tests.replica_cluster import wait_for
 
 pytestmark = pytest.mark.usefixtures("no_kb_env")
 
@@ -94,9 +95,9 @@ def test_the_indexer_publishes_a_new_generation_when_a_knowledge_file_changes(tm
                                 str(tmp_path / "knowledge"), "--index", str(tmp_path / "index")],
                                cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        first = _wait_for(lambda: _current(tmp_path / "index"), 120)
+        first = wait_for(lambda: _current(tmp_path / "index"), 120)
         write_faq(faq, [["班车几点发车？", "早上8:00从园区东门发车。"]])
-        second = _wait_for(lambda: (g := _current(tmp_path / "index")) != first and g, 60)
+        second = wait_for(lambda: (g := _current(tmp_path / "index")) != first and g, 60)
         assert second != first
     finally:
         indexer.terminate()
@@ -109,16 +110,6 @@ def _current(index_dir):
         return store.current_generation(index_dir).name
     except store.IndexMissing:
         return None
-
-
-def _wait_for(condition, seconds: float):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"not within {seconds} s")
 
 
 def test_an_unknown_index_mode_stops_start_up_naming_the_setting(tmp_path, monkeypatch):
