@@ -14,7 +14,7 @@ from qwen_agent.llm.base import BaseChatModel
 from qwen_agent.llm.schema import ASSISTANT, USER, Message
 
 from agent.answer.reasons import worded
-from agent.answer.followup import MAX_TURN_CHARS, MAX_TURNS, earlier_questions, recent_messages
+from agent.answer.conversation import MAX_TURN_CHARS, MAX_TURNS, earlier_questions, recent_messages
 from agent.answer.service import KnowledgeService
 from agent.records import Answer
 from agent.surfaces.api import kb_details
@@ -158,6 +158,32 @@ def test_an_unanswerable_new_topic_stays_an_abstention(service):
     answer = service.ask("公司的法定代表人是谁？", conversation("忘记密码怎么办？"))
 
     assert answer.rewritten == "" and answer.abstained
+
+
+def test_a_question_that_answers_well_alone_keeps_its_answer_although_it_has_a_referring_word(service):
+    """"这个" before 月 is no pronoun; the rewrite it would make is not likelier than the question's own answer."""
+    alone = service.ask("这个月工资什么时候发？")
+
+    answer = service.ask("这个月工资什么时候发？", conversation("KAM是什么岗位？"))
+
+    assert alone.route == "fact" and answer.rewritten == "" and answer.text == alone.text
+
+
+def test_a_referring_word_is_a_whole_word_so_other_people_are_not_him(service):
+    answer = service.ask("其他人呢？", conversation("经理出差坐高铁能坐一等座吗？"))
+
+    assert "其他人" in answer.rewritten and "经理" not in answer.rewritten
+
+
+def test_the_state_of_a_conversation_holds_what_answered_its_last_turn(service):
+    from agent.answer.followup import FollowUps
+
+    followups = FollowUps(service._load().router)
+    faq = followups.resolve("需要谁审批？", conversation("年假如何申请？"))
+    doc = followups.resolve("经理呢？", conversation("普通员工出差坐高铁坐几等座？"))
+
+    assert faq.how == "subject" and faq.decision.route == "fact" and "年假" in faq.decision.faq.entry.question
+    assert doc.how == "fragment" and doc.decision.hits and "一等座" in doc.decision.hits[0].passage.text
 
 
 def test_a_question_without_history_is_asked_as_it_is(service):

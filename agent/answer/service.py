@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from agent.answer.followup import FollowUps, Resolution, recent_messages, rewrite_with_llm
+from agent.answer.conversation import recent_messages
+from agent.answer.followup import FollowUps, Resolution
+from agent.answer.llm_rewrite import rewrite_with_llm
 from agent.answer.reasons import because, worded
 from agent.answer.replies import (answer_without_llm, document_lead, extractive_answer, term_model_answer,
                                   tool_answer, tool_failed_answer)

@@ -121,7 +121,7 @@ def conversation(ask, questions: tuple[str, ...] | list[str]) -> list[dict]:
     """Ask `questions` in order in one conversation, as the web chat does: each turn is given the last
     messages before it, and its question and answer text join the history. Returns the history the next
     question is asked with."""
-    from agent.answer.followup import MAX_MESSAGES  # the web chat passes the same number of messages
+    from agent.answer.conversation import MAX_MESSAGES  # the web chat passes the same number of messages
 
     history: list[dict] = []
     for question in questions:
