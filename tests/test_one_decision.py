@@ -1,5 +1,6 @@
 """One decision per question on every path: the CLI, the API, the web chat and the assistant run on its own all
-reach KnowledgeService.decide, which decides the question once (Router.route counted)."""
+reach KnowledgeService.decide, which decides the question once (Router.route counted), a question a tool
+answers without a model included; the tools an LLM calls read the router's parts and never decide again."""
 import json
 
 import pytest
@@ -17,7 +18,7 @@ from agent.surfaces.web.chat import ChatMemory, ChatView, chat_turn
 from agent.surfaces.web.labels import labels_for
 from tests.conftest import clear_assistant_env
 
-QUESTIONS = ["AM是什么意思？", "年假怎么申请？", "公司的股票代码是多少？", "在产品售后流程里，AM负责哪些事情？"]
+QUESTIONS = ["AM是什么意思？", "年假怎么申请？", "公司的股票代码是多少？", "在产品售后流程里，AM负责哪些事情？", "今天几号？"]
 
 
 @pytest.fixture
@@ -69,7 +70,7 @@ def test_the_web_chat_decides_once(service, decisions, question, tmp_path):
     assert decisions == [question]
 
 
-@pytest.mark.parametrize("question", [*QUESTIONS, "今天几号？"])
+@pytest.mark.parametrize("question", QUESTIONS)
 def test_the_assistant_run_on_its_own_decides_once_as_the_service_does(service, decisions, question):
     *_, last = service.assistant.run([{"role": "user", "content": question}])
     answer = last[-1]["extra"]["answer"]
@@ -77,3 +78,18 @@ def test_the_assistant_run_on_its_own_decides_once_as_the_service_does(service, 
     decisions.clear()
     asked = service.ask(question)
     assert (answer["route"], answer["text"]) == (asked.route, asked.text)
+
+
+@pytest.mark.parametrize("tool, arguments", [("faq_lookup", {"question": "年假怎么申请？"}),
+                                             ("doc_search", {"query": "AM在售后流程里负责什么"}),
+                                             ("abbreviation_lookup", {"term": "AM"})])
+def test_a_tool_the_llm_calls_does_not_decide_again(service, decisions, tool, arguments):
+    from qwen_agent.tools.base import TOOL_REGISTRY
+
+    from agent.answer.tooling import SERVICE
+
+    assert tool in service.tools.tools
+    result = json.loads(TOOL_REGISTRY[tool]({SERVICE: service}).call(arguments))
+
+    assert result.get("found") is True
+    assert decisions == []
