@@ -5,19 +5,14 @@ The "tool" model is the FAQ model without the features that compare a question w
 tools matched by their example questions (agent/answer/tool_intent.py). `--also FOLDER` fits on another knowledge folder too, with the cases in its cases.jsonl (such as
 bench/cases/tune_knowledge, a second company's, or a company's own questions on its own knowledge). The FAQ
 model in calibration.json was written by `--write --only faq --also bench/cases/tune_knowledge`; the document
-model ("doc", for Chinese questions, fitted on the Chinese questions only) by `--write --only doc --also
-bench/cases/tune_knowledge`. English questions have a document model of their own, "doc_english", which no
-command writes: it is the document model fitted on 2026-12-02 over questions in both languages, kept because
-every refit so far let unrelated English questions through (docs/benchmarks.md, "Issue 28: a section's heading
-and rare words in the document model"). `--only term` measures, per band
+model was kept (docs/benchmarks.md, "A second company's knowledge for tuning"). `--only term` measures, per band
 of term-intent probability, how many glossary answers on tune were right; the glossary route's confidence is that
 share, smoothed (evidence.term_confidence), written by `--write --only term --also bench/cases/tune_knowledge`.
 
 A FAQ candidate is labelled right when the case expects a stored answer and the entry's answer holds the
 case's expected words; each stored and similar question of the sample FAQ, asked as written, is a case
 too (people copy them, and click them as suggestions), right for its own entry only. Passages are labelled right when the case expects a document answer and the first
-three passages hold them, wrong when the case expects an abstention; the document model's rows are the Chinese
-questions' (an English question's evidence sits on another scale, evidence.doc_calibration).
+three passages hold them, wrong when the case expects an abstention.
 """
 from __future__ import annotations
 
@@ -297,9 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         faq_rows += asked[0] + made[0] + held_rows
         faq_labels += asked[1] + made[1] + held_labels
         faq_weights += [CASE_WEIGHT] * len(asked[0]) + [1.0] * (len(made[0]) + len(held_rows))
-        chinese = [(row, label) for row, label in zip(asked[2], asked[3]) if not row["english"]]
-        doc_rows, doc_labels = doc_rows + [row for row, _ in chinese], doc_labels + [label for _, label in chinese]
-        intents = intents + asked[4] + made[4]
+        doc_rows, doc_labels, intents = doc_rows + asked[2], doc_labels + asked[3], intents + asked[4] + made[4]
         decided.append((router, cases))
     fits: dict[str, dict] = {"faq": {}, "tool": {}, "doc": {}}
     for kind, rows, labels, weights, features in (
@@ -309,8 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         fits[kind][embedder] = fit(rows, labels, features, weights)
         fits[kind][evidence.WITHOUT_VECTORS] = fit(rows, labels, tuple(f for f in features if f not in VECTOR_FEATURES),
                                                    weights)
-        print(f"{kind}: {len(rows)} {'Chinese questions' if kind == 'doc' else 'candidates'}, {sum(labels)} right; "
-              f"fitted for {embedder}:")
+        print(f"{kind}: {len(rows)} candidates, {sum(labels)} right; fitted for {embedder}:")
         print("\n".join(reliability(fits[kind][embedder], rows, labels)))
     if args.write:
         kept = json.loads(Path(evidence.CALIBRATION).read_text(encoding="utf-8"))  # faq_verified stays as it is

@@ -25,7 +25,6 @@ from agent.answer.understand import Understanding
 from agent.records import FaqEntry, SearchHit
 from agent.text.bilingual import content_words
 from agent.text.normalize import fold, has_cjk
-from agent.text.rarity import unseen_word_rarity, word_rarity
 from agent.text.stopwords import STOPWORDS
 from agent.text.synonyms import other_of_kind_in
 from agent.text.units import content_units
@@ -38,9 +37,7 @@ FAQ_FEATURES = ("cosine", "cosine_z", "cosine_bg", "answer_cosine", "lexical", "
 # the question-side features only (agent.answer.tool_intent).
 TOOL_FEATURES = tuple(f for f in FAQ_FEATURES if not f.startswith("answer_"))
 VERIFIED_FEATURES = ("base_logit", "verifier_logit")  # the FAQ model's chance and the verifier's, as logits
-# The features of Chinese questions' document model ("doc"); English questions have a model of their own
-# ("doc_english", see doc_calibration), whose features (`english` among them) are those written with its fit.
-DOC_FEATURES = ("relevance", "dense", "dense_bg", "unknown_missing", "other_kind", "heading")
+DOC_FEATURES = ("relevance", "dense", "dense_bg", "unknown_missing", "other_kind", "english")
 RELEVANCE_DEPTH = 3  # a question's parts may be answered by different passages among the first few
 _PUNCTUATION_CHARS = "，。？！、；：“”‘’（）《》【】,.?!;:'\"()[]<>-_/\\|~`@#$%^&*+= \t\n"
 
@@ -77,15 +74,6 @@ def calibration(kind: str, embedder_name: str | None) -> Calibrated:
     fits = _fits()[kind]
     fit = fits.get(embedder_name or WITHOUT_VECTORS) or fits[WITHOUT_VECTORS]
     return Calibrated(tuple(fit["features"]), tuple(fit["weights"]), float(fit["bias"]))
-
-
-def doc_calibration(english: bool, embedder_name: str | None) -> Calibrated:
-    """The document model for a question in English or in Chinese. English questions are judged apart: their
-    words reach Chinese passages only through the dictionary, so their evidence sits on another scale, and with
-    few English questions the knowledge cannot answer among tune's, every refit of one model over both languages
-    so far let unrelated English questions through (docs/benchmarks.md, "Issue 28: a section's heading and rare
-    words in the document model")."""
-    return calibration("doc_english" if english else "doc", embedder_name)
 
 
 def term_confidence(asks_meaning: float, ambiguous: bool) -> float:
@@ -222,30 +210,7 @@ def doc_features(understanding: Understanding, hits: list[SearchHit],
     # The first passage names another thing of the kind the question asks about (an FAQ entry on 年假 for 产假).
     kind = names_other_kind(understanding.question, [top[0].passage.text]) if top else 0.0
     return {"relevance": relevance, "dense": dense, "dense_bg": dense_bg, "unknown_missing": missing,
-            "other_kind": kind, "heading": heading_named(understanding.question, [h.passage.location for h in top]),
-            "english": float(understanding.english)}
-
-
-_SECTION_NUMBER = re.compile(r"^\s*(?:[一二三四五六七八九十百]+[、.．]|[（(][一二三四五六七八九十百\d]+[)）]|第[一二三四五六七八九十百\d]+[章节条部]"
-                             r"|\d+(?:\.\d+)*[、.．\s])\s*")
-_NO_HEADING = re.compile(r"^(?:p\. \d+|slide \d+|sheet |part \d+|beginning$)|row \d+$")
-
-
-def heading_named(question: str, locations: list[str]) -> float:
-    """How fully the question names the section a passage stands under, for the best of `locations`: the
-    rarity-weighted share of the words of the innermost heading ("差旅管理办法 > 四、出差补贴" -> 出差, 补贴) that
-    the question says. A passage in the section on what the question asks about may answer it in words other
-    than the question's, which its coverage of the question's words cannot see. 0 for pages, slides, sheets and
-    rows, which have no heading."""
-    folded = fold(question).replace(" ", "")
-    best = 0.0
-    for location in locations:
-        heading = "" if _NO_HEADING.search(location) else location.split(" > ")[-1]
-        words = set(_content_words(fold(_SECTION_NUMBER.sub("", heading))))
-        if words:
-            weights = {w: word_rarity(w) for w in words}
-            best = max(best, sum(weight for w, weight in weights.items() if w in folded) / sum(weights.values()))
-    return best
+            "other_kind": kind, "english": float(understanding.english)}
 
 
 def coverage(understanding: Understanding, matcher: FaqMatcher, number: int, entry_text: str) -> float:
@@ -320,19 +285,20 @@ def names_in(folded_text: str, names: list[str]) -> bool:
 
 def passage_relevance(question: str, mentions: list[Mention], passage: str,
                       translations: dict[str, list[str]] | None = None) -> float:
-    """How much of the question the passage covers, in [0, 1]: the larger of the rarity-weighted share of its
-    content words (jieba words of two or more characters, and Latin words) found in the passage (a term counts
+    """How much of the question the passage covers, in [0, 1]: the larger of the share of its content
+    words (jieba words of two or more characters, and Latin words) found in the passage (a term counts
     under any of its names, an English word under its Chinese `translations`) and the share of its
     characters and character pairs found there (which forgives jieba cutting the two texts differently)."""
     import jieba
 
     text = fold(passage)
     rest, last = [], 0
-    named = 0
+    found = total = 0
     for mention in sorted(mentions, key=lambda m: m.start):
         rest.append(question[last:mention.start])
         last = mention.end
-        named += names_in(text, [n for t in mention.terms for n in term_names(t)])
+        total += 1
+        found += names_in(text, [n for t in mention.terms for n in term_names(t)])
     rest.append(question[last:])
     remainder = fold(" ".join(rest))
     words = {w for w in jieba.lcut(remainder)
@@ -343,15 +309,10 @@ def passage_relevance(question: str, mentions: list[Mention], passage: str,
     for english, words_in_chinese in (translations or {}).items():
         for word in english.split():
             chinese.setdefault(word, []).extend(words_in_chinese)
-    # Each word weighs its general rarity (agent.text.rarity), a term as much as a word jieba has not seen: a
-    # passage that says 报销 but not 准备 says more of a question than one that says 准备 but not 报销.
-    weights = {w: word_rarity(w) for w in words}
-    said = sum(weight for w, weight in weights.items() if w in compact or any(c in compact for c in chinese.get(w, ())))
-    total = len(mentions) * unseen_word_rarity() + sum(weights.values())
-    word_share = (named * unseen_word_rarity() + said) / total if total else 0.0
+    word_share = (found + sum(w in compact or any(c in compact for c in chinese.get(w, ())) for w in words)) / \
+        (total + len(words)) if total + len(words) else 0.0
     units = content_units(remainder)
-    unit_share = (named + len(units & content_units(passage))) / (len(mentions) + len(units)) \
-        if mentions or units else 0.0
+    unit_share = (found + len(units & content_units(passage))) / (total + len(units)) if total + len(units) else 0.0
     return max(word_share, unit_share)
 
 
