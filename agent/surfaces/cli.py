@@ -172,8 +172,11 @@ def _ask(settings: Settings, question: str, as_json: bool, wait: bool = True) ->
     print(answer.text)
     for suggestion in answer.suggestions:
         print(f"  ? {suggestion}")
-    print(f"\n[{answer.route}{', abstained' if answer.abstained else ''}{', tentative' if answer.tentative else ''}] {answer.reason} · confidence {answer.confidence:.2f} · {answer.latency_ms:.0f} ms "
-          f"· LLM: {answer.llm}")
+    # An abstention's figure is how sure the decision is that the knowledge lacks the answer, not an answer's chance.
+    sure = f"sure the knowledge lacks it {answer.confidence:.2f}" if answer.abstained else \
+        f"confidence {answer.confidence:.2f}"
+    print(f"\n[{answer.route}{', abstained' if answer.abstained else ''}{', tentative' if answer.tentative else ''}] "
+          f"{answer.reason} · {sure} · {answer.latency_ms:.0f} ms · LLM: {answer.llm}")
     for number, source in enumerate(answer.sources[:5], 1):
         print(f"  {number}. {source.source} ({source.location})")
     return 0
