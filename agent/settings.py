@@ -116,6 +116,11 @@ class Settings:
     # A generated document answer not finished in this many seconds ends in the extractive answer instead
     # (agent/answer/assistant.py); a local model also stops generating then.
     llm_timeout_s: float = 60.0
+    # A local model reads ~200 prompt tokens a second on two cores, so it is given the best `llm_passages` passages
+    # (0: all retrieved), each cut to about `llm_passage_chars` characters around what answers the question
+    # (agent/answer/lead.py, passage_excerpts; 0: whole). A server model always reads every passage whole.
+    llm_passages: int = 3
+    llm_passage_chars: int = 140
     # The LoRA term model (see adapters/): answers terms the glossary lacks, labelled model-generated.
     term_adapter: str = ""  # an adapters/NAME folder
     term_base: str = ""  # the base model folder; empty means the one named in the adapter's manifest
@@ -195,6 +200,8 @@ class Settings:
             llm_adapter=_env("KB_LLM_ADAPTER", ""),
             llm_max_new_tokens=_env_int("KB_LLM_MAX_NEW_TOKENS", cls.llm_max_new_tokens, minimum=1),
             llm_timeout_s=_env_float("KB_LLM_TIMEOUT_S", cls.llm_timeout_s, above_minimum=True),
+            llm_passages=_env_int("KB_LLM_PASSAGES", cls.llm_passages, minimum=0),
+            llm_passage_chars=_env_int("KB_LLM_PASSAGE_CHARS", cls.llm_passage_chars, minimum=0),
             term_adapter=_env("KB_TERM_ADAPTER", ""),
             term_base=_env("KB_TERM_BASE", ""),
             term_min_accuracy=_env_float("KB_TERM_MIN_ACCURACY", cls.term_min_accuracy, maximum=1.0),

@@ -218,6 +218,34 @@ def test_prompt_fences_each_passage_with_its_source(service):
     assert user.rstrip().endswith(f"问题：{DOC_QUESTION}")
 
 
+class ExcerptReadingLLM(CountingLLM):
+    """Test double for a slow small model: asks for the best passage only, cut to 30 characters, as the local
+    backend asks for KB_LLM_PASSAGES and KB_LLM_PASSAGE_CHARS."""
+
+    passages, passage_chars = 1, 30
+
+
+def test_a_model_asking_for_excerpts_reads_the_sentence_that_answers_instead_of_the_whole_passage(service):
+    llm = ExcerptReadingLLM()
+    run_with(llm, service, DOC_QUESTION)
+
+    _, user = prompt_of(llm)
+
+    [only] = FENCED_BLOCK.findall(user)
+    assert "员工食堂营业时间为早上7点到晚上7点，周末只供应午餐。" in only
+    assert PLANTED_INSTRUCTION not in only and only.endswith("…\n>>>")  # the rest of the passage is left out
+    assert "[1] 来源: docs/食堂通知.md" in user
+
+
+def test_a_model_reading_whole_passages_gets_every_retrieved_one(service):
+    llm = CountingLLM()
+    run_with(llm, service, DOC_QUESTION)
+
+    _, user = prompt_of(llm)
+
+    assert len(FENCED_BLOCK.findall(user)) > 1
+
+
 @pytest.mark.parametrize("question", [DOC_QUESTION, FENCE_BREAK_QUESTION])
 def test_planted_instruction_reaches_the_llm_only_inside_a_fence(service, question):
     llm = CountingLLM()

@@ -10,7 +10,8 @@ import docx
 import pytest
 
 from agent.answer.reasons import because
-from agent.answer.lead import choose_lead, lead_text, passage_units, readable_passage, split_sentences
+from agent.answer.lead import (choose_lead, lead_text, passage_excerpts, passage_units, readable_passage,
+                               split_sentences)
 from agent.records import Answer, Passage, SearchHit
 from agent.settings import Settings
 from agent.surfaces.api import kb_details
@@ -457,3 +458,37 @@ def test_an_answer_without_an_llm_shows_no_passage_of_a_document_its_lead_does_n
 
     assert [(s.source, s.location) for s in answer.sources] == [("docs/行政.md", "食堂"), ("docs/行政.md", "停车")]
     assert "研发" not in answer.text and "营业，周末只供应午餐。 [1]" in answer.text and "[3]" not in answer.text
+
+
+# --- excerpts for a small model's prompt -----------------------------------------------------------
+
+CANTEEN = ("公司成立于1998年，总部位于杭州。员工食堂位于园区二号楼一层，面积约两千平方米。食堂早上7点到晚上7点营业，"
+           "节假日另行通知。食堂提供早餐、午餐和晚餐三餐。员工凭工卡就餐，每餐补贴十五元。访客需由员工陪同并使用临时餐卡。")
+
+
+def hits_of(*texts: str) -> list[SearchHit]:
+    return [SearchHit(Passage(text, f"doc{n}.md", "beginning"), 1.0 - n / 10) for n, text in enumerate(texts)]
+
+
+def test_an_excerpt_is_the_sentence_that_answers_and_its_neighbours_within_the_budget():
+    [excerpt] = passage_excerpts("食堂几点营业？", hits_of(CANTEEN), 60)
+
+    assert "食堂早上7点到晚上7点营业，节假日另行通知。" in excerpt
+    assert len(excerpt) <= 60 + 2
+    assert excerpt.startswith("…") and excerpt.endswith("…")  # what was left out is marked
+    assert "公司成立于1998年" not in excerpt
+
+
+def test_a_passage_within_the_budget_is_given_whole():
+    short = "员工食堂早上7点营业。"
+
+    assert passage_excerpts("食堂几点营业？", hits_of(CANTEEN, short), 60)[1] == short
+
+
+def test_a_sentence_longer_than_the_budget_is_cut_to_the_clauses_around_the_one_that_answers():
+    long = ("这份通知讲了很多事情，比如园区里种了很多树，比如停车场在东门外面，然后才说到食堂营业时间是早上七点到晚上七点，"
+            "最后又讲了班车的时间表和收费标准以及其他与食堂无关的内容。")
+
+    [excerpt] = passage_excerpts("食堂营业时间是几点？", hits_of(long), 40)
+
+    assert "食堂营业时间是早上七点到晚上七点" in excerpt and len(excerpt) <= 40 + 2

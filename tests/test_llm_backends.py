@@ -278,6 +278,15 @@ def test_local_path_wins_over_base_url_which_wins_over_dashscope(monkeypatch, tm
     assert llm_from_settings(with_local_path)["model_type"] == "kb_transformers"
 
 
+def test_a_local_model_asks_for_three_passages_cut_to_KB_LLM_PASSAGE_CHARS(monkeypatch, tmp_path, tiny_model):
+    default = qwen_agent_model(llm_from_settings(settings_from(monkeypatch, tmp_path, KB_LLM_LOCAL_PATH=tiny_model)))
+    every_passage_whole = qwen_agent_model(llm_from_settings(settings_from(
+        monkeypatch, tmp_path, KB_LLM_LOCAL_PATH=tiny_model, KB_LLM_PASSAGES=0, KB_LLM_PASSAGE_CHARS=0)))
+
+    assert (default.passages, default.passage_chars) == (3, 140)
+    assert (every_passage_whole.passages, every_passage_whole.passage_chars) == (0, 0)
+
+
 def test_settings_repr_hides_api_keys(monkeypatch, tmp_path):
     settings = settings_from(
         monkeypatch, tmp_path, DASHSCOPE_API_KEY="sk-dashscope-test-0001", KB_LLM_API_KEY="sk-gateway-test-0002"

@@ -19,6 +19,7 @@ from qwen_agent.llm.schema import ASSISTANT, FUNCTION, USER, Message
 
 from agent.answer import reasons
 from agent.answer.grounding import check_partial, fallback_answer, guarded_answer
+from agent.answer.lead import passage_excerpts
 from agent.answer.reasons import because
 from agent.answer.replies import answer_without_llm, fenced_passages, passage_sources
 from agent.llm import GENERATION_ABANDONED
@@ -73,8 +74,15 @@ class KnowledgeAssistant(FnCallAgent):
         """The LLM answers from the fenced passages; its streamed text is passed on as it grows. The finished
         text is guarded; the extractive answer replaces it when it fails, runs out of time, or is seen to leak
         template tokens or loop while it is written."""
-        prompt = (f"参考资料：\n{fenced_passages(decision.hits)}\n\n问题：{question}" if has_cjk(question)
-                  else f"Reference passages:\n{fenced_passages(decision.hits)}\n\nQuestion: {question}")
+        # A backend that reads slowly (a small local model) may ask for fewer passages, and for excerpts of them
+        # around what answers the question; the guard judges the answer by those passages, whole.
+        count, chars = getattr(self.llm, "passages", 0), getattr(self.llm, "passage_chars", 0)
+        if count and len(decision.hits) > count:
+            decision = dataclasses.replace(decision, hits=decision.hits[:count])
+        fenced = fenced_passages(decision.hits, passage_excerpts(question, decision.hits, chars, self.kb)
+                                 if chars else None)
+        prompt = (f"参考资料：\n{fenced}\n\n问题：{question}" if has_cjk(question)
+                  else f"Reference passages:\n{fenced}\n\nQuestion: {question}")
         conversation = [*messages[:-1], Message(role=USER, content=prompt)]
         answer = Answer("", "doc", decision.reason, decision.confidence, passage_sources(decision.hits),
                         llm=self.llm_name, reasons=list(decision.reasons))

@@ -340,22 +340,9 @@ class LeadUnit:
 def choose_lead(question: str, hits: list[SearchHit], kb: "KnowledgeBase | None" = None,
                 weights: LeadWeights = LeadWeights(), vectors: SentenceVectors = _SENTENCE_VECTORS) -> list[LeadUnit]:
     """One to three units of the best passages that answer the question, in the order they are cited."""
-    answers = _faq_answers(kb)
-    units = [u for n, hit in enumerate(hits[:weights.passages]) for u in _hit_units(hit, n, answers)]
-    units = [u for u in units if len(u.text) >= MIN_UNIT_CHARS or _line_kind(u.text) != "prose"] or units
+    units, scores = _scored_units(question, hits[:weights.passages], kb, weights, vectors)
     if not units:
         return []
-    words = _question_words(question, kb)
-    scores = _overlap(words, [_unit_words(u, kb) for u in units])
-    scores -= weights.rank_penalty * _standing(hits[:weights.passages])[[u.passage for u in units]]
-    if weights.focus:
-        scores += weights.focus * np.array([_focus(words, u, kb) for u in units], dtype=np.float32)
-    dense = _cosines(question, units, scores, kb, weights, vectors) if weights.dense > 0 else None
-    if dense is not None:
-        shortlist, cosines = dense
-        # Units left off the shortlist count as if as far from the question as the farthest on it.
-        scores = scores + weights.dense * float(cosines.min())
-        scores[shortlist] += weights.dense * (cosines - float(cosines.min()))
     order = np.argsort(-scores, kind="stable")
     best = float(scores[order[0]])
     chosen = [int(i) for i in order[:MAX_LEAD_UNITS] if best - scores[i] <= weights.margin]
@@ -365,6 +352,101 @@ def choose_lead(question: str, hits: list[SearchHit], kb: "KnowledgeBase | None"
     chosen = _whole_runs(question, units, chosen)
     chosen.sort(key=lambda i: (units[i].passage, units[i].position))
     return [LeadUnit(units[i].text, units[i].passage + 1, round(float(scores[i]), 4)) for i in chosen]
+
+
+def _scored_units(question: str, hits: list[SearchHit], kb, weights: LeadWeights,
+                  vectors: SentenceVectors) -> tuple[list[Unit], np.ndarray]:
+    """The candidate units of `hits` and how well each answers the question: the share of the question's words
+    it holds, less its passage's standing, plus its heading's focus and, for the best few by words, the cosine
+    of its vector with the question's."""
+    answers = _faq_answers(kb)
+    units = [u for n, hit in enumerate(hits) for u in _hit_units(hit, n, answers)]
+    units = [u for u in units if len(u.text) >= MIN_UNIT_CHARS or _line_kind(u.text) != "prose"] or units
+    if not units:
+        return [], np.zeros(0, dtype=np.float32)
+    words = _question_words(question, kb)
+    scores = _overlap(words, [_unit_words(u, kb) for u in units])
+    scores -= weights.rank_penalty * _standing(hits)[[u.passage for u in units]]
+    if weights.focus:
+        scores += weights.focus * np.array([_focus(words, u, kb) for u in units], dtype=np.float32)
+    dense = _cosines(question, units, scores, kb, weights, vectors) if weights.dense > 0 else None
+    if dense is not None:
+        shortlist, cosines = dense
+        # Units left off the shortlist count as if as far from the question as the farthest on it.
+        scores = scores + weights.dense * float(cosines.min())
+        scores[shortlist] += weights.dense * (cosines - float(cosines.min()))
+    return units, scores
+
+
+# ---- excerpts for a small model's prompt --------------------------------------------------------
+
+_CLAUSES = re.compile(r".*?(?:[，；、,;]+\s*|$)", re.DOTALL)
+ELLIPSIS = "…"
+
+
+def passage_excerpts(question: str, hits: list[SearchHit], chars: int, kb: "KnowledgeBase | None" = None,
+                     weights: LeadWeights = LeadWeights(), vectors: SentenceVectors = _SENTENCE_VECTORS) -> list[str]:
+    """Each passage cut to about `chars` characters for a small model's prompt, which it reads faster: the unit
+    of the passage (sentence, list item, table row) that best answers the question, scored as the lead scores
+    them, and its neighbours, the next and the one before in turn, while they fit; "…" marks what was left out.
+    A unit longer than `chars` is cut to its clauses the same way, around the one holding most of the question's
+    words. A passage of at most `chars` characters is given whole."""
+    units, scores = _scored_units(question, hits, kb, weights, vectors)
+    best: dict[int, tuple[float, int]] = {}  # passage -> (score, position) of its best unit
+    for unit, score in zip(units, scores.tolist()):
+        if unit.passage not in best or score > best[unit.passage][0]:
+            best[unit.passage] = (score, unit.position)
+    answers = _faq_answers(kb)
+    excerpts = []
+    for number, hit in enumerate(hits):
+        text = hit.passage.text
+        own = _hit_units(hit, number, answers) if len(text) > chars else []
+        if not own:
+            excerpts.append(text if len(text) <= chars else text[:chars] + ELLIPSIS)
+            continue
+        position = best.get(number, (0.0, 0))[1]
+        seed = next((i for i, u in enumerate(own) if u.position == position), 0)
+        excerpts.append(_excerpt([u.text for u in own], seed, chars, question, kb))
+    return excerpts
+
+
+def _excerpt(texts: list[str], seed: int, chars: int, question: str, kb) -> str:
+    """`texts[seed]` and its neighbours within `chars` characters, "…" where texts before or after were left out."""
+    if len(texts[seed]) > chars:
+        clauses = [c for c in _CLAUSES.findall(texts[seed]) if c]
+        held = _overlap(_question_words(question, kb), [set(_tokens(c, kb)) for c in clauses])
+        start, end = _grow([len(c) for c in clauses], int(np.argmax(held)), chars)
+        body = "".join(clauses[start:end + 1]).strip()
+        cut, body = len(body) > chars, body[:chars]
+        before, after = start > 0 or seed > 0, cut or end < len(clauses) - 1 or seed < len(texts) - 1
+    else:
+        start, end = _grow([len(t) + 1 for t in texts], seed, chars + 1)
+        body = texts[start]
+        for previous, text in zip(texts[start:end], texts[start + 1:end + 1]):
+            prose = _line_kind(previous) == "prose" and _line_kind(text) == "prose"
+            body += ("" if has_cjk(previous + text) else " ") if prose else "\n"
+            body += text
+        before, after = start > 0, end < len(texts) - 1
+    return f"{ELLIPSIS if before else ''}{body}{ELLIPSIS if after else ''}"
+
+
+def _grow(lengths: list[int], seed: int, budget: int) -> tuple[int, int]:
+    """The first and last index of a run around `seed` whose lengths add up to at most `budget` (the seed alone
+    may exceed it), taking the next and the previous in turn while they fit."""
+    start = end = seed
+    used, after = lengths[seed], True
+    while True:
+        can_after = end + 1 < len(lengths) and used + lengths[end + 1] <= budget
+        can_before = start > 0 and used + lengths[start - 1] <= budget
+        if not (can_after or can_before):
+            return start, end
+        if can_after and (after or not can_before):
+            end += 1
+            used += lengths[end]
+        else:
+            start -= 1
+            used += lengths[start]
+        after = not after
 
 
 def _standing(hits: list[SearchHit]) -> np.ndarray:

@@ -161,12 +161,12 @@ def document_lead(question: str, hits: list[SearchHit], kb: "KnowledgeBase | Non
     return lead_text(choose_lead(question, hits, kb), cite=False)
 
 
-def fenced_passages(hits: list[SearchHit]) -> str:
+def fenced_passages(hits: list[SearchHit], texts: list[str] | None = None) -> str:
     """Passages as quoted data for the prompt: numbered, with their source, inside fences the model is
-    told never to take instructions from."""
+    told never to take instructions from. `texts`, when given, stand for the passages' own (excerpts)."""
     blocks = []
     for number, hit in enumerate(hits, 1):
-        text = hit.passage.text.replace("<<<", "‹‹‹").replace(">>>", "›››")
+        text = (hit.passage.text if texts is None else texts[number - 1]).replace("<<<", "‹‹‹").replace(">>>", "›››")
         blocks.append(f"[{number}] 来源: {hit.passage.source}，{hit.passage.location}\n<<<\n{text}\n>>>")
     return "\n\n".join(blocks)
 

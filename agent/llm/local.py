@@ -12,10 +12,12 @@ saved tokenizer gets Gemma's turn format (`<start_of_turn>user … <end_of_turn>
 `<end_of_turn>` as well as at the model's eos.
 
 The fixed head of a prompt (the template's opening and the system message, with Qwen-Agent's tool descriptions:
-about 670 of a 3-passage prompt's 1,650 Gemma tokens) is read once per model: its key/value cache is kept and
-each later prompt that starts with the same tokens is read from where it ends (`prefix_cache`); the rest is read
-in pieces of PREFILL_CHUNK_TOKENS. The logits are the same (to float rounding) as reading the whole prompt at
-once; the first token comes sooner (bench/first_token.py, docs/benchmarks.md).
+677 Gemma tokens) is read once per model: its key/value cache is kept and each later prompt that starts with the
+same tokens is read from where it ends (`prefix_cache`); the rest is read in pieces of PREFILL_CHUNK_TOKENS. The
+logits are the same (to float rounding) as reading the whole prompt at once; the first token comes sooner. The
+rest is kept short too: the backend asks the assistant for the best KB_LLM_PASSAGES passages (3, of the 5
+retrieved), each cut to about KB_LLM_PASSAGE_CHARS characters (140) around what answers the question, about 380
+Gemma tokens instead of about 1,070 (bench/first_token.py, docs/benchmarks.md).
 
 Outside Qwen-Agent (e.g. the LoRA evaluation), call `generate_reply(model_path, adapter_path,
 messages, max_new_tokens)` for the same greedy, cleaned reply.
@@ -73,6 +75,8 @@ def llm_config(settings: Settings) -> dict:
         "model": checked_model_spec(settings.llm_local_path),
         "adapter": str(resolve_adapter(settings.llm_adapter)) if settings.llm_adapter else "",
         "generate_cfg": {"max_new_tokens": settings.llm_max_new_tokens, "max_time": settings.llm_timeout_s},
+        "passages": settings.llm_passages,
+        "passage_chars": settings.llm_passage_chars,
     }
 
 
@@ -421,11 +425,16 @@ def _plain_messages(messages: list[Message]) -> list[dict]:
 
 @register_llm(MODEL_TYPE)
 class LocalTransformersChat(BaseFnCallModel):
-    """Qwen-Agent backend: cfg {"model_type": "kb_transformers", "model": PATH, "adapter": PATH or ""}."""
+    """Qwen-Agent backend: cfg {"model_type": "kb_transformers", "model": PATH, "adapter": PATH or "",
+    "passages": N, "passage_chars": N}. They tell the assistant to give the model only the best `passages` passages
+    (KB_LLM_PASSAGES; 0: all) and of each an excerpt of about `passage_chars` characters (KB_LLM_PASSAGE_CHARS;
+    0: whole), since a small model on a CPU takes seconds per hundred prompt tokens."""
 
     def __init__(self, cfg: dict | None = None):
         super().__init__(cfg)
         self.adapter = (cfg or {}).get("adapter") or None
+        self.passages = int((cfg or {}).get("passages") or 0)
+        self.passage_chars = int((cfg or {}).get("passage_chars") or 0)
         self.tokenizer, self.hf_model = load_chat_model(self.model, self.adapter)
 
     def _chat_stream(self, messages: list[Message], delta_stream: bool, generate_cfg: dict) -> Iterator[list[Message]]:
