@@ -7,11 +7,14 @@ fenced passages, Qwen-Agent's function-calling prompt and the local backend). Ea
 generated answer is asked once per arm, the arms' order alternating from question to question so that a busy
 machine slows each about alike:
 
-- `now`: the product as it is: the prompt's fixed head (template opening, system prompt, tool descriptions)
-  comes from the kept key/value cache (agent/llm/local.py, `prefix_cache`), and the rest is read in pieces of
-  `PREFILL_CHUNK_TOKENS`;
-- `unchunked`: the cache, but the rest read in one piece;
-- `before`: neither, so the whole prompt is read at once for every question (the product before both).
+- `now`: the product as it is: the model is given the best `--passages` passages (KB_LLM_PASSAGES), each as an
+  excerpt of about `--passage-chars` characters around what answers the question (KB_LLM_PASSAGE_CHARS,
+  agent/answer/lead.py `passage_excerpts`), the prompt's fixed head (template opening, system prompt, tool
+  descriptions) comes from the kept key/value cache (agent/llm/local.py, `prefix_cache`), and the rest is read in
+  pieces of `PREFILL_CHUNK_TOKENS`;
+- `whole`: the same with every retrieved passage (five) whole: the product before the excerpts;
+- `unchunked`: whole passages and the cache, but the rest read in one piece;
+- `before`: whole passages, no cache, no pieces: the whole prompt is read at once for every question.
 
 For each it records, from the moment the question is asked: the time until the prompt is tokenised (routing,
 retrieval and Qwen-Agent's preparation), the tokenisation itself, the prompt's length in tokens and how many of
@@ -37,10 +40,11 @@ from bench.quality import CMRC_DEV, CmrcSet, offline_settings, write_knowledge
 
 log = logging.getLogger(__name__)
 
-ARMS = {  # arm -> (prefix cache on, prompt read in pieces)
-    "now": (True, True),
-    "unchunked": (True, False),
-    "before": (False, False),
+ARMS = {  # arm -> (passage excerpts, prefix cache on, prompt read in pieces)
+    "now": (True, True, True),
+    "whole": (False, True, True),
+    "unchunked": (False, True, False),
+    "before": (False, False, False),
 }
 
 
@@ -139,7 +143,7 @@ def _wait_for_generation_to_stop(limit_s: float = 60.0) -> None:
 
 
 def run(questions: int, articles: int, work: Path, model: str, max_new_tokens: int, threads: int | None,
-        arms: tuple[str, ...], limit_s: float) -> dict:
+        arms: tuple[str, ...], limit_s: float, passages: int | None = None, passage_chars: int | None = None) -> dict:
 
     from agent.answer.service import KnowledgeService
     from agent.llm import local
@@ -151,9 +155,15 @@ def run(questions: int, articles: int, work: Path, model: str, max_new_tokens: i
     write_knowledge(CmrcSet(chosen, []), folder / "knowledge")
     settings = dataclasses.replace(offline_settings(folder / "knowledge", folder / "index"), llm_local_path=model,
                                    llm_max_new_tokens=max_new_tokens, llm_timeout_s=limit_s)
+    if passages is not None:
+        settings = dataclasses.replace(settings, llm_passages=passages)
+    if passage_chars is not None:
+        settings = dataclasses.replace(settings, llm_passage_chars=passage_chars)
     service = KnowledgeService(settings)
     started = time.perf_counter()
-    assert service.assistant.llm is not None
+    backend = service.assistant.llm
+    assert backend is not None
+    given = (backend.passages, backend.passage_chars)  # what the product gives the model: the `now` arm's
     tokenizer, hf_model = local.load_chat_model(model)
     load_s = time.perf_counter() - started
     probe = Probe(local, hf_model, threads)
@@ -163,15 +173,17 @@ def run(questions: int, articles: int, work: Path, model: str, max_new_tokens: i
     for number, question in enumerate(asked):
         order = arms if number % 2 == 0 else tuple(reversed(arms))
         for arm in order:
-            cached, chunked = ARMS[arm]
+            excerpts, cached, chunked = ARMS[arm]
+            backend.passages, backend.passage_chars = given if excerpts else (0, 0)
             local.prefix_cache.enabled, local.PREFILL_CHUNK_TOKENS = cached, chunk_tokens if chunked else None
             row = {"arm": arm, **ask(service, probe, question.text, limit_s)}
             rows.append(row)
             log.info("%s %s first token %s ms, first text %s ms", arm, question.text[:20], row.get("first_token_ms"),
                      row.get("first_text_ms"))
     local.prefix_cache.enabled, local.PREFILL_CHUNK_TOKENS = True, chunk_tokens
+    backend.passages, backend.passage_chars = given
     return {"environment": report.environment(), "model": model, "max_new_tokens": max_new_tokens,
-            "prefill_chunk_tokens": chunk_tokens,
+            "prefill_chunk_tokens": chunk_tokens, "passages": given[0], "passage_chars": given[1],
             "threads": sorted(probe.threads_seen), "articles": len(chosen), "model_load_s": round(load_s, 1),
             "summary": {arm: summary([r for r in rows if r["arm"] == arm]) for arm in arms}, "rows": rows}
 
@@ -202,7 +214,7 @@ def markdown(result: dict, command: str) -> str:
     return "\n".join([
         report.environment_markdown(result["environment"]),
         "",
-        f"`{command}` (torch threads where the model runs: {', '.join(map(str, result['threads']))}; pieces of {result['prefill_chunk_tokens']} tokens, at most {result['max_new_tokens']} new tokens; model "
+        f"`{command}` (torch threads where the model runs: {', '.join(map(str, result['threads']))}; now: {result['passages']} passages, excerpts of about {result['passage_chars']} characters each; pieces of {result['prefill_chunk_tokens']} tokens, at most {result['max_new_tokens']} new tokens; model "
         f"loaded in {result['model_load_s']:.0f} s). Seconds, p50 / p95, from the question:",
         "",
         report.markdown_table(["arm", "questions", "prompt tokens", "from cache", "until the prompt is tokenised",
@@ -220,13 +232,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="KB_LLM_TIMEOUT_S, and how long one question is read without any text (default 60)")
     parser.add_argument("--threads", type=int, help="torch threads where the model runs (default: torch's own)")
     parser.add_argument("--arms", default=",".join(ARMS), help=f"comma-separated, of {', '.join(ARMS)}")
+    parser.add_argument("--passages", type=int, help="KB_LLM_PASSAGES for the `now` arm (default: the setting's)")
+    parser.add_argument("--passage-chars", type=int,
+                        help="KB_LLM_PASSAGE_CHARS for the `now` arm's excerpts (default: the setting's)")
     args = parser.parse_args(argv)
     arms = tuple(arm for arm in args.arms.split(",") if arm)
     if not arms or set(arms) - set(ARMS):
         parser.error(f"--arms takes {', '.join(ARMS)}")
     report.configure_logging(logging.INFO)
     result = run(args.questions, args.articles, Path(args.work), args.model, args.max_new_tokens, args.threads, arms,
-                 args.limit_s)
+                 args.limit_s, args.passages, args.passage_chars)
     command = "python -m bench.first_token " + " ".join(sys.argv[1:] if argv is None else argv)
     print(json.dumps(result, ensure_ascii=False) if args.json else markdown(result, command.strip()))
     return 0

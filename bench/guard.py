@@ -94,6 +94,7 @@ def ask_one(service, question: GoldQuestion, timeout_s: float) -> dict:
 def ask_plain(service, question: GoldQuestion, timeout_s: float) -> dict:
     """One question decided by the service, its passages given to the model without Qwen-Agent's tool prompt."""
     from agent.answer.assistant import SYSTEM_PROMPT
+    from agent.answer.lead import passage_excerpts
     from agent.answer.replies import document_lead, fenced_passages
     from agent.llm import local
 
@@ -104,7 +105,11 @@ def ask_plain(service, question: GoldQuestion, timeout_s: float) -> dict:
         if answer is not None:
             return {**row, "outcome": "not generated", "seconds": round(time.perf_counter() - started, 2),
                     "hang": False}
-        prompt = f"参考资料：\n{fenced_passages(decision.hits)}\n\n问题：{question.text}"  # as the assistant asks
+        settings = service.settings  # the passages and excerpts the assistant gives a local model
+        hits = decision.hits[:settings.llm_passages] if settings.llm_passages else decision.hits
+        excerpts = passage_excerpts(question.text, hits, settings.llm_passage_chars, service.kb) \
+            if settings.llm_passage_chars else None
+        prompt = f"参考资料：\n{fenced_passages(hits, excerpts)}\n\n问题：{question.text}"  # as the assistant asks
         tokenizer, model = local.load_chat_model(service.settings.llm_local_path)
         text, verdict = "", None
         config = {"max_new_tokens": service.settings.llm_max_new_tokens, "max_time": timeout_s}
@@ -115,7 +120,7 @@ def ask_plain(service, question: GoldQuestion, timeout_s: float) -> dict:
             if not check_partial(text).grounded:
                 verdict = check_partial(text)
                 break
-        passages = [hit.passage.text for hit in decision.hits]
+        passages = [hit.passage.text for hit in hits]
         verdict = verdict or check_grounding(text, passages)
         lead = document_lead(question.text, decision.hits, service.kb)
     except Exception as exc:  # a crash is a finding, not the end of the run
