@@ -31,7 +31,7 @@ SCRIPTS = {  # measured by modules of their own: python -m bench.NAME --help
     "tool_calls": "the real local model calling the right tool with valid arguments through Qwen-Agent",
     "verifier_speed": "the question-pair verifier's time per question",
     "replicas": "chat p50/p95 through nginx with 1 and 2 replicas on PostgreSQL",
-    "first_token": "time to a generated answer's first token and text, with and without the kept prompt prefix",
+    "first_token": "time to a generated answer's first token and text: passage excerpts vs whole passages, with and without the kept prompt prefix",
 }
 
 
