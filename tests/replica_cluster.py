@@ -16,7 +16,7 @@ from pathlib import Path
 
 from agent.index import store
 from agent.settings import REPO_ROOT
-from tests.app_process import AppProcess, free_port
+from tests.app_process import AppProcess, free_port, stop_process
 
 ASK_TOKEN = "replica-ask-token-4f1c2e9a"  # may ask and rate
 ADMIN_TOKEN = "replica-admin-token-8d3b7a61"  # may also add FAQ entries
@@ -73,11 +73,7 @@ class Nginx:
         return path.read_text(errors="replace")[-2000:] if path.exists() else ""
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_process(self.process, 10)
 
 
 class ReplicaCluster:
