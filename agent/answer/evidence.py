@@ -22,9 +22,10 @@ import numpy as np
 from agent.answer.faq_match import FaqMatcher
 from agent.answer.terms import Mention, term_names
 from agent.answer.understand import Understanding
-from agent.records import FaqEntry, SearchHit
+from agent.records import FaqEntry, Passage, SearchHit
 from agent.text.bilingual import content_words
 from agent.text.normalize import fold, has_cjk
+from agent.text.rarity import known_rarity, median_rarity
 from agent.text.stopwords import STOPWORDS
 from agent.text.synonyms import other_of_kind_in
 from agent.text.units import content_units
@@ -37,7 +38,9 @@ FAQ_FEATURES = ("cosine", "cosine_z", "cosine_bg", "answer_cosine", "lexical", "
 # the question-side features only (agent.answer.tool_intent).
 TOOL_FEATURES = tuple(f for f in FAQ_FEATURES if not f.startswith("answer_"))
 VERIFIED_FEATURES = ("base_logit", "verifier_logit")  # the FAQ model's chance and the verifier's, as logits
-DOC_FEATURES = ("relevance", "dense", "dense_bg", "unknown_missing", "other_kind", "english")
+# The features of the Chinese questions' document model ("doc"). English questions keep a model of their own
+# ("doc_english", see doc_calibration), with the features written beside its weights.
+DOC_FEATURES = ("relevance", "dense", "dense_bg", "unknown_missing", "other_kind", "section")
 RELEVANCE_DEPTH = 3  # a question's parts may be answered by different passages among the first few
 _PUNCTUATION_CHARS = "，。？！、；：“”‘’（）《》【】,.?!;:'\"()[]<>-_/\\|~`@#$%^&*+= \t\n"
 
@@ -74,6 +77,14 @@ def calibration(kind: str, embedder_name: str | None) -> Calibrated:
     fits = _fits()[kind]
     fit = fits.get(embedder_name or WITHOUT_VECTORS) or fits[WITHOUT_VECTORS]
     return Calibrated(tuple(fit["features"]), tuple(fit["weights"]), float(fit["bias"]))
+
+
+def doc_calibration(english: bool, embedder_name: str | None) -> Calibrated:
+    """The document model for a question in English or in Chinese. An English question reaches Chinese passages
+    only through the dictionary, so its evidence sits on another scale, and tune has few English questions that
+    the knowledge cannot answer: every refit of one model over both languages so far let unrelated English
+    questions through (docs/benchmarks.md, "Issue 28"). English questions keep the model fitted on 2026-12-02."""
+    return calibration("doc_english" if english else "doc", embedder_name)
 
 
 def term_confidence(asks_meaning: float, ambiguous: bool) -> float:
@@ -195,7 +206,7 @@ def doc_features(understanding: Understanding, hits: list[SearchHit],
     """Evidence that the first passages answer the question: how much of it they cover in words, how close
     they are in meaning (also in standard deviations above the question's cosines to background
     questions, which lets an English question on Chinese passages be judged on its own scale), and
-    whether they name the unknown terms it asks about."""
+    whether they name the unknown terms it asks about, and whether it names the section they stand under."""
     top = hits[:RELEVANCE_DEPTH]
     dense = max((h.dense_score for h in top), default=0.0)
     dense_bg = 0.0
@@ -210,7 +221,46 @@ def doc_features(understanding: Understanding, hits: list[SearchHit],
     # The first passage names another thing of the kind the question asks about (an FAQ entry on 年假 for 产假).
     kind = names_other_kind(understanding.question, [top[0].passage.text]) if top else 0.0
     return {"relevance": relevance, "dense": dense, "dense_bg": dense_bg, "unknown_missing": missing,
-            "other_kind": kind, "english": float(understanding.english)}
+            "other_kind": kind, "english": float(understanding.english),
+            "section": section_named(understanding.question, [h.passage for h in top])}
+
+
+_SECTION_NUMBER = re.compile(r"^\s*(?:[一二三四五六七八九十百]+[、.．]|[（(][一二三四五六七八九十百\d]+[)）]"
+                             r"|第[一二三四五六七八九十百\d]+[章节条部]|\d+(?:\.\d+)*[、.．\s])\s*")
+_NO_HEADING = re.compile(r"^(?:p\. \d+|slide \d+|sheet |part \d+|beginning$)|row \d+$")
+
+
+def section_named(question: str, passages: list[Passage]) -> float:
+    """How fully the question names the section one of the passages stands under (heading_named), counted
+    only when every question word the passages leave unsaid is more common than the most specific word they
+    say. A section answers its topic in its own words: "报销需要准备哪些材料" is answered by 五、报销's list of
+    行程单、住宿发票, which never says 材料. But a question that names the section and asks about something
+    more specific that it never says ("报销手机话费吗", 话费 is nowhere in it) is a near miss, however well it
+    names the section. Only words jieba's table knows are weighed: a piece cut out of a longer phrase has no
+    known specificity."""
+    texts = [fold(p.text).replace(" ", "") for p in passages]
+    said, unsaid = [], []
+    for word in dict.fromkeys(_content_words(fold(question))):
+        rarity = known_rarity(word)
+        if rarity is not None:
+            (said if any(word in text for text in texts) else unsaid).append(rarity)
+    if unsaid and max(unsaid) > max(said, default=0.0):
+        return 0.0
+    return heading_named(question, [p.location for p in passages])
+
+
+def heading_named(question: str, locations: list[str]) -> float:
+    """For the best of `locations`, the share of the words of its innermost heading ("差旅管理办法 > 四、出差补贴"
+    -> 出差, 补贴) that the question says, each weighed by its rarity (a word the table lacks by its median). 0 for
+    pages, slides, sheets and rows, which have no heading."""
+    folded = fold(question).replace(" ", "")
+    best = 0.0
+    for location in locations:
+        heading = "" if _NO_HEADING.search(location) else location.split(" > ")[-1]
+        weights = {w: known_rarity(w) or median_rarity() for w in _content_words(fold(_SECTION_NUMBER.sub("", heading)))}
+        if weights:
+            best = max(best, sum(weight for w, weight in weights.items() if w in folded) / sum(weights.values()))
+    return best
 
 
 def coverage(understanding: Understanding, matcher: FaqMatcher, number: int, entry_text: str) -> float:

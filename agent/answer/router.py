@@ -158,7 +158,7 @@ class Router:
         hits = self.kb.search(understanding.question, k=k, expansions=expansions)
         features = evidence.doc_features(understanding, hits, self.background)
         with_vectors = understanding.vector is not None and self.kb.vectors_complete
-        model = evidence.calibration("doc", self.kb.embedder_name if with_vectors else None)
+        model = evidence.doc_calibration(understanding.english, self.kb.embedder_name if with_vectors else None)
         chance = model.probability(features) if hits else 0.0
         return hits, chance, features
 
