@@ -40,6 +40,10 @@ def test_a_heading_that_shares_only_a_common_word_with_the_question_counts_littl
     assert 0.0 < shared_common < 0.5 < shared_rare < 1.0
 
 
+def test_a_heading_that_is_one_word_counts_although_jieba_cuts_it_alone_into_characters():
+    assert heading_named("报到要带哪些材料", ["新员工手册 > 一、报到"]) == 1.0
+
+
 @pytest.mark.parametrize("location", ["p. 3", "slide 2", "sheet 价格", "常见问题 row 14", "beginning", ""])
 def test_a_location_without_a_heading_says_nothing_of_the_topic(location):
     assert heading_named("价格怎么定", [location]) == 0.0

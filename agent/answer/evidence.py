@@ -233,11 +233,11 @@ _NO_HEADING = re.compile(r"^(?:p\. \d+|slide \d+|sheet |part \d+|beginning$)|row
 def section_named(question: str, passages: list[Passage]) -> float:
     """How fully the question names the section one of the passages stands under (heading_named), counted
     only when every question word the passages leave unsaid is more common than the most specific word they
-    say. A section answers its topic in its own words: "报销需要准备哪些材料" is answered by 五、报销's list of
-    行程单、住宿发票, which never says 材料. But a question that names the section and asks about something
-    more specific that it never says ("报销手机话费吗", 话费 is nowhere in it) is a near miss, however well it
-    names the section. Only words jieba's table knows are weighed: a piece cut out of a longer phrase has no
-    known specificity."""
+    say. A section answers its topic in its own words: a question on the 报到 section asking which 材料 to bring
+    is answered by its list of 身份证、照片, which never says 材料 (5.7, more common than 报到, 9.1). But a question
+    that names the section and asks about something more specific that it never says (whether 报到 needs a
+    护照, 9.7, where no 护照 is listed) is a near miss, however well it names the section. Only words jieba's
+    table knows are weighed: a piece cut out of a longer phrase has no known specificity."""
     texts = [fold(p.text).replace(" ", "") for p in passages]
     said, unsaid = [], []
     for word in dict.fromkeys(_content_words(fold(question))):
@@ -257,7 +257,10 @@ def heading_named(question: str, locations: list[str]) -> float:
     best = 0.0
     for location in locations:
         heading = "" if _NO_HEADING.search(location) else location.split(" > ")[-1]
-        weights = {w: known_rarity(w) or median_rarity() for w in _content_words(fold(_SECTION_NUMBER.sub("", heading)))}
+        title = fold(_SECTION_NUMBER.sub("", heading)).strip()
+        # jieba may cut a title that is one word into characters when it stands alone (报到 -> 报, 到).
+        words = [*_content_words(title), *([title] if known_rarity(title) is not None else [])]
+        weights = {w: known_rarity(w) or median_rarity() for w in words}
         if weights:
             best = max(best, sum(weight for w, weight in weights.items() if w in folded) / sum(weights.values()))
     return best
