@@ -8,6 +8,8 @@ import pytest
 from agent.answer import evidence
 from agent.answer.evidence import heading_named, section_named
 from agent.records import Passage
+from agent.settings import REPO_ROOT, Settings
+from tests.conftest import clear_assistant_env
 
 REIMBURSEMENT = Passage("五、报销\n\n1. 出差结束后30天内提交差旅报销单，附行程单、住宿发票和其他票据。",
                         "docs/差旅管理办法.md", "差旅管理办法 > 五、报销")
@@ -55,3 +57,27 @@ def test_english_questions_keep_their_own_document_model_and_chinese_ones_weigh_
 
     assert "section" in chinese.features and chinese.weights[chinese.features.index("section")] > 0
     assert "section" not in english.features
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    from agent.answer.service import KnowledgeService
+
+    with pytest.MonkeyPatch.context() as patch:
+        clear_assistant_env(patch)
+        yield KnowledgeService(Settings.from_env(knowledge_dir=REPO_ROOT / "knowledge",
+                                                 index_dir=tmp_path_factory.mktemp("sample") / "index"))
+
+
+def test_a_question_in_general_words_is_answered_from_the_section_it_names(sample):
+    answer = sample.ask("报销需要准备哪些材料")
+
+    assert answer.route == "doc" and not answer.abstained
+    assert "行程单" in answer.lead and "住宿发票" in answer.lead
+    assert {s.source for s in answer.sources} == {"docs/差旅管理办法.md"}
+
+
+def test_a_near_miss_that_names_the_same_section_still_abstains(sample):
+    answer = sample.ask("公司给员工报销手机话费吗？")
+
+    assert answer.abstained and answer.sources == []
