@@ -274,8 +274,23 @@ def _reason(exc: BaseException) -> str:
 
 def _sqlite_connected(connection: sqlite3.Connection, _record) -> None:
     connection.isolation_level = None  # transactions are begun by _sqlite_begin, not by the driver
-    connection.execute("PRAGMA journal_mode=WAL")
+    _use_wal(connection)
     connection.execute("PRAGMA foreign_keys=ON")
+
+
+def _use_wal(connection: sqlite3.Connection) -> None:
+    """Switch the file to write-ahead logging (kept in the file, so only its first connection switches). The
+    switch can fail with "database is locked" at once, without the busy timeout, while another connection is
+    opening the same new file (replicas starting together, tests/test_storage.py): retried until the timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _sqlite_begin(connection: Connection) -> None:
