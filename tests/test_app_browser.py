@@ -108,10 +108,9 @@ def open_chat(page, url: str, user: tuple[str, str] = ADMIN) -> None:
 
 
 def wait_for_chat(page) -> None:
-    """Until the page has loaded the user's conversations (a note says there are none, or they are listed)."""
-    page.wait_for_selector("#kb-question textarea")
-    page.wait_for_function("document.querySelector('#kb-history-note').innerText.trim() || "
-                           "document.querySelectorAll('#kb-history label').length")
+    """Until the page has opened the user's conversation and listed the others: the question box is usable from
+    then on. (The sidebar's note is no sign of it: while the page loads it holds Gradio's "processing | 0.6s".)"""
+    expect(page.locator("#kb-question textarea")).to_be_editable()
 
 
 def new_chat(page) -> None:
@@ -328,6 +327,35 @@ def test_the_conversation_survives_a_reload_and_is_listed_by_its_first_question(
     wait_for_chat(page)
     expect(page.locator("#kb-chat")).to_contain_text("Key Account Manager")
     expect(page.locator("#kb-history label:has(input:checked)")).to_contain_text("KAM是什么意思？")
+
+
+def test_nothing_is_asked_before_the_page_has_opened_its_conversation(app, page):
+    """What the page opens on a visit (the latest conversation, the sidebar) arrives after the page is shown, on a
+    busy server seconds after: a question or a new chat started before it would be overwritten by it, the answer
+    gone from the page and missing from the sidebar. Here its arrival is held back, so that moment lasts."""
+    open_chat(page, app.url)
+    new_chat(page)
+    ask(page, "KAM是什么意思？")  # a conversation for the page to open
+    page_opened = page.evaluate("""() => {
+        const history = gradio_config.components.find(c => c.props.elem_id === 'kb-history').id;
+        return gradio_config.dependencies.find(d => d.api_name.startsWith('page_opened')
+                                                   && d.outputs.includes(history)).id;
+    }""")
+    held = []
+    page.route("**/gradio_api/queue/join*", lambda route: held.append(route)
+               if (route.request.post_data_json or {}).get("fn_index") == page_opened else route.continue_())
+    page.reload()
+    deadline = time.monotonic() + BROWSER_TIMEOUT_MS / 1000
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert held, "the page did not ask to open its conversation"
+    expect(page.locator("#kb-question textarea")).to_be_disabled()
+    expect(page.locator("#kb-new-chat")).to_be_disabled()
+    held[0].continue_()
+    wait_for_chat(page)
+    expect(page.locator("#kb-chat")).to_contain_text("Key Account Manager")
+    expect(page.locator("#kb-new-chat")).to_be_enabled()
+    expect(page.locator("#kb-question textarea")).to_be_focused()  # autofocus, given back once usable
 
 
 def test_a_follow_up_is_answered_in_the_same_conversation(app, page):

@@ -52,6 +52,8 @@ details.kb-source summary { cursor: pointer; color: var(--body-text-color); }
 #kb-theme { flex-grow: 0; }
 #kb-history label { width: 100%; min-width: 0; }
 #kb-history label > span { flex: 1; min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+/* The welcome's examples wait, as the question box does, until the page has opened its conversation. */
+body:has(#kb-question textarea:disabled) #kb-chat button.example { pointer-events: none; opacity: 0.6; }
 """
 
 # "Copy" on a message writes its plain text (render.copy_marker) instead of its markup: through the Clipboard
@@ -171,6 +173,10 @@ BROWSER_ID_SCRIPT = """() => {
   }
   return id;
 }"""
+
+
+# The question box is disabled until the page has opened its conversation, so its autofocus is given back then.
+FOCUS_QUESTION_SCRIPT = "() => { document.querySelector('#kb-question textarea')?.focus(); }"
 
 
 def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
@@ -326,6 +332,12 @@ def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
         return (listed, note, shown(chat, view), view, *conversation_tools(view.conversation_id, browser_id, request),
                 access_note(service, request.username, labels), *knowledge_views(glossary_query, faq_query))
 
+    def chat_controls():
+        """The question box, send and new chat, usable once the page has opened its conversation: before, a question
+        or a new chat would be overwritten by page_opened's chat, view and sidebar when they arrive (on a slow
+        server, after the answer, which then vanished from the page and was missing from the sidebar)."""
+        return gr.update(interactive=True), gr.update(interactive=True), gr.update(interactive=True)
+
     def rescan(glossary_query, faq_query, request: gr.Request):
         return (reindex(service, request.username, labels), *knowledge_views(glossary_query, faq_query))
 
@@ -333,7 +345,8 @@ def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
         browser_id = gr.Textbox(visible=False)  # set from localStorage by BROWSER_ID_SCRIPT
         view = gr.State(ChatView())
         with gr.Sidebar(label=labels["history_heading"], elem_id="kb-sidebar", width=280):
-            new_chat_button = gr.Button(labels["new_chat"], variant="primary", elem_id="kb-new-chat")
+            new_chat_button = gr.Button(labels["new_chat"], variant="primary", elem_id="kb-new-chat",
+                                        interactive=False)  # until page_opened (chat_controls)
             history_note = gr.Markdown(elem_id="kb-history-note")
             history = gr.Radio(choices=[], label=labels["history_heading"], show_label=False, container=False,
                                elem_id="kb-history")
@@ -361,8 +374,9 @@ def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
                 with gr.Row():
                     question = gr.Textbox(label=labels["question_label"], show_label=False,
                                           placeholder=labels["question_placeholder"], scale=8,
-                                          max_length=MAX_QUESTION_CHARS, elem_id="kb-question", autofocus=True)
-                    send = gr.Button(labels["send"], variant="primary", scale=1, elem_id="kb-send")
+                                          max_length=MAX_QUESTION_CHARS, elem_id="kb-question", autofocus=True,
+                                          interactive=False)  # until page_opened (chat_controls)
+                    send = gr.Button(labels["send"], variant="primary", scale=1, elem_id="kb-send", interactive=False)
                 with gr.Row(visible=False, elem_id="kb-comment") as comment_box:  # after a 👎
                     comment = gr.Textbox(label=labels["comment_label"], placeholder=labels["comment_placeholder"],
                                          max_length=MAX_COMMENT_CHARS, scale=6, elem_id="kb-comment-text")
@@ -453,7 +467,8 @@ def build_app(service: KnowledgeService, database: MemoryDatabase) -> gr.Blocks:
         app.load(None, js=BROWSER_ID_SCRIPT, outputs=[browser_id]).then(
             page_opened, [browser_id, glossary_query, faq_query],
             [history, history_note, chatbot, view, title_box, conversation_tools_group, access, *views]).then(
-            **watch_indexing)
+            chat_controls, outputs=[question, send, new_chat_button], show_progress="hidden").then(
+            None, js=FOCUS_QUESTION_SCRIPT).then(**watch_indexing)
     return app
 
 
