@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from agent.answer.faq_match import FaqMatcher
+from agent.answer.lead import location_heading
 from agent.answer.terms import Mention, term_names
 from agent.answer.understand import Understanding
 from agent.records import FaqEntry, Passage, SearchHit
@@ -225,9 +226,10 @@ def doc_features(understanding: Understanding, hits: list[SearchHit],
             "section": section_named(understanding.question, [h.passage for h in top])}
 
 
-_SECTION_NUMBER = re.compile(r"^\s*(?:[一二三四五六七八九十百]+[、.．]|[（(][一二三四五六七八九十百\d]+[)）]"
+# A location's heading is a title by construction, so an Arabic number before it ("3.2 报价") is its numbering
+# too, which lead.py cannot assume of a line inside a passage.
+_HEADING_NUMBER = re.compile(r"^\s*(?:[一二三四五六七八九十百]+[、.．]|[（(][一二三四五六七八九十百\d]+[)）]"
                              r"|第[一二三四五六七八九十百\d]+[章节条部]|\d+(?:\.\d+)*[、.．\s])\s*")
-_NO_HEADING = re.compile(r"^(?:p\. \d+|slide \d+|sheet |part \d+|beginning$)|row \d+$")
 
 
 def section_named(question: str, passages: list[Passage]) -> float:
@@ -256,8 +258,7 @@ def heading_named(question: str, locations: list[str]) -> float:
     folded = fold(question).replace(" ", "")
     best = 0.0
     for location in locations:
-        heading = "" if _NO_HEADING.search(location) else location.split(" > ")[-1]
-        title = fold(_SECTION_NUMBER.sub("", heading)).strip()
+        title = fold(_HEADING_NUMBER.sub("", location_heading(location))).strip()
         # jieba may cut a title that is one word into characters when it stands alone (报到 -> 报, 到).
         words = [*_content_words(title), *([title] if known_rarity(title) is not None else [])]
         weights = {w: known_rarity(w) or median_rarity() for w in words}

@@ -28,6 +28,7 @@ def known_rarity(word: str) -> float | None:
     return _table().get(word)
 
 
+@lru_cache(maxsize=1)
 def median_rarity() -> float:
     """The table's median: what jieba's keyword extraction gives a word the table lacks."""
     values = sorted(_table().values())
